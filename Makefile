@@ -1,0 +1,43 @@
+# Two entry points: `make demo` and `make test`. Everything they need is set up from the project's own files.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+VENV_STAMP := $(VENV)/.requirements-installed
+NODE_STAMP := node_modules/.package-lock-installed
+
+.PHONY: setup test test-sqlite test-postgres demo bench clean
+
+setup: $(VENV_STAMP) $(NODE_STAMP)
+
+$(VENV_STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+# The whole suite on SQLite, then the Django tests again on PostgreSQL when TEST_POSTGRES_URL names a server.
+test: setup test-sqlite test-postgres
+
+test-sqlite: setup
+	$(PY) -m pytest
+
+test-postgres: setup
+	@if [ -n "$$TEST_POSTGRES_URL" ]; then \
+		echo "Django tests on PostgreSQL ($$TEST_POSTGRES_URL)"; \
+		DATABASE_URL="$$TEST_POSTGRES_URL" $(PY) -m pytest tests/platform -m "not browser"; \
+	else \
+		echo "TEST_POSTGRES_URL is not set: the PostgreSQL run of the Django tests is skipped (.ci/run sets it)."; \
+	fi
+
+demo: setup
+	$(PY) -m demo
+
+bench: setup
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) node_modules var staticfiles test-output

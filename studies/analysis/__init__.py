@@ -1,0 +1,1 @@
+"""Reader-study statistics over the export tables (DESIGN.md, Exports)."""

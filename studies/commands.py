@@ -1,0 +1,3 @@
+from studies.command import Command
+
+COMMANDS: dict[str, Command] = {}
