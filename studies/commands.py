@@ -1,3 +1,93 @@
-from studies.command import Command
+"""The `build`, `audit` and `preview` sub-commands of `python -m studies`."""
+from __future__ import annotations
 
-COMMANDS: dict[str, Command] = {}
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from studies.audit import audit_bundle
+from studies.build import build_bundle
+from studies.command import Command
+from studies.preview import contact_sheet
+
+
+def _workers(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="processes to use (default: one per core, at most one per volume)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _build_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("manifest", type=Path, help="study manifest (TOML); file paths in it are relative to it")
+    parser.add_argument("--out", type=Path, required=True, metavar="BUNDLE", help="folder to create for the bundle")
+    parser.add_argument("--force", action="store_true", help="replace BUNDLE if it already holds a bundle")
+    _workers(parser)
+
+
+def _build(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    out = build_bundle(args.manifest, args.out, workers=args.workers, progress=not args.quiet, overwrite=args.force)
+    print(f"built {out} in {time.perf_counter() - started:.1f} s; check it with: python -m studies audit {out}")
+    return 0
+
+
+def _audit_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("bundle", type=Path, help="bundle folder written by `build`")
+    _workers(parser)
+
+
+def _audit(args: argparse.Namespace) -> int:
+    report = audit_bundle(args.bundle, workers=args.workers, progress=not args.quiet)
+    for failure in report.failures:
+        print(f"FAIL  {failure}")
+    for warning in report.warnings:
+        print(f"WARN  {warning}")
+    verdict = "clean" if report.clean else "NOT blind"
+    print(f"{args.bundle}: {verdict}: {len(report.failures)} failure(s), {len(report.warnings)} warning(s)")
+    return 0 if report.clean else 1
+
+
+def _preview_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("bundle", type=Path, help="bundle folder written by `build`")
+    parser.add_argument("--out", type=Path, required=True, metavar="PNG", help="contact sheet to write (PNG)")
+
+
+def _preview(args: argparse.Namespace) -> int:
+    out = contact_sheet(args.bundle, args.out)
+    print(f"wrote {out}", file=sys.stdout)
+    return 0
+
+
+COMMANDS: dict[str, Command] = {
+    "build": Command(
+        help="build a blinded study bundle from a TOML manifest",
+        description=(
+            "Read a study manifest, reorient every volume to RAS+, resample it (trilinear) onto the study grid "
+            "centred on its own field of view, map it to Hounsfield units, clip to [-1024, 3071], store int16 with "
+            "one identical header under a random name, and write BUNDLE/study.json with the key and the tasks. "
+            "Nothing is left behind if it fails."
+        ),
+        add_arguments=_build_arguments,
+        run=_build,
+    ),
+    "audit": Command(
+        help="check that nothing served by a bundle can tell sources apart",
+        description=(
+            "Exit 0 when every served file has the same header bytes, dtype, shape, affine, gzip header, times and "
+            "permissions, matches its sha256 and nothing unlisted is served; exit 1 listing each failure otherwise. "
+            "Also warns when a source's pixels stand out (noise, grey levels, histogram, field of view, file size)."
+        ),
+        add_arguments=_audit_arguments,
+        run=_audit,
+    ),
+    "preview": Command(
+        help="draw a contact sheet of every served volume (lung window)",
+        description=(
+            "Write a PNG with the mid axial, coronal and sagittal slices of every served volume in the lung window "
+            "(W 1500 / L -600), labelled by opaque name only, to eyeball a study before readers see it."
+        ),
+        add_arguments=_preview_arguments,
+        run=_preview,
+    ),
+}

@@ -1,0 +1,115 @@
+"""PNG figures of the summary: mean ranks with p-values (paper Fig. 8), rank frequencies, recognition (Fig. 7).
+
+Each function takes parts of the `analyze` result and a target (a path or a binary file-like object) and draws
+with matplotlib's Agg canvas on its own Figure, so it is safe inside a web server (no pyplot state).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from studies.analysis.report import format_p
+
+Target = str | Path | BinaryIO
+
+
+def mean_ranks_plot(ranking: dict, reference: str | None, target: Target) -> None:
+    """Mean rank (± SD) per source for each structure, with the Bonferroni p of each source against the reference."""
+    structures = list(ranking)
+    sources = _sources(ranking)
+    figure = Figure(figsize=(max(6.0, 2.4 * len(structures)), 4.2), layout="constrained")
+    axes = figure.add_subplot()
+    width = 0.8 / len(sources)
+    for i, source in enumerate(sources):
+        x = np.arange(len(structures)) + (i - (len(sources) - 1) / 2) * width
+        means = [ranking[s]["mean_rank"].get(source) or np.nan for s in structures]
+        sds = [ranking[s]["sd_rank"].get(source) or 0.0 for s in structures]
+        axes.bar(x, means, width, yerr=sds, capsize=2, label=source)
+        for xi, mean, sd, structure in zip(x, means, sds, structures):
+            p = _p_against(ranking[structure], reference, source)
+            if p is not None and not np.isnan(mean):
+                axes.text(xi, mean + sd + 0.05, format_p(p), ha="center", va="bottom", fontsize=7, rotation=90)
+    k = max(len(result["mean_rank"]) for result in ranking.values())
+    axes.set(xticks=range(len(structures)), xticklabels=structures, ylim=(0, k + 1.2), ylabel="mean rank (1 = best)",
+             title="Mean rank per source" + (f" (p: Wilcoxon vs {reference}, Bonferroni)" if reference else ""))
+    axes.legend(fontsize=8, ncols=len(sources), loc="upper left")
+    _save(figure, target)
+
+
+def rank_frequency_plot(ranking: dict, target: Target) -> None:
+    """How often each source got each rank, one panel per structure."""
+    structures = list(ranking)
+    figure = Figure(figsize=(4.2 * len(structures), 3.8), layout="constrained")
+    for index, structure in enumerate(structures, start=1):
+        axes = figure.add_subplot(1, len(structures), index)
+        counts = ranking[structure]["rank_counts"]
+        sources = list(counts)
+        ranks = sorted({int(r) for c in counts.values() for r in c})
+        width = 0.8 / len(ranks)
+        for j, rank in enumerate(ranks):
+            x = np.arange(len(sources)) + (j - (len(ranks) - 1) / 2) * width
+            axes.bar(x, [counts[s].get(str(rank), 0) for s in sources], width, label=f"rank {rank}")
+        axes.set(xticks=range(len(sources)), title=structure, ylabel="rankings" if index == 1 else None)
+        axes.set_xticklabels(sources, rotation=20, fontsize=8)
+        axes.legend(fontsize=7)
+    _save(figure, target)
+
+
+def recognition_plot(pathology: dict, target: Target) -> None:
+    """Correct recognitions per true finding, one bar per source, labelled correct/answers (paper Fig. 7)."""
+    cells: dict[tuple[str, str], list[int]] = {}
+    for volume in pathology["by_volume"]:
+        cell = cells.setdefault((volume["truth"], volume["source"]), [0, 0])
+        cell[0] += volume["correct"]
+        cell[1] += volume["n"]
+    truths = sorted({truth for truth, _ in cells})
+    sources = sorted({source for _, source in cells})
+    figure = Figure(figsize=(max(6.0, 1.6 * len(truths)), 4.0), layout="constrained")
+    axes = figure.add_subplot()
+    width = 0.8 / max(1, len(sources))
+    for i, source in enumerate(sources):
+        x = np.arange(len(truths)) + (i - (len(sources) - 1) / 2) * width
+        values = [cells.get((truth, source), [0, 0]) for truth in truths]
+        axes.bar(x, [c for c, _ in values], width, label=source)
+        for xi, (correct, n) in zip(x, values):
+            if n:
+                axes.text(xi, correct, f"{correct}/{n}", ha="center", va="bottom", fontsize=7)
+    axes.set(xticks=range(len(truths)), ylabel="correct recognitions", title="Correct recognitions per condition")
+    axes.set_xticklabels(truths, rotation=15, fontsize=8)
+    axes.legend(fontsize=8)
+    _save(figure, target)
+
+
+def power_plot(curve: "dict[str, list[float]]", readers: list[int], target: Target, goal: float = 0.8) -> None:
+    """Power of each test against the number of readers, with the goal as a dashed line."""
+    figure = Figure(figsize=(7.0, 4.2), layout="constrained")
+    axes = figure.add_subplot()
+    for name, power in curve.items():
+        axes.plot(readers, power, marker="o", markersize=3, label=name)
+    axes.axhline(goal, color="grey", linestyle="--", linewidth=1)
+    axes.set(xlabel="readers", ylabel="power (p ≤ 0.05)", ylim=(0, 1.02), title="Power against the number of readers")
+    axes.legend(fontsize=7)
+    _save(figure, target)
+
+
+def _sources(ranking: dict) -> list[str]:
+    """Every source ranked in any structure, in order of first appearance."""
+    return list(dict.fromkeys(source for result in ranking.values() for source in result["mean_rank"]))
+
+
+def _p_against(result: dict, reference: str | None, source: str) -> float | None:
+    """Bonferroni p of source vs the reference within one structure; None for the reference itself."""
+    for pair in result["pairwise"]:
+        if {pair["a"], pair["b"]} == {reference, source} and reference != source:
+            return pair["p_bonferroni"]
+    return None
+
+
+def _save(figure: Figure, target: Target) -> None:
+    """Render the figure as PNG into the target."""
+    FigureCanvasAgg(figure)
+    figure.savefig(target, format="png", dpi=120)

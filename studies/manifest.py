@@ -1,0 +1,275 @@
+"""Study manifests: read a researcher's TOML file and check it, naming the file, the key and what is wrong."""
+from __future__ import annotations
+
+import re
+import tomllib
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from studies.errors import StudyError
+from studies.windows import WINDOWS, default_window
+
+DEFAULT_OPTIONS = ("Consolidation", "Pleural effusion", "Cardiomegaly", "No abnormalities", "Other abnormality not listed")
+INTENSITIES = ("hu", "unit")
+
+STUDY_KEYS = {"title", "slug", "seed", "shape", "spacing", "instructions", "instructions_file", "video_file", "closing_message"}
+VOLUME_KEYS = {"id", "file", "source", "finding", "intensity"}
+RECOGNITION_KEYS = {"volumes", "options"}
+RANKING_KEYS = {"structure", "volumes", "window"}
+TOP_KEYS = {"study", "volume", "recognition", "ranking"}
+
+
+@dataclass(frozen=True)
+class VolumeEntry:
+    """One [[volume]] table: the researcher's id, the resolved file, its hidden source, truth and intensity convention."""
+
+    id: str
+    file: Path
+    original_file: str
+    source: str
+    finding: str | None
+    intensity: str
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """The [recognition] table: which volumes (by id) readers label, and the options they choose from."""
+
+    volumes: tuple[str, ...]
+    options: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RankingSet:
+    """One [[ranking]] table: a set of volumes (by id) ranked for one structure, shown in one window preset."""
+
+    structure: str
+    volumes: tuple[str, ...]
+    window: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A checked study manifest; paths are resolved against the manifest's folder."""
+
+    path: Path
+    title: str
+    slug: str
+    seed: int
+    shape: tuple[int, int, int] | None
+    spacing: float
+    instructions: str
+    video: Path | None
+    closing_message: str
+    volumes: tuple[VolumeEntry, ...]
+    recognition: Recognition | None
+    ranking: tuple[RankingSet, ...]
+
+
+def slugify(text: str) -> str:
+    """Lower-case words joined by hyphens: the study's and the ranking sets' URL-safe names."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+class _Checker:
+    """Reads typed values out of TOML tables, raising a StudyError that names the manifest and the key."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def fail(self, where: str, problem: str) -> StudyError:
+        return StudyError(f"{self.path}: {where}: {problem}")
+
+    def known_keys(self, table: dict[str, Any], allowed: set[str], where: str) -> None:
+        unknown = sorted(set(table) - allowed)
+        if unknown:
+            raise self.fail(where, f"unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
+
+    def text(self, table: dict[str, Any], key: str, where: str, *, required: bool = True) -> str | None:
+        if key not in table:
+            if required:
+                raise self.fail(where, f"missing key {key!r}")
+            return None
+        value = table[key]
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(where, f"{key!r} must be a non-empty string, not {value!r}")
+        return value.strip()
+
+    def id_list(self, table: dict[str, Any], key: str, where: str, known: set[str]) -> tuple[str, ...]:
+        value = table.get(key)
+        if not isinstance(value, list) or not value or not all(isinstance(item, str) for item in value):
+            raise self.fail(where, f"{key!r} must be a non-empty list of volume ids")
+        for item in value:
+            if item not in known:
+                raise self.fail(where, f"unknown volume id {item!r} in {key!r} (no [[volume]] has this id)")
+        repeated = [item for item, count in Counter(value).items() if count > 1]
+        if repeated:
+            raise self.fail(where, f"volume {repeated[0]!r} is listed more than once in {key!r}")
+        return tuple(value)
+
+
+def read_manifest(path: Path) -> Manifest:
+    """Parse and check a study manifest; every problem is a StudyError naming the file, the key and what is wrong."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StudyError(f"{path}: manifest not found") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise StudyError(f"{path}: cannot read the manifest ({error})") from None
+    except tomllib.TOMLDecodeError as error:
+        raise StudyError(f"{path}: invalid TOML: {error}") from None
+    check = _Checker(path)
+    check.known_keys(raw, TOP_KEYS, "top level")
+    folder = path.parent
+    study = raw.get("study")
+    if not isinstance(study, dict):
+        raise check.fail("[study]", "missing table (it holds title and seed)")
+    check.known_keys(study, STUDY_KEYS, "[study]")
+    title = check.text(study, "title", "[study]")
+    slug = check.text(study, "slug", "[study]", required=False) or slugify(title)
+    if slug != slugify(slug) or not slug:
+        raise check.fail("[study]", f"'slug' must be lower-case letters, digits and hyphens, not {slug!r}")
+    seed = study.get("seed")
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise check.fail("[study]", f"'seed' must be an integer, not {seed!r}" if "seed" in study else "missing key 'seed'")
+    volumes = _read_volumes(raw.get("volume"), folder, check)
+    ids = {volume.id for volume in volumes}
+    return Manifest(
+        path=path,
+        title=title,
+        slug=slug,
+        seed=seed,
+        shape=_read_shape(study, check),
+        spacing=_read_spacing(study, check),
+        instructions=_read_instructions(study, folder, check),
+        video=_existing_file(study, "video_file", folder, "[study]", check),
+        closing_message=check.text(study, "closing_message", "[study]", required=False) or "",
+        volumes=volumes,
+        recognition=_read_recognition(raw.get("recognition"), {volume.id: volume for volume in volumes}, check),
+        ranking=_read_ranking(raw.get("ranking"), ids, check),
+    )
+
+
+def _read_shape(study: dict[str, Any], check: _Checker) -> tuple[int, int, int] | None:
+    shape = study.get("shape")
+    if shape is None:
+        return None
+    if not (isinstance(shape, list) and len(shape) == 3 and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape)):
+        raise check.fail("[study]", f"'shape' must be three positive integers like [256, 256, 256], not {shape!r}")
+    return tuple(shape)
+
+
+def _read_spacing(study: dict[str, Any], check: _Checker) -> float:
+    spacing = study.get("spacing", 1.0)
+    if not isinstance(spacing, (int, float)) or isinstance(spacing, bool) or not 0 < spacing < 100:
+        raise check.fail("[study]", f"'spacing' must be a positive number of millimetres, not {spacing!r}")
+    return float(spacing)
+
+
+def _existing_file(table: dict[str, Any], key: str, folder: Path, where: str, check: _Checker) -> Path | None:
+    name = check.text(table, key, where, required=False)
+    if name is None:
+        return None
+    file = folder / name
+    if not file.is_file():
+        raise check.fail(where, f"{key} {name!r} does not exist (looked for {file})")
+    return file
+
+
+def _read_instructions(study: dict[str, Any], folder: Path, check: _Checker) -> str:
+    if "instructions" in study and "instructions_file" in study:
+        raise check.fail("[study]", "give either 'instructions' or 'instructions_file', not both")
+    file = _existing_file(study, "instructions_file", folder, "[study]", check)
+    if file is not None:
+        try:
+            return file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise check.fail("[study]", f"cannot read instructions_file {file} ({error})") from None
+    return check.text(study, "instructions", "[study]", required=False) or ""
+
+
+def _read_volumes(tables: Any, folder: Path, check: _Checker) -> tuple[VolumeEntry, ...]:
+    if not isinstance(tables, list) or not tables:
+        raise check.fail("[[volume]]", "no volumes: add at least one [[volume]] table with id, file and source")
+    volumes: list[VolumeEntry] = []
+    seen: set[str] = set()
+    for number, table in enumerate(tables, start=1):
+        where = f"[[volume]] #{number}"
+        if not isinstance(table, dict):
+            raise check.fail(where, "must be a table ([[volume]] with id, file and source)")
+        check.known_keys(table, VOLUME_KEYS, where)
+        volume_id = check.text(table, "id", where)
+        where = f"[[volume]] {volume_id!r}"
+        if volume_id in seen:
+            raise check.fail(where, "duplicate id (each [[volume]] needs its own id)")
+        seen.add(volume_id)
+        file = _existing_file(table, "file", folder, where, check)
+        if file is None:
+            raise check.fail(where, "missing key 'file'")
+        intensity = table.get("intensity", "hu")
+        if intensity not in INTENSITIES:
+            raise check.fail(where, f"'intensity' must be \"hu\" or \"unit\", not {intensity!r}")
+        volumes.append(VolumeEntry(
+            id=volume_id,
+            file=file,
+            original_file=table["file"],
+            source=check.text(table, "source", where),
+            finding=check.text(table, "finding", where, required=False),
+            intensity=intensity,
+        ))
+    return tuple(volumes)
+
+
+def _read_recognition(table: Any, volumes: dict[str, VolumeEntry], check: _Checker) -> Recognition | None:
+    if table is None:
+        return None
+    where = "[recognition]"
+    if not isinstance(table, dict):
+        raise check.fail(where, "must be a table")
+    check.known_keys(table, RECOGNITION_KEYS, where)
+    ids = check.id_list(table, "volumes", where, set(volumes))
+    options = table.get("options", list(DEFAULT_OPTIONS))
+    if not isinstance(options, list) or len(options) < 2 or not all(isinstance(o, str) and o.strip() for o in options):
+        raise check.fail(where, "'options' must be a list of at least two non-empty strings")
+    folded = [option.strip().casefold() for option in options]
+    if len(set(folded)) != len(folded):
+        raise check.fail(where, "'options' lists the same option twice")
+    for volume_id in ids:
+        finding = volumes[volume_id].finding
+        if finding is None:
+            raise check.fail(f"[[volume]] {volume_id!r}", "is in [recognition] but has no 'finding' (the truth readers are scored against)")
+        if finding.casefold() not in folded:
+            raise check.fail(f"[[volume]] {volume_id!r}", f"finding {finding!r} is not among the [recognition] options {options}")
+    return Recognition(volumes=ids, options=tuple(option.strip() for option in options))
+
+
+def _read_ranking(tables: Any, ids: set[str], check: _Checker) -> tuple[RankingSet, ...]:
+    if tables is None:
+        return ()
+    if not isinstance(tables, list):
+        raise check.fail("[[ranking]]", "must be an array of tables ([[ranking]], not [ranking])")
+    sets: list[RankingSet] = []
+    windows: dict[str, str] = {}
+    for number, table in enumerate(tables, start=1):
+        where = f"[[ranking]] #{number}"
+        if not isinstance(table, dict):
+            raise check.fail(where, "must be a table ([[ranking]] with structure and volumes)")
+        check.known_keys(table, RANKING_KEYS, where)
+        structure = check.text(table, "structure", where)
+        where = f"[[ranking]] #{number} ({structure!r})"
+        volumes = check.id_list(table, "volumes", where, ids)
+        if len(volumes) < 2:
+            raise check.fail(where, "a ranking set needs at least two volumes")
+        window = table.get("window", default_window(structure))
+        if window not in WINDOWS:
+            raise check.fail(where, f"'window' must be one of {', '.join(WINDOWS)}, not {window!r}")
+        slugs = {slugify(other): other for other in windows}
+        if not slugify(structure) or slugs.get(slugify(structure), structure) != structure:
+            raise check.fail(where, f"structure name {structure!r} needs letters or digits that set it apart from other structures")
+        if windows.setdefault(structure, window) != window:
+            raise check.fail(where, f"window {window!r} differs from {windows[structure]!r} given earlier for the same structure")
+        sets.append(RankingSet(structure=structure, volumes=volumes, window=window))
+    return tuple(sets)

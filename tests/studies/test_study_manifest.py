@@ -1,0 +1,165 @@
+"""Manifest checking: every mistake a researcher can make is named with the file, the key or volume, and the problem."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from studies.errors import StudyError
+from studies.manifest import DEFAULT_OPTIONS, read_manifest, slugify
+
+
+def edit(manifest: Path, old: str, new: str) -> Path:
+    text = manifest.read_text()
+    assert old in text, f"test set-up: {old!r} not in the manifest"
+    manifest.write_text(text.replace(old, new, 1))
+    return manifest
+
+
+def problem(manifest: Path) -> str:
+    with pytest.raises(StudyError) as caught:
+        read_manifest(manifest)
+    message = str(caught.value)
+    assert message.startswith(str(manifest)), "every error names the manifest first"
+    return message
+
+
+def test_it_reads_a_valid_manifest(manifest):
+    study = read_manifest(manifest)
+    assert study.slug == "anatomical-feasibility-of-synthetic-chest-ct"
+    assert study.seed == 2024 and study.shape == (32, 32, 32) and study.spacing == 10.0
+    assert [v.id for v in study.volumes] == ["real-07", "gen-eff-1", "hagan-02", "md-02"]
+    assert study.volumes[1].intensity == "unit" and study.volumes[0].intensity == "hu"
+    assert study.volumes[0].file == manifest.parent / "scans" / "real-07.nii.gz"
+    assert study.recognition.options == DEFAULT_OPTIONS
+    assert [(r.structure, r.window) for r in study.ranking] == [
+        ("lobes and fissures", "lung"), ("airways", "lung"), ("lobes and fissures", "lung")]
+
+
+def test_it_derives_the_slug_from_the_title():
+    assert slugify("Anatomical feasibility of synthetic chest CT!") == "anatomical-feasibility-of-synthetic-chest-ct"
+
+
+def test_it_defaults_the_window_to_vessels_for_vessel_structures(manifest):
+    edit(manifest, 'structure = "airways"', 'structure = "Pulmonary vessels"')
+    assert read_manifest(manifest).ranking[1].window == "vessels"
+
+
+def test_it_takes_the_window_a_ranking_table_names(manifest):
+    edit(manifest, 'structure = "airways"', 'structure = "airways"\nwindow = "mediastinum"')
+    assert read_manifest(manifest).ranking[1].window == "mediastinum"
+
+
+def test_it_reads_instructions_from_a_file(manifest):
+    (manifest.parent / "intro.md").write_text("# Welcome\nRank carefully.")
+    edit(manifest, 'instructions = "Rank each set."', 'instructions_file = "intro.md"')
+    assert read_manifest(manifest).instructions.startswith("# Welcome")
+
+
+def test_it_rejects_invalid_toml(manifest):
+    manifest.write_text("[study\ntitle = 'x'")
+    assert "invalid TOML" in problem(manifest)
+
+
+def test_it_rejects_a_missing_manifest(tmp_path):
+    assert "manifest not found" in problem(tmp_path / "nowhere.toml")
+
+
+def test_it_rejects_a_missing_volume_file(manifest):
+    edit(manifest, 'file = "scans/md-02.nii.gz"', 'file = "scans/md-99.nii.gz"')
+    message = problem(manifest)
+    assert "'md-02'" in message and "scans/md-99.nii.gz" in message and "does not exist" in message
+
+
+def test_it_rejects_a_duplicate_volume_id(manifest):
+    edit(manifest, 'id = "md-02"', 'id = "real-07"')
+    message = problem(manifest)
+    assert "'real-07'" in message and "duplicate id" in message
+
+
+def test_it_rejects_an_unknown_id_in_a_ranking(manifest):
+    edit(manifest, 'volumes = ["real-07", "gen-eff-1", "hagan-02", "md-02"]', 'volumes = ["real-07", "gen-eff-9", "hagan-02", "md-02"]')
+    message = problem(manifest)
+    assert "[[ranking]] #1" in message and "unknown volume id 'gen-eff-9'" in message
+
+
+def test_it_rejects_an_unknown_id_in_recognition(manifest):
+    edit(manifest, 'volumes = ["gen-eff-1", "real-07"]', 'volumes = ["gen-eff-1", "real-08"]')
+    message = problem(manifest)
+    assert "[recognition]" in message and "'real-08'" in message
+
+
+def test_it_rejects_a_ranking_with_repeated_volumes(manifest):
+    edit(manifest, 'volumes = ["real-07", "gen-eff-1", "hagan-02", "md-02"]', 'volumes = ["real-07", "gen-eff-1", "real-07", "md-02"]')
+    message = problem(manifest)
+    assert "[[ranking]] #1" in message and "'real-07' is listed more than once" in message
+
+
+def test_it_rejects_a_finding_not_among_the_options(manifest):
+    edit(manifest, 'finding = "pleural effusion"', 'finding = "pneumothorax"')
+    message = problem(manifest)
+    assert "'gen-eff-1'" in message and "'pneumothorax' is not among the [recognition] options" in message
+
+
+def test_it_compares_findings_to_options_ignoring_case(manifest):
+    edit(manifest, 'finding = "pleural effusion"', 'finding = "PLEURAL EFFUSION"')
+    assert read_manifest(manifest).volumes[1].finding == "PLEURAL EFFUSION"
+
+
+def test_it_rejects_a_recognition_volume_without_a_finding(manifest):
+    edit(manifest, 'finding = "Pleural effusion"\n', "")
+    message = problem(manifest)
+    assert "'real-07'" in message and "has no 'finding'" in message
+
+
+def test_it_rejects_an_unknown_intensity_convention(manifest):
+    edit(manifest, 'intensity = "unit"', 'intensity = "0-1"')
+    message = problem(manifest)
+    assert "'gen-eff-1'" in message and "'intensity'" in message
+
+
+def test_it_rejects_a_misspelt_key(manifest):
+    edit(manifest, 'intensity = "unit"', 'intesity = "unit"')
+    assert "unknown key 'intesity'" in problem(manifest)
+
+
+def test_it_rejects_a_manifest_without_a_seed(manifest):
+    edit(manifest, "seed = 2024\n", "")
+    message = problem(manifest)
+    assert "[study]" in message and "'seed'" in message
+
+
+def test_it_rejects_a_bad_grid_shape(manifest):
+    edit(manifest, "shape = [32, 32, 32]", "shape = [32, 32]")
+    assert "'shape' must be three positive integers" in problem(manifest)
+
+
+def test_it_rejects_a_negative_spacing(manifest):
+    edit(manifest, "spacing = 10.0", "spacing = -1")
+    assert "'spacing'" in problem(manifest)
+
+
+def test_it_rejects_both_instructions_and_an_instructions_file(manifest):
+    edit(manifest, 'instructions = "Rank each set."', 'instructions = "x"\ninstructions_file = "intro.md"')
+    assert "either 'instructions' or 'instructions_file'" in problem(manifest)
+
+
+def test_it_rejects_a_missing_video_file(manifest):
+    edit(manifest, 'instructions = "Rank each set."', 'video_file = "howto.mp4"')
+    assert "video_file 'howto.mp4' does not exist" in problem(manifest)
+
+
+def test_it_rejects_a_ranking_set_of_one(manifest):
+    edit(manifest, 'volumes = ["md-02", "hagan-02", "gen-eff-1", "real-07"]', 'volumes = ["md-02"]')
+    assert "at least two volumes" in problem(manifest)
+
+
+def test_it_rejects_an_unknown_window(manifest):
+    edit(manifest, 'structure = "airways"', 'structure = "airways"\nwindow = "soft"')
+    assert "'window' must be one of lung, mediastinum, bone, vessels" in problem(manifest)
+
+
+def test_it_rejects_a_manifest_without_volumes(tmp_path):
+    path = tmp_path / "empty.toml"
+    path.write_text('[study]\ntitle = "t"\nseed = 1\n')
+    assert "no volumes" in problem(path)
