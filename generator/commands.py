@@ -1,5 +1,169 @@
+"""Diffusion sub-commands: train, sample, segment, describe."""
+from __future__ import annotations
+
 import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from generator.checkpoints import CheckpointError
+from generator.data.cases import CaseError
+from generator.nets.configs import ConfigError
+from generator.sampling import SamplingError, generate, write_samples
+from generator.text.errors import TextError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this group's sub-commands (each sets `run`, which returns the exit status)."""
+    p = sub.add_parser("train", help="train the base (text-conditioned, 64^3) or super-resolution model")
+    p.add_argument("--stage", choices=("base", "superres"), required=True)
+    p.add_argument("--config", default="small", help="tiny, small or paper (default: small)")
+    p.add_argument("--data", type=Path, required=True, help="folder of case folders")
+    p.add_argument("--text-encoder", type=Path, help="report encoder folder (from pretrain-text); base stage only")
+    p.add_argument("--out", type=Path, required=True, help="checkpoint folder")
+    p.add_argument("--steps", type=int, default=1000, help="total optimiser steps (default: 1000)")
+    p.add_argument("--batch-size", type=int, help="per-process batch (default: the config's)")
+    p.add_argument("--accumulate", type=int, default=1, help="gradient-accumulation micro-batches per step")
+    p.add_argument("--resume", action="store_true", help="continue the checkpoint in --out exactly")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=2, help="data-loader worker processes (default: 2)")
+    p.add_argument("--save-every", type=int, help="checkpoint every N steps (default: the config's)")
+    p.set_defaults(run=run_train)
+
+    for name, text in (("sample", "generate CT volumes with their masks from reports"),
+                       ("segment", "segment a CT: fix its CT channel and generate lobes, airway and vessels")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--base", type=Path, required=True, help="base checkpoint folder")
+        p.add_argument("--superres", type=Path, required=True, help="super-resolution checkpoint folder")
+        p.add_argument("--text-encoder", type=Path, required=True, help="the base model's report encoder folder")
+        p.add_argument("--out", type=Path, required=True, help="folder for the case folders")
+        p.add_argument("--guidance", type=float, default=1.0 if name == "segment" else 3.0,
+                       help="classifier-free guidance scale (1 = conditional only)")
+        p.add_argument("--steps-base", type=int, default=50)
+        p.add_argument("--steps-superres", type=int, default=20)
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--device", default="cuda" if _cuda() else "cpu")
+        p.add_argument("--tile", type=int, help="run super-resolution on overlapping tiles of this size (memory)")
+        if name == "sample":
+            prompt = p.add_mutually_exclusive_group(required=True)
+            prompt.add_argument("--prompt", help="one report")
+            prompt.add_argument("--reports", type=Path, help="text file of reports separated by lines of ---")
+            p.add_argument("--n", type=int, default=1, help="samples per report (seeds seed, seed+1, ...)")
+            p.add_argument("--fix", action="append", default=[], metavar="CHANNEL=PATH",
+                           help="hold lobes, airway, vessels or ct to a NIfTI volume (repeatable)")
+            p.set_defaults(run=run_sample)
+        else:
+            p.add_argument("--ct", type=Path, required=True, help="CT NIfTI in HU on the model's grid")
+            p.add_argument("--prompt", default="", help="optional report (default: none)")
+            p.set_defaults(run=run_segment)
+
+    p = sub.add_parser("describe", help="print parameter counts and memory estimates of a config as JSON")
+    p.add_argument("--config", required=True, help="tiny, small or paper")
+    p.set_defaults(run=run_describe)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """`train`: one stage, on one device or under torchrun."""
+    from generator.train import TrainingError, TrainOptions, train
+
+    options = TrainOptions(stage=args.stage, config=args.config, data=args.data, out=args.out, steps=args.steps,
+                           text_encoder=args.text_encoder, batch_size=args.batch_size, accumulate=args.accumulate,
+                           resume=args.resume, seed=args.seed, workers=args.workers, save_every=args.save_every)
+
+    def work():
+        train(options)
+        print(f"checkpoint: {options.out}")
+
+    return _guarded(work, TrainingError)
+
+
+def run_sample(args: argparse.Namespace) -> int:
+    """`sample`: reports in, case folders out."""
+    def work():
+        prompts = [args.prompt] if args.prompt is not None else _read_reports(args.reports)
+        fixed = dict(_read_fixed(spec) for spec in args.fix)
+        prompts = [p for p in prompts for _ in range(args.n)]
+        seeds = [args.seed + i for i in range(len(prompts))]
+        _write(prompts, seeds, args, fixed)
+
+    return _guarded(work)
+
+
+def run_segment(args: argparse.Namespace) -> int:
+    """`segment`: CT in, case folder with generated lobes, airway and vessels out."""
+    return _guarded(lambda: _write([args.prompt], [args.seed], args, {"ct": _read_volume(args.ct, "ct")},
+                                   prefix="segmentation"))
+
+
+def run_describe(args: argparse.Namespace) -> int:
+    """`describe`: sizes from the meta device, printed as JSON."""
+    from generator.nets.configs import get_config
+    from generator.nets.describe import describe
+
+    return _guarded(lambda: print(json.dumps(describe(get_config(args.config)), indent=2)))
+
+
+class CommandError(Exception):
+    """A user mistake on the command line (missing file, malformed option)."""
+
+
+def _write(prompts: list[str], seeds: list[int], args: argparse.Namespace, fixed: dict, prefix: str = "sample"):
+    cases = generate(args.base, args.superres, args.text_encoder, prompts, seeds, guidance=args.guidance,
+                     steps_base=args.steps_base, steps_superres=args.steps_superres, fixed=fixed or None,
+                     device=args.device, tile=args.tile)
+    for folder in write_samples(cases, args.out, prefix):
+        print(folder)
+
+
+def _read_reports(path: Path) -> list[str]:
+    """Reports of a text file, separated by lines holding only `---`."""
+    if not path.is_file():
+        raise CommandError(f"{path}: no such reports file")
+    blocks, current = [], []
+    for line in path.read_text().splitlines():
+        if line.strip() == "---":
+            blocks.append("\n".join(current).strip())
+            current = []
+        else:
+            current.append(line)
+    reports = [block for block in blocks + ["\n".join(current).strip()] if block]
+    if not reports:
+        raise CommandError(f"{path}: no reports in the file")
+    return reports
+
+
+def _read_fixed(spec: str) -> tuple[str, np.ndarray]:
+    """`CHANNEL=PATH` of a --fix option as (channel, array)."""
+    name, sep, path = spec.partition("=")
+    if not sep or name not in ("ct", "lobes", "airway", "vessels"):
+        raise CommandError(f"--fix {spec!r}: expected CHANNEL=PATH with CHANNEL one of ct, lobes, airway, vessels")
+    return name, _read_volume(Path(path), name)
+
+
+def _read_volume(path: Path, name: str) -> np.ndarray:
+    import nibabel as nib
+
+    if not path.is_file():
+        raise CommandError(f"{path}: no such NIfTI file for {name}")
+    try:
+        return np.asanyarray(nib.load(str(path)).dataobj)
+    except Exception as error:  # nibabel raises several unrelated types for unreadable files
+        raise CommandError(f"{path}: cannot be read as NIfTI ({error})") from None
+
+
+def _guarded(work, *errors: type[Exception]) -> int:
+    """Run `work`; print domain errors as `error: ...` on stderr and return 2, else 0."""
+    try:
+        work()
+    except (CommandError, CheckpointError, ConfigError, CaseError, TextError, SamplingError, *errors) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()

@@ -1,0 +1,136 @@
+"""Self-describing checkpoints: one folder that loads with one call.
+
+Layout of a checkpoint folder (the `--out` of `train`):
+    checkpoint.json                  stage, configuration, step, digest, data grid, text encoder, file names
+    model-<step>.safetensors         training weights
+    ema-<step>.safetensors           EMA weights (used for sampling; `digest` is their sha256)
+    training-<step>.pt               optimiser state (for an exact `--resume`; all other randomness derives from
+                                     the seed and the step)
+Writes are atomic: the step's files are written first, then `checkpoint.json` is replaced in one `os.replace`,
+then the previous step's files are removed, so an interruption always leaves the last good checkpoint loadable.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from generator.nets.configs import Config, ConfigError, config_from_dict, config_to_dict, make_base, make_superres
+
+FORMAT = 1
+STAGES = {"base": make_base, "superres": make_superres}
+
+
+class CheckpointError(Exception):
+    """A checkpoint folder that is missing, incomplete or inconsistent."""
+
+
+@dataclass
+class TrainingState:
+    """Everything `--resume` needs to continue exactly."""
+
+    stage: str
+    config: Config
+    step: int
+    model: dict
+    ema: dict
+    optimizer: dict
+    info: dict
+
+
+def sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save_checkpoint(folder: Path, *, stage: str, config: Config, step: int, model: nn.Module, ema: nn.Module,
+                    optimizer: torch.optim.Optimizer, info: dict) -> str:
+    """Write the step's checkpoint atomically into `folder` and return the EMA weights' digest."""
+    folder.mkdir(parents=True, exist_ok=True)
+    previous = _read_index(folder) if (folder / "checkpoint.json").exists() else None
+    names = {"model": f"model-{step}.safetensors", "ema": f"ema-{step}.safetensors",
+             "training": f"training-{step}.pt"}
+    save_file(_contiguous(model.state_dict()), str(folder / names["model"]))
+    save_file(_contiguous(ema.state_dict()), str(folder / names["ema"]))
+    torch.save({"optimizer": optimizer.state_dict()}, folder / names["training"])
+    digest = sha256(folder / names["ema"])
+    index = {"format": FORMAT, "stage": stage, "step": step, "digest": digest, "files": names,
+             "config": config_to_dict(config), **info}
+    temporary = folder / f"checkpoint.json.tmp-{os.getpid()}"
+    temporary.write_text(json.dumps(index, indent=2))
+    os.replace(temporary, folder / "checkpoint.json")
+    if previous is not None:
+        for name in set(previous["files"].values()) - set(names.values()):
+            (folder / name).unlink(missing_ok=True)
+    return digest
+
+
+def load_checkpoint(folder: Path, device: str | torch.device = "cpu") -> tuple[nn.Module, Config, int, str]:
+    """The EMA model (eval mode) of a checkpoint folder with its configuration, step and digest."""
+    index = _read_index(folder)
+    config = _config(index, folder)
+    model = STAGES[index["stage"]](config)
+    model.load_state_dict(_load_weights(folder, index["files"]["ema"]))
+    return model.to(device).eval(), config, int(index["step"]), index["digest"]
+
+
+def load_info(folder: Path) -> dict:
+    """The checkpoint's index (stage, step, digest, data grid, text encoder) without loading weights."""
+    return _read_index(folder)
+
+
+def load_training_state(folder: Path) -> TrainingState:
+    """Model, EMA and optimiser states of a checkpoint, to continue training exactly."""
+    index = _read_index(folder)
+    training = folder / index["files"]["training"]
+    if not training.exists():
+        raise CheckpointError(f"{folder}: {training.name} is missing; the checkpoint cannot be resumed")
+    extra = torch.load(training, map_location="cpu", weights_only=True)
+    info = {k: v for k, v in index.items() if k not in ("format", "stage", "step", "digest", "files", "config")}
+    return TrainingState(index["stage"], _config(index, folder), int(index["step"]),
+                         _load_weights(folder, index["files"]["model"]), _load_weights(folder, index["files"]["ema"]),
+                         extra["optimizer"], info)
+
+
+def _read_index(folder: Path) -> dict:
+    path = Path(folder) / "checkpoint.json"
+    if not path.exists():
+        raise CheckpointError(f"{folder}: no checkpoint.json; is this the --out folder of `train`?")
+    try:
+        index = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise CheckpointError(f"{path}: not valid JSON ({error})") from None
+    missing = {"format", "stage", "step", "digest", "files", "config"} - set(index)
+    if missing:
+        raise CheckpointError(f"{path}: missing keys {sorted(missing)}")
+    if index["format"] != FORMAT or index["stage"] not in STAGES:
+        raise CheckpointError(f"{path}: unsupported format {index['format']} or stage {index['stage']!r}")
+    return index
+
+
+def _config(index: dict, folder: Path) -> Config:
+    try:
+        return config_from_dict(index["config"])
+    except ConfigError as error:
+        raise CheckpointError(f"{folder}/checkpoint.json: {error}") from None
+
+
+def _load_weights(folder: Path, name: str) -> dict:
+    path = Path(folder) / name
+    if not path.exists():
+        raise CheckpointError(f"{folder}: weights file {name} is missing")
+    return load_file(str(path))
+
+
+def _contiguous(state: dict) -> dict:
+    return {k: v.detach().contiguous() for k, v in state.items()}

@@ -1,0 +1,141 @@
+"""Named configurations (`tiny`, `small`, `paper`) of the two networks, their grids and their training.
+
+`tiny` is for tests (CPU seconds), `small` for the demo (CPU minutes on 64³ phantoms), `paper` matches the paper's
+sizes: ≈700 M parameters in the base model at 64³ and a ≈50 M super-resolution model at 256³. The authors' code
+uses base width 160 with multipliers (1, 2, 4, 8); with this module's decoder (res_blocks + 1 blocks per level,
+as in Dhariwal & Nichol's UNet) that layout has 1.1 B parameters, so `paper` keeps the multipliers and narrows the
+width to 128 (707 M); the super-resolution model keeps width 56 with multipliers (1, 2, 4, 4) (52 M).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import torch
+
+from generator.nets.superres import SuperResUNet
+from generator.nets.unet3d import BaseUNet
+
+
+class ConfigError(ValueError):
+    """An unknown configuration name or a malformed configuration dictionary."""
+
+
+@dataclass(frozen=True)
+class BaseConfig:
+    """Base UNet: channel width, per-level multipliers, ResBlocks per level, bottom attention heads and depth."""
+
+    width: int
+    mults: tuple[int, ...]
+    res_blocks: int
+    heads: int
+    depth: int
+    text_dim: int = 768  # replaced by the report encoder's width when training starts
+    text_length: int = 128  # report tokens; the authors' code uses 192
+    channels: int = 4
+
+
+@dataclass(frozen=True)
+class SuperResConfig:
+    """Super-resolution UNet and its training crop and condition noise (as a diffusion time in [0, 1])."""
+
+    width: int
+    mults: tuple[int, ...]
+    res_blocks: int
+    heads: int
+    crop: int
+    low_noise_max: float = 0.25  # training: the condition is noised to a time drawn from [0, low_noise_max]
+    low_noise_sample: float = 0.1  # sampling: the base model's output is noised to this time
+    channels: int = 4
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings shared by both stages (paper IV-F)."""
+
+    lr: float = 1e-4
+    betas: tuple[float, float] = (0.9, 0.999)
+    clip: float = 1.0
+    ema_decay: float = 0.999
+    cond_dropout: float = 0.1  # fraction of reports replaced by the empty report, for classifier-free guidance
+    batch_size: int = 1
+    save_every: int = 500
+
+
+@dataclass(frozen=True)
+class Config:
+    """A named configuration: full grid size (the base model runs at size / 4), both networks and training."""
+
+    name: str
+    size: int
+    base: BaseConfig
+    superres: SuperResConfig
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    @property
+    def low_size(self) -> int:
+        return self.size // 4
+
+
+CONFIGS = {
+    "tiny": Config(
+        "tiny", 32,
+        BaseConfig(width=16, mults=(1, 2, 2), res_blocks=1, heads=2, depth=1, text_length=64),
+        SuperResConfig(width=8, mults=(1, 2, 2), res_blocks=1, heads=2, crop=16),
+        TrainConfig(ema_decay=0.9, save_every=50),
+    ),
+    "small": Config(
+        "small", 64,
+        BaseConfig(width=32, mults=(1, 2, 4), res_blocks=1, heads=4, depth=1),
+        SuperResConfig(width=16, mults=(1, 2, 2), res_blocks=1, heads=2, crop=32),
+        TrainConfig(ema_decay=0.99, batch_size=4, save_every=100),
+    ),
+    "paper": Config(
+        "paper", 256,
+        BaseConfig(width=128, mults=(1, 2, 4, 8), res_blocks=2, heads=16, depth=4, text_length=192),
+        SuperResConfig(width=56, mults=(1, 2, 4, 4), res_blocks=2, heads=8, crop=128),
+        TrainConfig(batch_size=1, save_every=1000),
+    ),
+}
+
+
+def get_config(name: str) -> Config:
+    """The named configuration; ConfigError lists the known names."""
+    if name not in CONFIGS:
+        raise ConfigError(f"unknown config {name!r}; choose one of {', '.join(CONFIGS)}")
+    return CONFIGS[name]
+
+
+def config_to_dict(config: Config) -> dict:
+    """Plain JSON-ready dictionary of a configuration."""
+    return dataclasses.asdict(config)
+
+
+def config_from_dict(data: dict) -> Config:
+    """Inverse of `config_to_dict`; ConfigError names the missing or unknown key."""
+    try:
+        return Config(
+            name=data["name"], size=int(data["size"]),
+            base=_build(BaseConfig, data["base"]),
+            superres=_build(SuperResConfig, data["superres"]),
+            train=_build(TrainConfig, data["train"]),
+        )
+    except (KeyError, TypeError) as error:
+        raise ConfigError(f"malformed configuration: {error}") from None
+
+
+def _build(cls, values: dict):
+    """A config dataclass from a dictionary, turning JSON lists back into tuples."""
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+def make_base(config: Config, device: str | torch.device = "cpu") -> BaseUNet:
+    """The base UNet of a configuration (pass device="meta" to count parameters without allocating them)."""
+    with torch.device(device):
+        return BaseUNet(config.base)
+
+
+def make_superres(config: Config, device: str | torch.device = "cpu") -> SuperResUNet:
+    """The super-resolution UNet of a configuration."""
+    with torch.device(device):
+        return SuperResUNet(config.superres)

@@ -1,0 +1,104 @@
+"""The base model: a 3D UNet of pure convolutions with all attention at the bottom (paper IV-E).
+
+Encoder and decoder are residual convolution blocks conditioned on the diffusion time; at the bottom, where the
+grid is smallest (8³ for a 64³ input with four levels), `depth` rounds of self-attention, cross-attention to the
+report's token features and a feed-forward layer mix the whole volume and the text. Down-sampling is isotropic
+(the authors' code halves only in-plane): for isotropic 64³ inputs it gives 8× fewer bottom tokens (512 instead of
+4096), so the bottom attention costs 64× less, and the network sees all three axes at the same scale.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from generator.nets.blocks import Attention, Downsample, FeedForward, ResBlock, TimeEmbedding, Upsample, group_norm
+
+
+class UNet3d(nn.Module):
+    """Convolutional encoder-decoder with skip connections around a pluggable bottom `middle` module.
+
+    `middle(h, emb, **cond)` receives the bottom features (B, C, x, y, z) and the time embedding (B, E).
+    """
+
+    def __init__(self, channels_in: int, channels_out: int, width: int, mults: tuple[int, ...], res_blocks: int,
+                 middle: nn.Module):
+        super().__init__()
+        emb_dim = 4 * width
+        self.time = TimeEmbedding(width, emb_dim)
+        self.stem = nn.Conv3d(channels_in, width, 3, padding=1)
+        self.down, skips, ch = nn.ModuleList(), [width], width
+        for level, mult in enumerate(mults):
+            for _ in range(res_blocks):
+                self.down.append(ResBlock(ch, width * mult, emb_dim))
+                ch = width * mult
+                skips.append(ch)
+            if level < len(mults) - 1:
+                self.down.append(Downsample(ch))
+                skips.append(ch)
+        self.middle = middle
+        self.up = nn.ModuleList()
+        for level, mult in reversed(list(enumerate(mults))):
+            for _ in range(res_blocks + 1):
+                self.up.append(ResBlock(ch + skips.pop(), width * mult, emb_dim))
+                ch = width * mult
+            if level > 0:
+                self.up.append(Upsample(ch))
+        self.head = nn.Sequential(group_norm(ch), nn.SiLU(), nn.Conv3d(ch, channels_out, 3, padding=1))
+        self.levels = len(mults)
+
+    def run(self, x: torch.Tensor, emb: torch.Tensor, **cond) -> torch.Tensor:
+        """Encoder, bottom, decoder: (B, C_in, X, Y, Z) -> (B, C_out, X, Y, Z); sizes divisible by 2^(levels−1)."""
+        factor = 2 ** (self.levels - 1)
+        if any(s % factor for s in x.shape[2:]):
+            raise ValueError(f"every spatial size must be divisible by {factor}, got {tuple(x.shape[2:])}")
+        h = self.stem(x)
+        skips = [h]
+        for block in self.down:
+            h = block(h, emb) if isinstance(block, ResBlock) else block(h)
+            skips.append(h)
+        h = self.middle(h, emb, **cond)
+        for block in self.up:
+            h = block(torch.cat([h, skips.pop()], 1), emb) if isinstance(block, ResBlock) else block(h)
+        return self.head(h)
+
+
+class TextBottom(nn.Module):
+    """Bottom of the base UNet: ResBlock, `depth` × (self-attention, cross-attention to text, MLP), ResBlock."""
+
+    def __init__(self, channels: int, emb_dim: int, heads: int, depth: int, text_dim: int):
+        super().__init__()
+        self.res_in = ResBlock(channels, channels, emb_dim)
+        self.layers = nn.ModuleList(
+            nn.ModuleList([Attention(channels, heads), Attention(channels, heads, text_dim), FeedForward(channels)])
+            for _ in range(depth)
+        )
+        self.res_out = ResBlock(channels, channels, emb_dim)
+
+    def forward(self, h: torch.Tensor, emb: torch.Tensor, context: torch.Tensor, context_mask: torch.Tensor):
+        h = self.res_in(h, emb)
+        shape = h.shape
+        tokens = h.flatten(2).transpose(1, 2)  # (B, x·y·z, C)
+        for self_attention, cross_attention, feed_forward in self.layers:
+            tokens = self_attention(tokens)
+            tokens = cross_attention(tokens, context, context_mask)
+            tokens = feed_forward(tokens)
+        h = tokens.transpose(1, 2).reshape(shape)
+        return self.res_out(h, emb)
+
+
+class BaseUNet(nn.Module):
+    """Text-conditioned x0 predictor for the low-resolution 4-channel volume (CT, lobes, airway, vessels)."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.config = config
+        bottom = config.width * config.mults[-1]
+        middle = TextBottom(bottom, 4 * config.width, config.heads, config.depth, config.text_dim)
+        self.unet = UNet3d(config.channels, config.channels, config.width, tuple(config.mults), config.res_blocks,
+                           middle)
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, context: torch.Tensor, context_mask: torch.Tensor):
+        """x (B, 4, X, Y, Z), t (B,), report tokens (B, L, D) with mask (B, L) True where a token is real."""
+        # A report with no real token (the empty, unconditional report) attends to every padded token instead.
+        mask = context_mask | ~context_mask.any(dim=1, keepdim=True)
+        return self.unet.run(x, self.unet.time(t), context=context, context_mask=mask)

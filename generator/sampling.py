@@ -1,0 +1,159 @@
+"""Sampling pipeline: report → base model (low resolution, guided) → up-sample → super-resolution → case folders.
+
+Python API for the evaluation: `generate(...)` returns `Case`s; `write_samples(...)` also writes case folders.
+Fixed channels (paper IV-D, V-D) are held at both stages: the base model gets their 4× down-sampled values, the
+super-resolution model their full-resolution values; the written case holds the given arrays unchanged.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from generator.checkpoints import load_checkpoint, load_info
+from generator.data.cases import Case, write_case
+from generator.data.model_space import CHANNELS, downsample, from_model, to_model, upsample
+from generator.diffusion.ddim import sample_ddim
+from generator.diffusion.denoiser import add_noise
+from generator.diffusion.fixed import with_fixed_channels
+from generator.diffusion.guidance import guided
+from generator.diffusion.schedule import sampling_times
+from generator.diffusion.tiles import tiled
+from generator.text.encoder import ReportEncoder
+
+
+class SamplingError(Exception):
+    """Checkpoints that do not fit together, or fixed volumes that do not fit the model's grid."""
+
+
+@dataclass
+class Pipeline:
+    """The two loaded models, the report encoder and what meta.json records about them."""
+
+    base: torch.nn.Module
+    superres: torch.nn.Module
+    encoder: ReportEncoder
+    low_noise: float
+    grid_shape: tuple[int, int, int]
+    affine: np.ndarray
+    provenance: dict
+    device: torch.device
+
+
+def load_pipeline(base_dir: Path, superres_dir: Path, text_encoder_dir: Path,
+                  device: str | torch.device = "cpu") -> Pipeline:
+    """Load both checkpoints and the text encoder, and check that they belong together."""
+    device = torch.device(device)
+    base, base_config, base_step, base_digest = load_checkpoint(base_dir, device)
+    superres, sr_config, sr_step, sr_digest = load_checkpoint(superres_dir, device)
+    base_info, sr_info = load_info(base_dir), load_info(superres_dir)
+    if base_info["stage"] != "base" or sr_info["stage"] != "superres":
+        raise SamplingError(f"--base must be a base checkpoint and --superres a superres one; got "
+                            f"{base_info['stage']} and {sr_info['stage']}")
+    if base_info["grid"]["shape"] != sr_info["grid"]["shape"]:
+        raise SamplingError(f"the base model was trained on {base_info['grid']['shape']} volumes and the "
+                            f"super-resolution model on {sr_info['grid']['shape']}")
+    encoder = ReportEncoder.load(text_encoder_dir, max_length=base_config.base.text_length, device=device)
+    if encoder.digest != base_info["text_encoder"]["digest"]:
+        raise SamplingError(f"{text_encoder_dir}: these are not the text-encoder weights the base model was trained "
+                            f"with ({base_info['text_encoder']['path']})")
+    provenance = {
+        "base": {"path": str(Path(base_dir).resolve()), "config": base_config.name, "step": base_step,
+                 "digest": base_digest},
+        "superres": {"path": str(Path(superres_dir).resolve()), "config": sr_config.name, "step": sr_step,
+                     "digest": sr_digest},
+        "text_encoder": {"path": str(Path(text_encoder_dir).resolve()), "digest": encoder.digest},
+    }
+    return Pipeline(base, superres, encoder, sr_config.superres.low_noise_sample,
+                    tuple(base_info["grid"]["shape"]), np.array(base_info["grid"]["affine"]), provenance, device)
+
+
+def encode_fixed(fixed: dict[str, np.ndarray], shape: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Known channels in model space (1, 4, X, Y, Z) and the (4,) bool mask of which channels are known."""
+    unknown = set(fixed) - set(CHANNELS)
+    if unknown:
+        raise SamplingError(f"cannot fix {sorted(unknown)}; fixable channels are {', '.join(CHANNELS)}")
+    for name, array in fixed.items():
+        if tuple(array.shape) != tuple(shape):
+            raise SamplingError(f"fixed {name} has shape {tuple(array.shape)}, the model's grid is {tuple(shape)}")
+    arrays = {name: np.zeros(shape, dtype=dtype) for name, dtype in
+              zip(CHANNELS, (np.int16, np.uint8, np.uint8, np.uint8))}
+    arrays.update({name: np.asarray(array).astype(arrays[name].dtype) for name, array in fixed.items()})
+    known = to_model(Case(**arrays, affine=np.eye(4)))
+    mask = torch.tensor([name in fixed for name in CHANNELS])
+    return torch.from_numpy(known)[None], mask
+
+
+def sample_one(pipeline: Pipeline, prompt: str, seed: int, *, guidance: float, steps_base: int,
+               steps_superres: int, fixed: dict[str, np.ndarray] | None = None, tile: int | None = None,
+               progress=None) -> np.ndarray:
+    """One full-resolution model-space sample (4, X, Y, Z); the same seed and settings give the same sample.
+
+    `tile` (voxels) runs the super-resolution model on overlapping tiles (a quarter of a tile overlaps) when the
+    whole volume does not fit in memory.
+    """
+    device, shape = pipeline.device, pipeline.grid_shape
+    low_shape = tuple(s // 4 for s in shape)
+    gen = torch.Generator().manual_seed(seed)
+    noise_low = torch.randn((1, 4, *low_shape), generator=gen).to(device)
+    noise_full = torch.randn((1, 4, *shape), generator=gen).to(device)
+    noise_condition = torch.randn((1, 4, *shape), generator=gen).to(device)
+    tick = (lambda _: progress.update(1)) if progress is not None else None
+
+    context, mask = pipeline.encoder([prompt])
+    uncond, uncond_mask = pipeline.encoder([""])
+    base_fn = guided(pipeline.base, guidance)
+    if fixed:
+        known, known_mask = encode_fixed(fixed, shape)
+        base_fn = with_fixed_channels(base_fn, downsample(known).to(device), known_mask)
+    extra = {"context": context.to(device), "context_mask": mask.to(device),
+             "uncond_context": uncond.to(device), "uncond_mask": uncond_mask.to(device)}
+    low = sample_ddim(base_fn, noise_low, sampling_times(steps_base), extra, tick).clamp(-1, 1)
+
+    low_t = torch.full((1,), pipeline.low_noise, device=device)
+    condition = add_noise(upsample(low), low_t, noise_condition)
+    superres_fn = pipeline.superres if tile is None else tiled(pipeline.superres, tile, tile // 4)
+    if fixed:
+        superres_fn = with_fixed_channels(superres_fn, known.to(device), known_mask)
+    full = sample_ddim(superres_fn, noise_full, sampling_times(steps_superres),
+                       {"low": condition, "low_t": low_t}, tick)
+    return full[0].clamp(-1, 1).float().cpu().numpy()
+
+
+def generate(base_dir: Path, superres_dir: Path, text_encoder_dir: Path, prompts: list[str], seeds: list[int], *,
+             guidance: float = 1.0, steps_base: int = 50, steps_superres: int = 20,
+             fixed: dict[str, np.ndarray] | None = None, device: str | torch.device = "cpu",
+             tile: int | None = None, show_progress: bool = True) -> list[Case]:
+    """Generate one case per (prompt, seed) pair at the training data's grid and affine, with meta.json fields."""
+    if len(prompts) != len(seeds):
+        raise SamplingError(f"{len(prompts)} prompts but {len(seeds)} seeds")
+    pipeline = load_pipeline(base_dir, superres_dir, text_encoder_dir, device)
+    factor = 2 ** (len(pipeline.superres.config.mults) - 1)
+    if tile is not None and (tile < factor or tile % factor):
+        raise SamplingError(f"--tile must be a positive multiple of {factor} for this super-resolution model")
+    settings = {"sampler": "ddim", "guidance": guidance, "steps_base": steps_base, "steps_superres": steps_superres,
+                "fixed": sorted(fixed or {}), "tile": tile}
+    cases = []
+    with tqdm(total=len(prompts) * (steps_base + steps_superres), desc="sampling", disable=not show_progress) as bar:
+        for prompt, seed in zip(prompts, seeds):
+            x = sample_one(pipeline, prompt, seed, guidance=guidance, steps_base=steps_base,
+                           steps_superres=steps_superres, fixed=fixed, tile=tile, progress=bar)
+            meta = {"prompt": prompt, "seed": seed, **settings, "checkpoints": pipeline.provenance}
+            case = from_model(x, pipeline.affine, report=prompt, meta=meta)
+            for name, array in (fixed or {}).items():
+                setattr(case, name, np.asarray(array).astype(getattr(case, name).dtype))
+            cases.append(case)
+    return cases
+
+
+def write_samples(cases: list[Case], out: Path, prefix: str = "sample") -> list[Path]:
+    """Write each case to out/<prefix>-<index>-seed<seed>/ and return the folders."""
+    folders = []
+    for index, case in enumerate(cases):
+        folder = Path(out) / f"{prefix}-{index:03d}-seed{case.meta['seed']}"
+        write_case(case, folder)
+        folders.append(folder)
+    return folders

@@ -1,0 +1,23 @@
+"""Shared fixtures: a few 32³ phantoms (tiny config grid) and a tiny pre-trained report encoder."""
+from pathlib import Path
+
+import pytest
+
+from generator.__main__ import main
+
+
+@pytest.fixture(scope="session")
+def phantoms(tmp_path_factory) -> Path:
+    """Ten 32³ phantom case folders (pre-training the encoder needs at least ten reports)."""
+    out = tmp_path_factory.mktemp("phantoms")
+    assert main(["phantoms", "--out", str(out), "--n", "10", "--size", "32", "--seed", "3"]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def text_encoder(phantoms, tmp_path_factory) -> Path:
+    """A tiny BERT pre-trained for two steps on the phantoms' reports."""
+    out = tmp_path_factory.mktemp("text") / "encoder"
+    assert main(["pretrain-text", "--data", str(phantoms), "--out", str(out), "--config", "tiny", "--steps", "2",
+                 "--device", "cpu"]) == 0
+    return out

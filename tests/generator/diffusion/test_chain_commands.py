@@ -1,0 +1,95 @@
+"""The tiny command chain: phantoms → pretrain-text → train base → train superres → sample / fixed lobes / segment."""
+import json
+
+import nibabel as nib
+import numpy as np
+import pytest
+
+from generator.__main__ import main
+from generator.data.cases import read_case
+
+PROMPT = "FINDINGS: Moderate right pleural effusion. IMPRESSION: Right pleural effusion."
+
+
+@pytest.fixture(scope="module")
+def models(phantoms, text_encoder, tmp_path_factory):
+    """Base and super-resolution checkpoints trained for two steps each by the `train` command."""
+    root = tmp_path_factory.mktemp("models")
+    for stage in ("base", "superres"):
+        assert main(["train", "--stage", stage, "--config", "tiny", "--data", str(phantoms), "--text-encoder",
+                     str(text_encoder), "--out", str(root / stage), "--steps", "2", "--workers", "0"]) == 0
+    return {"base": root / "base", "superres": root / "superres", "text": text_encoder}
+
+
+def sample(models, out, *extra, command="sample"):
+    args = [command, "--base", str(models["base"]), "--superres", str(models["superres"]), "--text-encoder",
+            str(models["text"]), "--out", str(out), "--steps-base", "3", "--steps-superres", "2", "--device", "cpu"]
+    return main(args + list(extra))
+
+
+@pytest.fixture(scope="module")
+def two_samples(models, tmp_path_factory):
+    out = tmp_path_factory.mktemp("samples")
+    assert sample(models, out, "--prompt", PROMPT, "--n", "2", "--seed", "5") == 0
+    return sorted(out.iterdir())
+
+
+def test_sample_writes_one_case_folder_per_sample_on_the_training_grid(two_samples, phantoms):
+    assert [f.name for f in two_samples] == ["sample-000-seed5", "sample-001-seed6"]
+    case, real = read_case(two_samples[0]), read_case(sorted(phantoms.iterdir())[0])
+    assert case.ct.dtype == np.int16 and case.ct.shape == real.ct.shape
+    np.testing.assert_allclose(case.affine, real.affine)
+
+
+def test_sample_records_prompt_seed_settings_and_digests_in_meta(two_samples, models):
+    meta = json.loads((two_samples[0] / "meta.json").read_text())
+    assert meta["prompt"] == PROMPT and meta["seed"] == 5 and meta["sampler"] == "ddim"
+    assert (meta["steps_base"], meta["steps_superres"]) == (3, 2)
+    index = json.loads((models["base"] / "checkpoint.json").read_text())
+    assert meta["checkpoints"]["base"]["digest"] == index["digest"]
+
+
+def test_different_seeds_give_different_samples(two_samples):
+    assert not np.array_equal(read_case(two_samples[0]).ct, read_case(two_samples[1]).ct)
+
+
+def test_the_same_seed_gives_the_same_sample(two_samples, models, tmp_path):
+    assert sample(models, tmp_path, "--prompt", PROMPT, "--seed", "6") == 0
+    assert np.array_equal(read_case(tmp_path / "sample-000-seed6").ct, read_case(two_samples[1]).ct)
+
+
+def test_sampling_with_fixed_lobes_returns_exactly_those_lobes(models, phantoms, tmp_path):
+    lobes = sorted(phantoms.iterdir())[1] / "lobes.nii.gz"
+    assert sample(models, tmp_path, "--prompt", PROMPT, "--fix", f"lobes={lobes}") == 0
+    case = read_case(tmp_path / "sample-000-seed0")
+    assert np.array_equal(case.lobes, np.asanyarray(nib.load(lobes).dataobj))
+
+
+def test_tiled_super_resolution_writes_a_full_case_and_records_the_tile(models, tmp_path):
+    assert sample(models, tmp_path, "--prompt", PROMPT, "--tile", "16") == 0
+    case = read_case(tmp_path / "sample-000-seed0")
+    assert case.ct.shape == (32, 32, 32) and case.meta["tile"] == 16
+
+
+def test_segment_keeps_the_input_ct_and_generates_the_masks(models, phantoms, tmp_path):
+    real = sorted(phantoms.iterdir())[2]
+    assert sample(models, tmp_path, "--ct", str(real / "ct.nii.gz"), command="segment") == 0
+    (folder,) = tmp_path.iterdir()
+    case = read_case(folder)
+    assert np.array_equal(case.ct, read_case(real).ct)
+    assert case.lobes.shape == case.ct.shape and set(np.unique(case.airway)) <= {0, 1}
+
+
+def test_a_fixed_volume_on_another_grid_is_refused_with_a_clear_error(models, tmp_path, capsys):
+    path = tmp_path / "small.nii.gz"
+    nib.save(nib.Nifti1Image(np.zeros((16, 16, 16), np.uint8), np.eye(4)), path)
+    assert sample(models, tmp_path / "out", "--prompt", PROMPT, "--fix", f"airway={path}") == 2
+    assert "fixed airway has shape (16, 16, 16), the model's grid is (32, 32, 32)" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_missing_checkpoint_folder_is_reported_without_a_traceback(models, tmp_path, capsys):
+    args = ["sample", "--base", str(tmp_path / "nothing"), "--superres", str(models["superres"]), "--text-encoder",
+            str(models["text"]), "--out", str(tmp_path / "out"), "--prompt", PROMPT]
+    assert main(args) == 2
+    assert "no checkpoint.json" in capsys.readouterr().err

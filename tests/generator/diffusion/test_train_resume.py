@@ -1,0 +1,49 @@
+"""Training: exact resume, NaN stop, clear errors."""
+import pytest
+import torch
+
+from generator.checkpoints import load_checkpoint, load_training_state
+from generator.diffusion.denoiser import Denoiser
+from generator.train import TrainingError, TrainOptions, train
+
+
+def options(data, out, steps, **kwargs):
+    return TrainOptions(stage="superres", config="tiny", data=data, out=out, steps=steps, workers=0, **kwargs)
+
+
+def test_resuming_continues_bit_exactly(phantoms, tmp_path):
+    straight = train(options(phantoms, tmp_path / "straight", 4, accumulate=2))
+    train(options(phantoms, tmp_path / "resumed", 2, accumulate=2))
+    resumed = train(options(phantoms, tmp_path / "resumed", 4, accumulate=2, resume=True))
+    for name, value in straight.state_dict().items():
+        assert torch.equal(resumed.state_dict()[name], value), name
+    a, b = load_training_state(tmp_path / "straight"), load_training_state(tmp_path / "resumed")
+    assert b.step == 4
+    for name, value in a.ema.items():
+        assert torch.equal(b.ema[name], value), name
+    assert load_checkpoint(tmp_path / "straight")[3] == load_checkpoint(tmp_path / "resumed")[3]
+
+
+def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(phantoms, tmp_path, monkeypatch):
+    train(options(phantoms, tmp_path, 1))
+    loss = Denoiser.forward
+    monkeypatch.setattr(Denoiser, "forward", lambda self, *a, **k: loss(self, *a, **k) * float("nan"))
+    with pytest.raises(TrainingError, match=r"NaN or infinite at step 2.*checkpoint \(step 1\).*intact"):
+        train(options(phantoms, tmp_path, 3, resume=True))
+    assert load_training_state(tmp_path).step == 1
+
+
+def test_training_refuses_to_overwrite_a_checkpoint_without_resume(phantoms, tmp_path):
+    train(options(phantoms, tmp_path, 1))
+    with pytest.raises(TrainingError, match="pass --resume"):
+        train(options(phantoms, tmp_path, 2))
+
+
+def test_training_rejects_data_on_another_grid_than_the_config(phantoms, tmp_path):
+    with pytest.raises(TrainingError, match="expects 64\\^3"):
+        train(TrainOptions(stage="superres", config="small", data=phantoms, out=tmp_path, steps=1, workers=0))
+
+
+def test_the_base_stage_needs_a_text_encoder(phantoms, tmp_path):
+    with pytest.raises(TrainingError, match="--text-encoder"):
+        train(TrainOptions(stage="base", config="tiny", data=phantoms, out=tmp_path, steps=1, workers=0))
