@@ -1,0 +1,66 @@
+"""The CT-only anatomy measures recover each phantom's truth (meta.json) within the stated tolerances."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from generator.metrics.anatomy import MeasureError, measure
+
+# Tolerances for grids of 3.5 mm or finer (phantoms of 96³ and up), stated in the README.
+EFFUSION_REL, EFFUSION_ML = 0.15, 20.0
+CTR_ABS = 0.04
+LAA_POINTS = 2.5
+AIRWAY_REL = 0.25
+
+
+def test_effusion_volume_matches_the_phantom_truth(measured_phantoms):
+    for case, m in measured_phantoms:
+        truth = case.meta["truth"]["effusion_ml"]
+        assert abs(m["effusion_ml"] - truth) <= max(EFFUSION_ML, EFFUSION_REL * truth), case.meta["index"]
+
+
+def test_cases_without_effusion_measure_no_effusion(measured_phantoms):
+    empty = [m["effusion_ml"] for case, m in measured_phantoms if not case.meta["findings"]["pleural_effusion"]]
+    assert empty and max(empty) <= EFFUSION_ML
+
+
+def test_cardiothoracic_ratio_matches_the_phantom_truth_without_lobar_consolidation(measured_phantoms):
+    """A lobar consolidation (35 HU) touching the heart (40 HU) where the 5 mm pericardial fat is thinner
+    than a voxel merges with it on CT alone; the README says so and asks for a heart mask there."""
+    clear = [(case, m) for case, m in measured_phantoms
+             if (case.meta["findings"]["consolidation"] or {}).get("pattern") != "lobar"]
+    assert len(clear) >= 4
+    for case, m in clear:
+        assert abs(m["ctr"] - case.meta["truth"]["ctr"]) <= CTR_ABS, case.meta["index"]
+
+
+def test_cardiomegaly_measures_a_higher_ratio_than_normal_hearts(measured_phantoms):
+    enlarged = [m["ctr"] for case, m in measured_phantoms if case.meta["findings"]["cardiomegaly"]]
+    normal = [m["ctr"] for case, m in measured_phantoms if not case.meta["findings"]["cardiomegaly"]]
+    assert enlarged and normal and min(enlarged) > max(normal)
+
+
+def test_laa950_matches_the_phantom_truth(measured_phantoms):
+    for case, m in measured_phantoms:
+        assert abs(m["laa950_percent"] - case.meta["truth"]["laa950_percent"]) <= LAA_POINTS, case.meta["index"]
+
+
+def test_airway_volume_matches_the_phantom_truth(measured_phantoms):
+    for case, m in measured_phantoms:
+        truth = case.meta["truth"]["airway_mm3"]
+        assert abs(m["airway_mm3"] - truth) <= AIRWAY_REL * truth, case.meta["index"]
+
+
+def test_external_masks_replace_the_rule_based_ones(measured_phantoms):
+    case, _ = measured_phantoms[0]
+    effusion = np.zeros(case.ct.shape, bool)
+    effusion[10:20, 10:20, 10:20] = True
+    m = measure(case.ct, case.spacing, {"effusion": effusion, "airway": case.airway > 0})
+    assert m["effusion_ml"] == pytest.approx(1000 * case.spacing ** 3 / 1000, abs=0.01)
+    assert m["airway_mm3"] == pytest.approx(case.meta["truth"]["airway_mm3"], abs=0.1)
+
+
+def test_it_rejects_an_unknown_mask_name(measured_phantoms):
+    case, _ = measured_phantoms[0]
+    with pytest.raises(MeasureError, match="unknown mask"):
+        measure(case.ct, case.spacing, {"liver": np.zeros(case.ct.shape, bool)})
