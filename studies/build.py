@@ -12,6 +12,7 @@ import tempfile
 import time
 from collections import Counter
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,8 @@ def run_jobs(jobs: list[Job], workers: int, progress: bool) -> dict[Path, str]:
                     digests[target] = digest
                     bar.update()
         return digests
+    except BrokenProcessPool:
+        raise StudyError("a worker process died (out of memory?); try fewer workers, e.g. --workers 1") from None
     finally:
         bar.close()
 

@@ -12,8 +12,15 @@ from studies.command import Command
 from studies.preview import contact_sheet
 
 
+def _positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
 def _workers(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--workers", type=int, default=None, metavar="N",
+    parser.add_argument("--workers", type=_positive, default=None, metavar="N",
                         help="processes to use (default: one per core, at most one per volume)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 

@@ -13,6 +13,7 @@ import pytest
 
 from studies.__main__ import main
 from studies.audit import audit_bundle
+from studies.blinding import GZIP_LEVEL
 from studies.bundle import file_sha256
 from studies.build import build_bundle
 from studies.synthetic import write_chest
@@ -41,8 +42,8 @@ def nifti(bundle: Path, volume_id: str) -> bytearray:
 
 
 def plain_gzip(raw: bytes) -> bytes:
-    """Compressed like the build (level 6, no name, time 0), so only the planted difference remains."""
-    return gzip.compress(bytes(raw), compresslevel=6, mtime=0)
+    """Compressed like the build (same level, no name, time 0), so only the planted difference remains."""
+    return gzip.compress(bytes(raw), compresslevel=GZIP_LEVEL, mtime=0)
 
 
 def failures(bundle: Path) -> list[str]:
@@ -86,7 +87,7 @@ def test_it_fails_a_volume_with_a_header_extension(bundle):
 def test_it_fails_a_gzip_header_that_carries_the_original_name_and_a_time(bundle):
     raw = nifti(bundle, "gen-eff-1")
     buffer = io.BytesIO()
-    with gzip.GzipFile("medsyn_sample_0001.nii", "wb", 6, buffer, mtime=1_700_000_000) as stream:
+    with gzip.GzipFile("medsyn_sample_0001.nii", "wb", GZIP_LEVEL, buffer, mtime=1_700_000_000) as stream:
         stream.write(bytes(raw))
     replant(bundle, "gen-eff-1", buffer.getvalue())
     found = [f for f in failures(bundle) if "source 'medsyn'" in f]
