@@ -22,18 +22,57 @@ def bonferroni(p: np.ndarray, m: int) -> np.ndarray:
 def wilcoxon_p(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Two-sided Wilcoxon signed-rank test of paired samples along the last axis, vectorised: (statistic, p).
 
-    scipy's defaults (zero_method="wilcox": zero differences dropped, as in R's `wilcox.test`; method="auto":
-    exact null distribution for up to 50 non-zero pairs, normal approximation beyond). Where every difference
-    is zero there is no evidence of a difference: statistic 0 and p = 1 (scipy returns NaN there).
+    Gives, row by row, what scipy's `wilcoxon(a, b)` gives with its defaults for that one row
+    (Wilcoxon 1945; zero_method="wilcox": zero differences dropped, as R's `wilcox.test` does):
+    no ties or zeros and n ≤ 50 pairs: the exact null distribution; ties or zeros and n ≤ 13: all 2ⁿ sign flips
+    (scipy runs `permutation_test`; enumerated here in numpy, because scipy decides the method once per call, not
+    per row, and its permutation test takes ~0.1 s a row, too slow for the power simulation); otherwise the normal
+    approximation with tie correction, no continuity correction. Where every difference is zero there is no
+    evidence of a difference: statistic 0 and p = 1 (scipy returns NaN there). Where they disagree we follow
+    scipy, as the issue asks: R's `wilcox.test` uses the normal approximation with a continuity correction as soon
+    as there are ties, so with tied ranks its p-values differ slightly from these.
     """
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    differs = (a != b).any(axis=-1)
-    statistic = np.zeros(a.shape[:-1])
-    p = np.ones(a.shape[:-1])
+    d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    shape, n = d.shape[:-1], d.shape[-1]
+    d = d.reshape(-1, n)
+    statistic, p = np.zeros(len(d)), np.ones(len(d))
+    nonzero = d != 0
+    differs = nonzero.any(axis=1)
     if differs.any():
-        result = stats.wilcoxon(a[differs], b[differs], axis=-1)
-        statistic[differs], p[differs] = result.statistic, result.pvalue
-    return statistic, p
+        statistic[differs] = stats.wilcoxon(d[differs], axis=-1, method="asymptotic").statistic
+        magnitude = np.sort(np.where(nonzero, np.abs(d), np.nan), axis=1)
+        tied = (np.diff(magnitude, axis=1) == 0).any(axis=1)
+        clean = differs & ~tied & nonzero.all(axis=1)
+        if n > 50:
+            method = np.full(len(d), "asymptotic")
+        else:
+            method = np.where(clean, "exact", "flips" if n <= 13 else "asymptotic")
+        for name in ("exact", "asymptotic"):
+            rows = differs & (method == name)
+            if rows.any():
+                p[rows] = stats.wilcoxon(d[rows], axis=-1, method=name).pvalue
+        rows = differs & (method == "flips")
+        if rows.any():
+            p[rows] = _sign_flip_p(d[rows])
+    return statistic.reshape(shape), p.reshape(shape)
+
+
+def _sign_flip_p(d: np.ndarray) -> np.ndarray:
+    """Two-sided p of the signed-rank sum W+ over all 2ⁿ sign flips of each row of d (rows, n ≤ 13).
+
+    Zeros are dropped from the ranking and contribute 0 to W+; p = min(1, 2 · min(P(W+ ≤ w), P(W+ ≥ w))),
+    with scipy's relative tolerance of 100 ε when comparing, as `scipy.stats.permutation_test` computes it.
+    """
+    rows, n = d.shape
+    magnitude = np.where(d != 0, np.abs(d), np.nan)
+    ranks = np.nan_to_num(stats.rankdata(magnitude, axis=1, nan_policy="omit"))
+    observed = (ranks * (d > 0)).sum(axis=1)
+    flips = (np.arange(2 ** n)[:, None] >> np.arange(n)) & 1
+    null = ranks @ flips.T
+    gamma = np.abs(observed) * np.finfo(float).eps * 100
+    less = (null <= (observed + gamma)[:, None]).mean(axis=1)
+    greater = (null >= (observed - gamma)[:, None]).mean(axis=1)
+    return np.clip(2 * np.minimum(less, greater), 0.0, 1.0)
 
 
 def pairwise_wilcoxon(ranks: pd.DataFrame) -> pd.DataFrame:

@@ -64,20 +64,26 @@ def study_pvalues(blocks: np.ndarray, sources: list[str]) -> dict[str, np.ndarra
 
 def power(design: Design, n_studies: int = 1000, seed: int = 0) -> dict[str, float]:
     """Share of simulated studies in which each test reaches p ≤ 0.05 (Friedman; pairs Bonferroni-corrected)."""
-    rng = np.random.default_rng(seed)
-    ranks = simulate_ranks(design, n_studies, rng)
-    pvalues = study_pvalues(block_ranks(ranks, design.blocks), list(design.effects))
-    return {name: float(np.mean(p <= ALPHA)) for name, p in pvalues.items()}
+    ranks = simulate_ranks(design, n_studies, np.random.default_rng(seed))
+    return _rejection_rates(ranks, design)
 
 
 def power_curve(design: Design, readers: list[int], n_studies: int = 1000, seed: int = 0) -> dict[str, list[float]]:
-    """Power of every test at each reader count (same seed per count, so curves are reproducible)."""
+    """Power of every test at each reader count; the studies of r readers are the first r readers of the largest
+    simulated studies (common random numbers), so the curves are smooth and reproducible by seed."""
+    largest = Design(design.effects, max(readers), design.sets, design.blocks, design.reader_sd)
+    ranks = simulate_ranks(largest, n_studies, np.random.default_rng(seed))
     curve: dict[str, list[float]] = {}
     for count in readers:
-        for name, value in power(Design(design.effects, count, design.sets, design.blocks, design.reader_sd),
-                                 n_studies, seed + count).items():
+        for name, value in _rejection_rates(ranks[:, :count], design).items():
             curve.setdefault(name, []).append(value)
     return curve
+
+
+def _rejection_rates(ranks: np.ndarray, design: Design) -> dict[str, float]:
+    """Share of studies (ranks: (studies, readers, sets, k)) with p ≤ 0.05 for each test."""
+    pvalues = study_pvalues(block_ranks(ranks, design.blocks), list(design.effects))
+    return {name: float(np.mean(p <= ALPHA)) for name, p in pvalues.items()}
 
 
 def smallest_readers(curve: dict[str, list[float]], readers: list[int], goal: float = GOAL) -> dict[str, int | None]:
@@ -122,4 +128,4 @@ def parse_effects(text: str, sources: list[str]) -> dict[str, float]:
 
 def default_effects(sources: list[str]) -> dict[str, float]:
     """Without a pilot: sources in the given order, each 0.5 noise SDs below the previous one."""
-    return {source: -0.5 * index for index, source in enumerate(sources)}
+    return {source: 0.0 - 0.5 * index for index, source in enumerate(sources)}

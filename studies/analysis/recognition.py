@@ -16,7 +16,7 @@ def wilson_interval(correct: int, n: int) -> list[float]:
     if n == 0:
         return [0.0, 1.0]
     low, high = proportion_confint(correct, n, alpha=0.05, method="wilson")
-    return [float(low), float(high)]
+    return [max(0.0, float(low)), min(1.0, float(high))]
 
 
 def accuracy(answers: pd.DataFrame) -> dict:

@@ -47,7 +47,7 @@ def validate_rankings(table: pd.DataFrame, name: str = "rankings.csv") -> pd.Dat
         raise StudyError(f"{name}: no rankings")
     table = table.copy()
     for column in ("reader", "structure", "set", "source"):
-        table[column] = table[column].astype(str).str.strip()
+        table[column] = _text(table[column])
         for _, bad in table[table[column] == ""].head(1).iterrows():
             raise StudyError(f"{name}, row {bad['row']}: empty {column}")
     ranks = pd.to_numeric(table["rank"], errors="coerce")
@@ -58,7 +58,8 @@ def validate_rankings(table: pd.DataFrame, name: str = "rankings.csv") -> pd.Dat
     for structure, rows in table.groupby("structure", sort=False):
         sources = rows["source"].unique()
         if len(sources) < 2:
-            raise StudyError(f"{name}: structure {structure!r} has a single source ({sources[0]}); a ranking needs at least two")
+            raise StudyError(f"{name}: structure {structure!r} has a single source ({sources[0]}); "
+                             "a ranking needs at least two")
         k = len(sources)
         for _, bad in rows[(rows["rank"] < 1) | (rows["rank"] > k)].head(1).iterrows():
             raise StudyError(f"{name}, row {bad['row']}: rank {bad['rank']} is outside 1..{k} "
@@ -83,7 +84,7 @@ def validate_pathology(table: pd.DataFrame, name: str = "pathology.csv") -> pd.D
         raise StudyError(f"{name}: no answers")
     table = table.copy()
     for column in (*PATHOLOGY_COLUMNS, "note"):
-        table[column] = table[column].astype(str).str.strip() if column in table.columns else ""
+        table[column] = _text(table[column]) if column in table.columns else ""
     for column in ("reader", "volume", "truth"):
         for _, bad in table[table[column] == ""].head(1).iterrows():
             raise StudyError(f"{name}, row {bad['row']}: empty {column}")
@@ -102,20 +103,25 @@ def validate_readers(table: pd.DataFrame, name: str = "readers.csv") -> pd.DataF
         raise StudyError(f"{name}: missing column(s) {', '.join(missing)}")
     table = table.copy()
     for column in ("years_experience", "minutes"):
-        text = table[column].astype(str).str.strip()
+        text = _text(table[column])
         values = pd.to_numeric(text.where(text != ""), errors="coerce")
-        for _, bad in table[values.isna() & (text != "") & (text != "nan")].head(1).iterrows():
+        for _, bad in table[values.isna() & (text != "")].head(1).iterrows():
             raise StudyError(f"{name}, row {bad['row']}: {column} {bad[column]!r} is not a number")
         for _, bad in table[values < 0].head(1).iterrows():
             raise StudyError(f"{name}, row {bad['row']}: {column} {bad[column]!r} is negative")
         table[column] = values
-    table["level"] = table["level"].astype(str).str.strip().str.lower().replace("nan", "")
+    table["level"] = _text(table["level"]).str.lower()
     for _, bad in table[~table["level"].isin(("", *LEVELS))].head(1).iterrows():
         raise StudyError(f"{name}, row {bad['row']}: level {bad['level']!r} is not one of {', '.join(LEVELS)}")
     if "finished" not in table.columns:
         table["finished"] = ""
-    table["finished"] = table["finished"].astype(str).str.strip().replace("nan", "")
+    table["finished"] = _text(table["finished"])
     return table
+
+
+def _text(column: pd.Series) -> pd.Series:
+    """Cells as stripped text; missing values (None, NaN, NaT from a database query) become ""."""
+    return column.map(lambda value: "" if pd.isna(value) else str(value).strip())
 
 
 def _with_rows(table: pd.DataFrame) -> pd.DataFrame:

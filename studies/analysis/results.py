@@ -1,0 +1,81 @@
+"""The analysis as files: summary.json, CSV tables, report.md and PNG plots, written all or nothing."""
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from studies.analysis.plots import mean_ranks_plot, rank_frequency_plot, recognition_plot
+from studies.analysis.report import report_markdown
+from studies.errors import StudyError
+
+
+def result_tables(summary: dict) -> dict[str, pd.DataFrame]:
+    """The numbers of `analyze`'s summary as tidy tables, keyed by CSV file stem (also what a results page shows)."""
+    ranking = summary["ranking"]
+    tables = {
+        "mean_ranks": pd.DataFrame([
+            {"structure": structure, "source": source, "n_blocks": result["n_blocks"],
+             "mean_rank": result["mean_rank"][source], "sd_rank": result["sd_rank"][source],
+             **{f"rank_{rank}": count for rank, count in result["rank_counts"][source].items()}}
+            for structure, result in ranking.items() for source in result["mean_rank"]]),
+        "tests": pd.DataFrame([
+            {"structure": structure, "n_blocks": result["n_blocks"], "n_incomplete": result["n_incomplete"],
+             "friedman_chi2": (result["friedman"] or {}).get("statistic"), "df": (result["friedman"] or {}).get("df"),
+             "friedman_p": (result["friedman"] or {}).get("p"), "kendall_w": (result["kendall_w"] or {}).get("w"),
+             "kendall_p": (result["kendall_w"] or {}).get("p")}
+            for structure, result in ranking.items()]),
+        "pairwise": pd.DataFrame([{"structure": structure, **pair}
+                                  for structure, result in ranking.items() for pair in result["pairwise"]],
+                                 columns=["structure", "a", "b", "statistic", "p", "p_bonferroni"]),
+        "incomplete": pd.DataFrame([{"structure": structure, **row}
+                                    for structure, result in ranking.items() for row in result["incomplete"]],
+                                   columns=["structure", "reader", "set", "ranked", "missing"]),
+    }
+    posthoc = [{"structure": structure, **pair} for structure, result in ranking.items()
+               for pair in result.get("posthoc", [])]
+    if posthoc:
+        tables["posthoc"] = pd.DataFrame(posthoc)
+    pathology = summary.get("pathology")
+    if pathology:
+        groups = [("overall", "all", pathology["overall"])]
+        groups += [("truth", key, value) for key, value in pathology["by_truth"].items()]
+        groups += [("source", key, value) for key, value in pathology["by_source"].items()]
+        tables["recognition"] = pd.DataFrame([
+            {"group": group, "value": key, "n": r["n"], "correct": r["correct"], "accuracy": r["accuracy"],
+             "ci95_low": r["ci95"][0], "ci95_high": r["ci95"][1]} for group, key, r in groups])
+        tables["recognition_by_volume"] = pd.DataFrame(pathology["by_volume"])
+    return tables
+
+
+def write_results(summary: dict, out: str | Path, notes: pd.DataFrame | None = None,
+                  title: str = "Reader study") -> list[Path]:
+    """Write summary.json, the CSV tables, notes.csv, report.md and the plots into out; returns the files written.
+
+    Everything is rendered into a temporary folder first and moved into place only when all of it succeeded.
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise StudyError(f"{out}: exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out, prefix=".analysis-") as staging:
+        staging = Path(staging)
+        (staging / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+        for stem, table in result_tables(summary).items():
+            table.to_csv(staging / f"{stem}.csv", index=False)
+        if notes is not None:
+            notes.to_csv(staging / "notes.csv", index=False)
+        (staging / "report.md").write_text(report_markdown(summary, title), encoding="utf-8")
+        if summary["ranking"]:
+            mean_ranks_plot(summary["ranking"], summary.get("reference"), staging / "mean_ranks.png")
+            rank_frequency_plot(summary["ranking"], staging / "rank_frequencies.png")
+        if summary.get("pathology"):
+            recognition_plot(summary["pathology"], staging / "recognition.png")
+        written = []
+        for path in sorted(staging.iterdir()):
+            shutil.move(str(path), out / path.name)
+            written.append(out / path.name)
+    return written
