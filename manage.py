@@ -1,0 +1,18 @@
+#!/usr/bin/env python
+"""Django's command-line entry point; puts platform/ (a folder, not a package) on sys.path."""
+import os
+import sys
+from pathlib import Path
+
+
+def main() -> None:
+    """Run a Django management command with the project's settings."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "platform"))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""Django admin for study coordinators: studies and their status, readers with progress, invitations, read-only answers."""
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html
+
+from surveys.invitations import InvitationError, invite_reader, revoke
+from surveys.models import AnswerChange, RankingAnswer, Reader, RecognitionAnswer, Study
+
+
+@admin.register(Study)
+class StudyAdmin(admin.ModelAdmin):
+    """Studies are created by `import_study`; here they are opened, closed, and readers invited."""
+
+    list_display = ["title", "slug", "status", "reader_count", "exports_link", "created_at"]
+    list_filter = ["status"]
+    readonly_fields = ["slug", "seed", "options", "design", "bundle_digest", "video", "created_at"]
+    fields = ["title", "status", "instructions", "closing_message"] + readonly_fields
+    actions = ["open_studies", "close_studies", "invite_one_reader"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description="readers")
+    def reader_count(self, study: Study) -> int:
+        return study.readers.count()
+
+    @admin.display(description="exports")
+    def exports_link(self, study: Study) -> str:
+        return format_html('<a href="{}">CSV files</a>', reverse("surveys:exports", args=[study.slug]))
+
+    @admin.action(description="Open the selected studies to their readers")
+    def open_studies(self, request, queryset) -> None:
+        self.message_user(request, f"{queryset.update(status=Study.OPEN)} study(ies) opened.")
+
+    @admin.action(description="Close the selected studies")
+    def close_studies(self, request, queryset) -> None:
+        self.message_user(request, f"{queryset.update(status=Study.CLOSED)} study(ies) closed.")
+
+    @admin.action(description="Invite one new reader to each selected study (shows the link once)")
+    def invite_one_reader(self, request, queryset) -> None:
+        for study in queryset:
+            try:
+                reader, url = invite_reader(study)
+            except InvitationError as error:
+                self.message_user(request, str(error), messages.ERROR)
+                continue
+            self.message_user(request, f"{study.slug}: link for {reader.label} (shown only now): {url}", messages.SUCCESS)
+
+
+@admin.register(Reader)
+class ReaderAdmin(admin.ModelAdmin):
+    """Readers with progress (tasks answered / total) and minutes spent; revoke withdraws a link."""
+
+    list_display = ["label", "study", "progress", "minutes", "started_at", "finished_at", "revoked_at"]
+    list_filter = ["study", "level"]
+    readonly_fields = ["study", "index", "label", "plan", "position", "years_experience", "level", "created_at",
+                       "started_at", "finished_at", "last_seen_at", "revoked_at"]
+    actions = ["revoke_invitations"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description="progress")
+    def progress(self, reader: Reader) -> str:
+        done, total = reader.progress()
+        return f"{done}/{total}"
+
+    @admin.display(description="minutes")
+    def minutes(self, reader: Reader) -> str:
+        return f"{reader.seconds_spent() / 60:.1f}"
+
+    @admin.action(description="Revoke the selected invitations")
+    def revoke_invitations(self, request, queryset) -> None:
+        for reader in queryset:
+            revoke(reader)
+        self.message_user(request, f"{queryset.count()} invitation(s) revoked.")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Answers are evidence: staff may read them, never change them."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(RecognitionAnswer)
+class RecognitionAnswerAdmin(ReadOnlyAdmin):
+    """Recognition answers as given (read-only)."""
+
+    list_display = ["reader", "item", "option", "note", "seconds", "updated_at"]
+    list_filter = ["reader__study"]
+
+
+@admin.register(RankingAnswer)
+class RankingAnswerAdmin(ReadOnlyAdmin):
+    """Ranking answers as given (read-only)."""
+
+    list_display = ["reader", "ranking_set", "ranks", "seconds", "updated_at"]
+    list_filter = ["reader__study"]
+
+
+@admin.register(AnswerChange)
+class AnswerChangeAdmin(ReadOnlyAdmin):
+    """The audit trail: every answer change with its time (read-only)."""
+
+    list_display = ["changed_at", "reader", "task", "value"]
+    list_filter = ["reader__study"]

@@ -1,0 +1,73 @@
+"""The tidy CSV exports read by `python -m studies analyze`: one row per answer, columns fixed by the contract."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import IO, Iterator
+
+from surveys.models import RankingAnswer, Reader, RecognitionAnswer, Study
+
+COLUMNS = {
+    "rankings": ["study", "reader", "structure", "set", "volume", "source", "rank", "seconds"],
+    "pathology": ["study", "reader", "volume", "source", "truth", "answer", "correct", "note", "seconds"],
+    "readers": ["reader", "years_experience", "level", "started", "finished", "minutes"],
+}
+
+
+def _iso(moment) -> str:
+    """ISO 8601 UTC with a Z, or '' when unset."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else ""
+
+
+def ranking_rows(study: Study) -> Iterator[list]:
+    """One row per ranked scan of every complete ranking answer."""
+    answers = RankingAnswer.objects.filter(reader__study=study).exclude(ranks={}).select_related("reader", "ranking_set")
+    volumes = {v.name: v for v in study.volumes.all()}
+    for answer in answers.order_by("reader__index", "ranking_set__key"):
+        for name, rank in sorted(answer.ranks.items(), key=lambda item: item[1]):
+            volume = volumes[name]
+            yield [study.slug, answer.reader.label, answer.ranking_set.structure, answer.ranking_set.key,
+                   volume.key_id, volume.source, rank, round(answer.seconds, 3)]
+
+
+def pathology_rows(study: Study) -> Iterator[list]:
+    """One row per answered recognition scan."""
+    answers = RecognitionAnswer.objects.filter(reader__study=study).exclude(option="").select_related("reader", "item__volume")
+    for answer in answers.order_by("reader__index", "item__volume__key_id"):
+        volume = answer.item.volume
+        yield [study.slug, answer.reader.label, volume.key_id, volume.source, volume.finding, answer.option,
+               answer.is_correct, answer.note, round(answer.seconds, 3)]
+
+
+def reader_rows(study: Study) -> Iterator[list]:
+    """One row per invited reader."""
+    for reader in Reader.objects.filter(study=study).order_by("index"):
+        years = "" if reader.years_experience is None else reader.years_experience
+        yield [reader.label, years, reader.level, _iso(reader.started_at), _iso(reader.finished_at),
+               round(reader.seconds_spent() / 60, 3)]
+
+
+ROWS = {"rankings": ranking_rows, "pathology": pathology_rows, "readers": reader_rows}
+
+
+def write_export(kind: str, study: Study, stream: IO[str]) -> int:
+    """Write export `kind` of `study` as CSV to `stream`; return the number of data rows."""
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(COLUMNS[kind])
+    count = 0
+    for row in ROWS[kind](study):
+        writer.writerow(row)
+        count += 1
+    return count
+
+
+def write_exports(study: Study, folder: Path) -> dict[str, int]:
+    """All three exports into `folder` (written to temporary names, then renamed); rows per file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    counts = {}
+    for kind in COLUMNS:
+        partial = folder / f".{kind}.csv.partial"
+        with partial.open("w", encoding="utf-8", newline="") as stream:
+            counts[kind] = write_export(kind, study, stream)
+        partial.replace(folder / f"{kind}.csv")
+    return counts

@@ -1,0 +1,28 @@
+"""`manage.py import_study BUNDLE`: import a bundle made by `python -m studies build`."""
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from surveys.bundles import BundleError, import_bundle
+
+
+class Command(BaseCommand):
+    help = "Import a study bundle (study.json + volumes/). Importing the same bundle again changes nothing."
+
+    def add_arguments(self, parser):
+        parser.add_argument("bundle", type=Path, help="the bundle folder")
+        parser.add_argument("--open", action="store_true", help="open the study to readers right away")
+
+    def handle(self, *args, bundle: Path, open: bool, **options):
+        try:
+            study, created = import_bundle(bundle)
+        except BundleError as error:
+            raise CommandError(str(error)) from None
+        if open and study.status != study.OPEN:
+            study.status = study.OPEN
+            study.save(update_fields=["status"])
+        verb = "Imported" if created else "Already imported, nothing changed:"
+        self.stdout.write(
+            f"{verb} study {study.slug!r} ({study.title}): {study.volumes.count()} volumes, "
+            f"{study.recognition_items.count()} recognition items, {study.ranking_sets.count()} ranking sets; status {study.status}."
+        )

@@ -1,0 +1,248 @@
+"""Studies, their volumes and tasks, invited readers and their answers, with the rules that keep answers valid."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+WINDOW_PRESETS: dict[str, tuple[int, int]] = {
+    "lung": (1500, -600),
+    "mediastinum": (350, 50),
+    "bone": (2000, 500),
+    "vessels": (800, -150),
+}
+"""Window presets as (width, level) in Hounsfield units."""
+
+LEVELS = [("resident", "Resident"), ("junior", "Junior radiologist"), ("senior", "Senior radiologist"), ("faculty", "Faculty")]
+
+
+class Study(models.Model):
+    """One reader study imported from a bundle: texts, options, design (seed, tasks) and status."""
+
+    DRAFT, OPEN, CLOSED = "draft", "open", "closed"
+    STATUSES = [(DRAFT, "Draft"), (OPEN, "Open"), (CLOSED, "Closed")]
+
+    slug = models.SlugField(max_length=100, unique=True)
+    title = models.CharField(max_length=300)
+    status = models.CharField(max_length=10, choices=STATUSES, default=DRAFT)
+    seed = models.BigIntegerField()
+    instructions = models.TextField(blank=True)
+    closing_message = models.TextField(blank=True)
+    video = models.CharField(max_length=100, blank=True, help_text="Opaque file name of the instruction video, if any.")
+    options = models.JSONField(default=list, help_text="Answer options of the recognition task.")
+    design = models.JSONField(help_text="seed, recognition and ranking of study.json: the input of the reader plans.")
+    bundle_digest = models.CharField(max_length=64, help_text="SHA-256 of the imported study.json.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "studies"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def data_dir(self):
+        """Where this study's volumes and media are stored."""
+        return settings.PLATFORM_DATA_DIR / "studies" / self.slug
+
+    def window_for(self, structure: str) -> str:
+        """The window preset a ranking of `structure` opens in."""
+        for entry in self.design.get("ranking") or []:
+            if entry["structure"] == structure:
+                return entry.get("window") or "lung"
+        return "lung"
+
+
+class Volume(models.Model):
+    """A served scan under its opaque name, with the researcher's key (never shown to readers)."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="volumes")
+    name = models.CharField(max_length=64, help_text="Opaque name; the only name a reader sees.")
+    key_id = models.CharField("volume id", max_length=200)
+    source = models.CharField(max_length=100)
+    finding = models.CharField(max_length=200, blank=True)
+    original_file = models.CharField(max_length=500, blank=True)
+    sha256 = models.CharField(max_length=64)
+    raw_bytes = models.BigIntegerField(help_text="Size of the uncompressed NIfTI file.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["study", "name"], name="unique_volume_name")]
+
+    def __str__(self) -> str:
+        return f"{self.key_id} ({self.name})"
+
+    @property
+    def gzip_path(self):
+        """The stored gzip stream of the int16 NIfTI (served with Content-Encoding: gzip)."""
+        return self.study.data_dir / "volumes" / f"{self.name}.nii.gz"
+
+
+class RecognitionItem(models.Model):
+    """One scan the reader classifies in the recognition task."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="recognition_items")
+    volume = models.ForeignKey(Volume, on_delete=models.CASCADE)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["study", "volume"], name="unique_recognition_volume")]
+
+    def __str__(self) -> str:
+        return f"recognition of {self.volume}"
+
+
+class RankingSet(models.Model):
+    """One set of scans the reader ranks for how well they preserve one structure."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="ranking_sets")
+    structure = models.CharField(max_length=200)
+    key = models.CharField("set", max_length=200)
+    window = models.CharField(max_length=20, choices=[(name, name) for name in WINDOW_PRESETS])
+    volumes = models.ManyToManyField(Volume, related_name="ranking_sets")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["study", "key"], name="unique_ranking_set")]
+
+    def __str__(self) -> str:
+        return self.key
+
+    def check_ranks(self, ranks: dict[str, int]) -> None:
+        """Refuse ranks that are not a permutation of 1..k over exactly this set's scans."""
+        names = {volume.name for volume in self.volumes.all()}
+        if set(ranks) != names:
+            raise ValidationError("Rank every scan of this set, and only those scans.")
+        values = list(ranks.values())
+        whole = all(isinstance(value, int) and not isinstance(value, bool) for value in values)
+        if not whole or sorted(values) != list(range(1, len(names) + 1)):
+            raise ValidationError(f"Ranks must use each of 1 to {len(names)} exactly once.")
+
+
+class Reader(models.Model):
+    """An invited radiologist: hashed invitation token, own task plan, demographics, progress and timing."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="readers")
+    index = models.PositiveIntegerField(help_text="Seeds this reader's randomised plan.")
+    label = models.CharField(max_length=100)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    plan = models.JSONField(editable=False)
+    position = models.PositiveIntegerField(default=0, help_text="The task (0-based) the reader is on.")
+    years_experience = models.PositiveSmallIntegerField(null=True, blank=True)
+    level = models.CharField(max_length=20, choices=LEVELS, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["study", "index"], name="unique_reader_index"),
+            models.UniqueConstraint(fields=["study", "label"], name="unique_reader_label"),
+        ]
+        ordering = ["study", "index"]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def is_locked(self) -> bool:
+        """Finished readers' answers never change."""
+        return self.finished_at is not None
+
+    def task(self, position: int) -> dict[str, Any]:
+        """Task `position` (0-based) of the plan; IndexError outside it."""
+        if not 0 <= position < len(self.plan):
+            raise IndexError(position)
+        return self.plan[position]
+
+    def answers_by_position(self) -> dict[int, Any]:
+        """This reader's answers keyed by plan position."""
+        recognition = {a.item.volume.name: a for a in self.recognition_answers.select_related("item__volume")}
+        ranking = {a.ranking_set.key: a for a in self.ranking_answers.select_related("ranking_set")}
+        found = {}
+        for position, task in enumerate(self.plan):
+            answer = recognition.get(task["volume"]) if task["kind"] == "recognition" else ranking.get(task["set"])
+            if answer is not None:
+                found[position] = answer
+        return found
+
+    def first_incomplete(self) -> int | None:
+        """The first task without a complete answer, or None when all are done."""
+        answers = self.answers_by_position()
+        for position in range(len(self.plan)):
+            if position not in answers or not answers[position].is_complete:
+                return position
+        return None
+
+    def progress(self) -> tuple[int, int]:
+        """(tasks answered, tasks in the plan)."""
+        done = sum(1 for answer in self.answers_by_position().values() if answer.is_complete)
+        return done, len(self.plan)
+
+    def seconds_spent(self) -> float:
+        """Total time on the tasks: the sum of the per-item seconds."""
+        total = self.recognition_answers.aggregate(s=models.Sum("seconds"))["s"] or 0.0
+        return total + (self.ranking_answers.aggregate(s=models.Sum("seconds"))["s"] or 0.0)
+
+
+class Answer(models.Model):
+    """What both answer kinds share: who, how long, when."""
+
+    seconds = models.FloatField(default=0.0, help_text="Active time the reader spent on this task.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class RecognitionAnswer(Answer):
+    """The option (and note) a reader chose for one recognition scan."""
+
+    reader = models.ForeignKey(Reader, on_delete=models.CASCADE, related_name="recognition_answers")
+    item = models.ForeignKey(RecognitionItem, on_delete=models.CASCADE, related_name="answers")
+    option = models.CharField(max_length=200, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["reader", "item"], name="unique_recognition_answer")]
+
+    @property
+    def is_complete(self) -> bool:
+        """An option has been chosen."""
+        return bool(self.option)
+
+    @property
+    def is_correct(self) -> bool:
+        """The chosen option equals the volume's finding (case-insensitive)."""
+        return self.option.strip().casefold() == self.item.volume.finding.strip().casefold()
+
+
+class RankingAnswer(Answer):
+    """The ranks a reader gave to the scans of one set: {opaque name: rank}, 1 = best preserved."""
+
+    reader = models.ForeignKey(Reader, on_delete=models.CASCADE, related_name="ranking_answers")
+    ranking_set = models.ForeignKey(RankingSet, on_delete=models.CASCADE, related_name="answers")
+    ranks = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["reader", "ranking_set"], name="unique_ranking_answer")]
+
+    @property
+    def is_complete(self) -> bool:
+        """Every scan of the set has its rank."""
+        return bool(self.ranks)
+
+
+class AnswerChange(models.Model):
+    """Audit trail: every change of an answer, with its time."""
+
+    reader = models.ForeignKey(Reader, on_delete=models.CASCADE, related_name="answer_changes")
+    task = models.CharField(max_length=300, help_text="Which task, by kind and volume or set.")
+    value = models.JSONField()
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-changed_at"]

@@ -1,0 +1,142 @@
+"""The reader's pages: welcome, tasks one at a time, finish, thank-you."""
+from __future__ import annotations
+
+import markdown
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_http_methods, require_POST
+
+from surveys.access import reader_view
+from surveys.forms import DemographicsForm
+from surveys.models import WINDOW_PRESETS, Reader
+
+SCAN_LETTERS = "ABCDEFGHIJ"
+
+
+def _markdown(text: str) -> str:
+    """Researcher-written markdown as HTML (the researcher is trusted; readers write nothing that is rendered)."""
+    return mark_safe(markdown.markdown(text)) if text else ""
+
+
+def _thanks(request: HttpRequest, reader: Reader) -> HttpResponse:
+    """The page a finished reader sees, with the study's closing message."""
+    return render(request, "surveys/thanks.html", {"reader": reader, "closing": _markdown(reader.study.closing_message)})
+
+
+@reader_view
+@require_http_methods(["GET"])
+def welcome(request: HttpRequest, reader: Reader, token: str) -> HttpResponse:
+    """Instructions, optional video and demographics; a returning reader goes straight back to their task."""
+    if reader.is_locked:
+        return _thanks(request, reader)
+    if reader.started_at is not None:
+        return redirect("surveys:task", token=token, number=reader.position + 1)
+    form = DemographicsForm(initial={"years_experience": reader.years_experience, "level": reader.level})
+    return render(request, "surveys/welcome.html", {
+        "reader": reader, "token": token, "form": form, "tasks": len(reader.plan),
+        "instructions": _markdown(reader.study.instructions),
+        "video_url": reverse("surveys:video", args=[token, reader.study.video]) if reader.study.video else "",
+    })
+
+
+@reader_view
+@require_POST
+def start(request: HttpRequest, reader: Reader, token: str) -> HttpResponse:
+    """Record the optional demographics and the start time, then open the first task."""
+    if reader.is_locked:
+        return render(request, "surveys/refused.html", {"message": "You have already finished this study."}, status=403)
+    form = DemographicsForm(request.POST)
+    if not form.is_valid():
+        return render(request, "surveys/welcome.html", {
+            "reader": reader, "token": token, "form": form, "tasks": len(reader.plan),
+            "instructions": _markdown(reader.study.instructions),
+        }, status=400)
+    reader.years_experience = form.cleaned_data["years_experience"]
+    reader.level = form.cleaned_data["level"]
+    reader.started_at = reader.started_at or timezone.now()
+    reader.last_seen_at = timezone.now()
+    reader.save(update_fields=["years_experience", "level", "started_at", "last_seen_at"])
+    return redirect("surveys:task", token=token, number=reader.position + 1)
+
+
+@reader_view
+@require_http_methods(["GET"])
+def task(request: HttpRequest, reader: Reader, token: str, number: int) -> HttpResponse:
+    """Task `number` (1-based) of the reader's plan; no skipping past the first unanswered task."""
+    if reader.is_locked:
+        return _thanks(request, reader)
+    if reader.started_at is None:
+        return redirect("surveys:welcome", token=token)
+    total = len(reader.plan)
+    first_open = reader.first_incomplete()
+    reachable = total - 1 if first_open is None else first_open
+    position = number - 1
+    if not 0 <= position < total:
+        return redirect("surveys:task", token=token, number=reachable + 1)
+    if position > reachable:
+        messages.warning(request, f"Please answer task {reachable + 1} before moving on.")
+        return redirect("surveys:task", token=token, number=reachable + 1)
+    if reader.position != position:
+        reader.position = position
+        reader.save(update_fields=["position"])
+    plan_task = reader.task(position)
+    answer = reader.answers_by_position().get(position)
+    context = {
+        "reader": reader, "token": token, "number": number, "total": total,
+        "done": reader.progress()[0], "percent": round(100 * position / total),
+        "previous_url": reverse("surveys:task", args=[token, number - 1]) if number > 1 else "",
+        "next_url": reverse("surveys:task", args=[token, number + 1]) if number < total else reverse("surveys:finish", args=[token]),
+        "answer_url": reverse("surveys:answer", args=[token]),
+        "instructions": _markdown(reader.study.instructions),
+        "presets": [{"name": n, "width": w, "level": lv} for n, (w, lv) in WINDOW_PRESETS.items()],
+    }
+    if plan_task["kind"] == "recognition":
+        context.update({
+            "kind": "recognition", "window": "lung", "options": reader.study.options,
+            "scans": [_scan(token, plan_task["volume"], "")],
+            "task_data": {"position": position, "kind": "recognition", "volume": plan_task["volume"]},
+            "chosen": answer.option if answer else "", "note": answer.note if answer else "",
+        })
+        return render(request, "surveys/recognition.html", context)
+    ranks = answer.ranks if answer else {}
+    scans = [_scan(token, name, SCAN_LETTERS[i], ranks.get(name)) for i, name in enumerate(plan_task["volumes"])]
+    context.update({
+        "kind": "ranking", "structure": plan_task["structure"], "window": reader.study.window_for(plan_task["structure"]),
+        "scans": scans, "rank_choices": range(1, len(scans) + 1),
+        "task_data": {"position": position, "kind": "ranking", "set": plan_task["set"]},
+    })
+    return render(request, "surveys/ranking.html", context)
+
+
+def _scan(token: str, name: str, letter: str, rank: int | None = None) -> dict:
+    """What a page needs to show one scan: its opaque name, URL, letter and current rank."""
+    return {"name": name, "file": f"{name}.nii", "url": reverse("surveys:volume", args=[token, name]), "letter": letter, "rank": rank}
+
+
+@reader_view
+@require_http_methods(["GET", "POST"])
+def finish(request: HttpRequest, reader: Reader, token: str) -> HttpResponse:
+    """Review what is missing; POST locks the answers once every task is answered."""
+    if reader.is_locked:
+        if request.method == "POST":
+            return render(request, "surveys/refused.html", {"message": "You have already finished this study."}, status=403)
+        return _thanks(request, reader)
+    if reader.started_at is None:
+        return redirect("surveys:welcome", token=token)
+    answers = reader.answers_by_position()
+    missing = [p + 1 for p in range(len(reader.plan)) if p not in answers or not answers[p].is_complete]
+    if request.method == "POST":
+        if missing:
+            messages.error(request, "Some tasks still need an answer: " + ", ".join(map(str, missing)) + ".")
+            return redirect("surveys:finish", token=token)
+        reader.finished_at = timezone.now()
+        reader.save(update_fields=["finished_at"])
+        return redirect("surveys:welcome", token=token)
+    return render(request, "surveys/finish.html", {
+        "reader": reader, "token": token, "total": len(reader.plan), "missing": missing,
+        "previous_url": reverse("surveys:task", args=[token, len(reader.plan)]),
+    })

@@ -1,0 +1,111 @@
+/* Autosave of a task page: every answer is posted as it is given, active time is reported per task,
+   and "Next" only moves on once the required answer is there and saved. */
+(function () {
+  "use strict";
+  var config = window.papayaViewerData;
+  var task = JSON.parse(document.getElementById("task-data").textContent);
+  var saveStatus = document.getElementById("save-status");
+  var missing = document.getElementById("missing");
+  var progressDone = document.getElementById("progress-done");
+  var IDLE_AFTER_MS = 60000, REPORT_EVERY_MS = 15000, TICK_MS = 1000;
+  var lastActivity = Date.now(), unreported = 0, queue = Promise.resolve(true);
+
+  ["mousemove", "mousedown", "keydown", "wheel", "touchstart"].forEach(function (type) {
+    document.addEventListener(type, function () { lastActivity = Date.now(); }, {passive: true});
+  });
+  window.setInterval(function () {
+    if (document.visibilityState === "visible" && Date.now() - lastActivity < IDLE_AFTER_MS) { unreported += TICK_MS / 1000; }
+  }, TICK_MS);
+
+  function post(fields, keepalive) {
+    var body = Object.assign({}, task, fields, {seconds: unreported});
+    unreported = 0;
+    return fetch(config.answerUrl, {
+      method: "POST", credentials: "same-origin", keepalive: Boolean(keepalive),
+      headers: {"Content-Type": "application/json", "X-CSRFToken": config.csrf},
+      body: JSON.stringify(body)
+    }).then(function (response) {
+      return response.json().catch(function () {
+        return {error: "The server refused the answer (HTTP " + response.status + "). Please reload the page."};
+      }).then(function (reply) {
+        if (!response.ok) { throw new Error(reply.error || "The answer was not saved."); }
+        return reply;
+      });
+    });
+  }
+
+  function save(fields) {
+    saveStatus.textContent = "Saving…";
+    saveStatus.className = "save-status";
+    queue = queue.then(function () { return post(fields); }).then(function (reply) {
+      saveStatus.textContent = "Saved";
+      if (progressDone) { progressDone.textContent = reply.done + " answered"; }
+      return true;
+    }, function (error) {
+      saveStatus.textContent = "Not saved: " + error.message;
+      saveStatus.className = "save-status error";
+      return false;
+    });
+    return queue;
+  }
+
+  window.setInterval(function () { if (unreported >= REPORT_EVERY_MS / 1000) { save({}); } }, REPORT_EVERY_MS);
+  window.addEventListener("pagehide", function () { if (unreported > 0) { post({}, true).catch(function () {}); } });
+
+  var requirement;
+  if (task.kind === "recognition") {
+    var note = document.getElementById("note"), noteTimer = null;
+    document.querySelectorAll("input[name=option]").forEach(function (radio) {
+      radio.addEventListener("change", function () { missing.textContent = ""; save({option: radio.value}); });
+    });
+    note.addEventListener("input", function () {
+      window.clearTimeout(noteTimer);
+      noteTimer = window.setTimeout(function () { save({note: note.value}); }, 700);
+    });
+    note.addEventListener("blur", function () { window.clearTimeout(noteTimer); save({note: note.value}); });
+    requirement = function () {
+      return document.querySelector("input[name=option]:checked") ? "" : "Choose a finding for this scan before moving on.";
+    };
+  } else {
+    var selects = Array.prototype.slice.call(document.querySelectorAll("select.rank"));
+    var k = selects.length;
+    var rankProblem = function () {
+      var seen = {}, problem = "";
+      selects.forEach(function (select) {
+        select.classList.remove("duplicate");
+        if (!select.value) { return; }
+        if (seen[select.value]) { select.classList.add("duplicate"); seen[select.value].classList.add("duplicate"); problem = "Rank " + select.value + " is given to more than one scan."; }
+        seen[select.value] = select;
+      });
+      if (!problem && selects.some(function (s) { return !s.value; })) { problem = "Give each of the " + k + " scans a different rank from 1 to " + k + " before moving on."; }
+      return problem;
+    };
+    selects.forEach(function (select) {
+      select.addEventListener("change", function () {
+        var problem = rankProblem();
+        missing.textContent = problem.indexOf("more than one") >= 0 ? problem : "";
+        if (!problem) {
+          var ranks = {};
+          selects.forEach(function (s) { ranks[s.dataset.name] = Number(s.value); });
+          save({ranks: ranks});
+        }
+      });
+    });
+    requirement = rankProblem;
+  }
+
+  document.getElementById("next").addEventListener("click", function (event) {
+    event.preventDefault();
+    var href = this.href, problem = requirement();
+    if (problem) { missing.textContent = problem; return; }
+    save({}).then(function (ok) { if (ok) { window.location.assign(href); } });
+  });
+  var previous = document.getElementById("previous");
+  if (previous) {
+    previous.addEventListener("click", function (event) {
+      event.preventDefault();
+      var href = this.href;
+      save({}).then(function () { window.location.assign(href); });
+    });
+  }
+})();

@@ -1,0 +1,166 @@
+"""A radiologist completes a small study in headless Chromium: recognition and ranking, keyboard ranks, a window
+preset, linked scans, a reload midway that resumes, finish; then the exported CSVs hold exactly those answers."""
+import csv
+import io
+import os
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from tests.platform.conftest import invite
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture
+def page(monkeypatch):
+    """A fresh Chromium page (1600×1000) driven through Playwright's sync API."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        context = browser.new_context(viewport={"width": 1600, "height": 1000})
+        tab = context.new_page()
+        tab.set_default_timeout(20_000)
+        errors = []
+        tab.on("pageerror", lambda error: errors.append(str(error)))
+        yield tab
+        browser.close()
+        assert errors == [], errors
+
+
+def _viewers_ready(page, count):
+    page.wait_for_selector("body[data-viewers-ready=true]")
+    assert page.evaluate("papayaContainers.length") == count
+
+
+def _answer_recognition(page, option):
+    page.get_by_label(option, exact=True).check()
+    page.wait_for_function("document.getElementById('save-status').textContent === 'Saved'")
+
+
+def _rank_with_keyboard(page, ranks):
+    for letter, rank in ranks.items():
+        page.focus(f"select[name=rank-{letter}]")
+        page.keyboard.press(str(rank))
+    page.wait_for_function("document.getElementById('save-status').textContent === 'Saved'")
+
+
+LINKED = ("papayaContainers.every(p => ['x', 'y', 'z'].every("
+          "k => p.viewer.currentCoord[k] === papayaContainers[0].viewer.currentCoord[k]))")
+"""True in the page when all four scans show the same voxel."""
+
+
+def _heap_bytes(page):
+    """JavaScript heap in use after a full garbage collection (Chrome DevTools Protocol)."""
+    session = page.context.new_cdp_session(page)
+    session.send("HeapProfiler.collectGarbage")
+    session.send("Performance.enable")
+    metrics = {m["name"]: m["value"] for m in session.send("Performance.getMetrics")["metrics"]}
+    session.detach()
+    return metrics["JSHeapUsedSize"]
+
+
+def _coords(page, index):
+    return page.evaluate(f"(() => {{ const c = papayaContainers[{index}].viewer.currentCoord; return [c.x, c.y, c.z]; }})()")
+
+
+@pytest.fixture
+def reader_link(live_server, study):
+    invited = invite(study, "dr-browser")
+    return invited, live_server.url + invited.path("welcome")
+
+
+def test_a_radiologist_completes_the_study_and_the_exports_hold_the_answers(page, reader_link, study, tmp_path):
+    invited, link = reader_link
+    page.goto(link)
+    page.screenshot(path=SCREENSHOTS / "1-welcome.png", full_page=True)
+    page.fill("#id_years_experience", "11")
+    page.select_option("#id_level", "senior")
+    page.click("text=Start the study")
+
+    # Task 1, recognition: opens in the lung window; the mediastinum preset is one click.
+    _viewers_ready(page, 1)
+    assert page.input_value("#window-width") == "1500" and page.input_value("#window-level") == "-600"
+    page.click("button[data-preset=mediastinum]")
+    assert page.evaluate("papayaContainers[0].viewer.screenVolumes[0].screenMin") == -125
+    assert page.get_attribute("button[data-preset=mediastinum]", "aria-pressed") == "true"
+    page.click("#next")
+    assert "Choose a finding" in page.text_content("#missing")
+    _answer_recognition(page, "Pleural effusion")
+    page.screenshot(path=SCREENSHOTS / "2-recognition.png", full_page=True)
+    page.click("#next")
+
+    # Task 2, recognition, then the tab is reloaded: the link resumes here with the answer shown.
+    page.wait_for_url("**/task/2/")
+    _viewers_ready(page, 1)
+    _answer_recognition(page, "Cardiomegaly")
+    page.fill("#note", "enlarged cardiac silhouette")
+    page.click("#options")  # blur saves the note
+    page.wait_for_function("document.getElementById('save-status').textContent === 'Saved'")
+    page.goto(link)
+    page.wait_for_url("**/task/2/")
+    assert page.is_checked("input[value=Cardiomegaly]")
+    assert page.input_value("#note") == "enlarged cardiac silhouette"
+    page.click("#next")
+
+    # Task 3, ranking: four linked scans; ranks typed with the keyboard.
+    page.wait_for_url("**/task/3/")
+    _viewers_ready(page, 4)
+    before = _coords(page, 1)
+    box = page.locator("#viewer-1 canvas").first.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)  # cross-hair in scan B
+    page.wait_for_function(LINKED + f" && papayaContainers[1].viewer.currentCoord.x !== {before[0]}")
+    clicked = _coords(page, 1)
+    assert clicked != before
+    box = page.locator("#viewer-2 canvas").first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
+    for _ in range(3):
+        page.mouse.wheel(0, 120)  # scrolling through slices of scan C moves all four
+        page.wait_for_timeout(60)
+    page.wait_for_function(LINKED + f" && papayaContainers[2].viewer.currentCoord.z !== {clicked[2]}")
+    page.click("button[data-preset=bone]")
+    assert page.evaluate("papayaContainers.map(c => c.viewer.screenVolumes[0].screenMax)") == [1500] * 4
+    page.click("#next")
+    assert "different rank" in page.text_content("#missing")
+    heap_on_first_ranking = _heap_bytes(page)
+    first_ranks = {"A": 2, "B": 1, "C": 4, "D": 3}
+    _rank_with_keyboard(page, first_ranks)
+    page.screenshot(path=SCREENSHOTS / "3-ranking.png", full_page=True)
+    page.click("#next")
+
+    page.wait_for_url("**/task/4/")
+    _viewers_ready(page, 4)
+    assert _heap_bytes(page) < 1.5 * heap_on_first_ranking, "moving to the next page grew the JavaScript heap"
+    _rank_with_keyboard(page, {"A": 1, "B": 2, "C": 3, "D": 4})
+    page.click("#next")
+
+    page.wait_for_url("**/finish")
+    page.screenshot(path=SCREENSHOTS / "4-finish.png", full_page=True)
+    page.click("#finish")
+    page.wait_for_selector("text=Thanks for your time, Dr Reader.")
+    page.screenshot(path=SCREENSHOTS / "5-thanks.png", full_page=True)
+
+    out = tmp_path / "export"
+    call_command("export_responses", study.slug, "--out", str(out), stdout=io.StringIO())
+    rows = lambda name: list(csv.DictReader((out / f"{name}.csv").open(encoding="utf-8")))  # noqa: E731
+    readers = rows("readers")
+    assert [(r["reader"], r["years_experience"], r["level"]) for r in readers] == [("dr-browser", "11", "senior")]
+    assert readers[0]["finished"] and float(readers[0]["minutes"]) > 0
+    pathology = {r["answer"]: r for r in rows("pathology")}
+    assert set(pathology) == {"Pleural effusion", "Cardiomegaly"}
+    assert pathology["Cardiomegaly"]["note"] == "enlarged cardiac silhouette"
+    plan = invited.refresh().plan
+    by_volume = {study.volumes.get(name=n).key_id: r for n, r in zip(plan[2]["volumes"], first_ranks.values())}
+    ranked = {r["volume"]: int(r["rank"]) for r in rows("rankings") if r["set"] == plan[2]["set"]}
+    assert ranked == by_volume

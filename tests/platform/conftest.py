@@ -1,0 +1,145 @@
+"""Shared fixtures of the platform tests: a small blinded bundle (built by studies.build), an open study, named readers."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from studies.build import build_bundle
+from studies.synthetic import write_chest
+from surveys.bundles import import_bundle
+from surveys.invitations import invite_reader
+from surveys.models import Reader, Study
+
+SOURCES = ["real", "medsyn", "ha-gan", "medical-diffusion"]
+
+MANIFEST = """
+[study]
+title = "Anatomical feasibility of synthetic chest CT (test)"
+slug = "test-study"
+seed = 7
+shape = [32, 32, 32]
+spacing = 8.0
+instructions = "Rank each set: **1 = best**."
+closing_message = "Thanks for your time, Dr Reader."
+
+{volumes}
+
+[recognition]
+volumes = ["real-1", "medsyn-1"]
+
+[[ranking]]
+structure = "lobes and fissures"
+volumes = ["real-1", "medsyn-1", "ha-gan-1", "medical-diffusion-1"]
+
+[[ranking]]
+structure = "vessels"
+volumes = ["real-2", "medsyn-2", "ha-gan-2", "medical-diffusion-2"]
+"""
+
+FINDINGS = {"real-1": "Pleural effusion", "medsyn-1": "Cardiomegaly"}
+
+
+@pytest.fixture(scope="session")
+def bundle(tmp_path_factory) -> Path:
+    """A 32³ eight-volume bundle: two recognition scans, two ranking sets of four (built once per test session)."""
+    folder = tmp_path_factory.mktemp("study-source")
+    (folder / "scans").mkdir()
+    tables = []
+    for number in (1, 2):
+        for i, source in enumerate(SOURCES):
+            volume_id = f"{source}-{number}"
+            write_chest(folder / f"scans/{volume_id}.nii.gz", (32, 32, 32), spacing=(8.0, 8.0, 8.0), noise_hu=20.0, seed=10 * number + i)
+            finding = f'\nfinding = "{FINDINGS[volume_id]}"' if volume_id in FINDINGS else ""
+            tables.append(f'[[volume]]\nid = "{volume_id}"\nfile = "scans/{volume_id}.nii.gz"\nsource = "{source}"{finding}')
+    manifest = folder / "study.toml"
+    manifest.write_text(MANIFEST.format(volumes="\n\n".join(tables)))
+    return build_bundle(manifest, folder / "bundle", workers=1, progress=False)
+
+
+@pytest.fixture(autouse=True)
+def data_dir(settings, tmp_path) -> Path:
+    """Every test stores its volumes in its own folder."""
+    settings.PLATFORM_DATA_DIR = tmp_path / "data"
+    settings.PLATFORM_BASE_URL = "https://reader.example.org"
+    return settings.PLATFORM_DATA_DIR
+
+
+@pytest.fixture
+def study(db, bundle) -> Study:
+    """The test bundle, imported and open to readers."""
+    imported, _ = import_bundle(bundle)
+    imported.status = Study.OPEN
+    imported.save()
+    return imported
+
+
+@dataclass
+class Invited:
+    """A reader together with the token of their link (which the database never stores)."""
+
+    reader: Reader
+    token: str
+    url: str
+
+    def path(self, name: str, *args) -> str:
+        """The reader's URL of view `name`."""
+        return reverse(f"surveys:{name}", args=[self.token, *args])
+
+    def refresh(self) -> Reader:
+        """The reader as now stored."""
+        self.reader.refresh_from_db()
+        return self.reader
+
+
+def invite(study: Study, name: str | None = None) -> Invited:
+    """Invite a reader and keep the token from the link."""
+    reader, url = invite_reader(study, name)
+    return Invited(reader, url.rstrip("/").rsplit("/", 1)[1], url)
+
+
+@pytest.fixture
+def alice(study) -> Invited:
+    """Dr Alice, invited by name."""
+    return invite(study, "alice")
+
+
+@pytest.fixture
+def bob(study) -> Invited:
+    """Dr Bob, the second reader."""
+    return invite(study, "bob")
+
+
+@pytest.fixture
+def coordinator(django_user_model):
+    """Carol, the study coordinator (staff)."""
+    return django_user_model.objects.create_user("carol", password="carol-password", is_staff=True, is_superuser=True)
+
+
+def start(client, invited: Invited, **demographics):
+    """Open the link and start the study (demographics optional)."""
+    return client.post(invited.path("start"), demographics)
+
+
+def post_answer(client, invited: Invited, **payload):
+    """Autosave one answer as the page does (JSON POST)."""
+    return client.post(invited.path("answer"), json.dumps(payload), content_type="application/json")
+
+
+def task_payload(invited: Invited, position: int) -> dict:
+    """The fields that address task `position` of the reader's plan."""
+    task = invited.refresh().plan[position]
+    key = "volume" if task["kind"] == "recognition" else "set"
+    return {"position": position, "kind": task["kind"], key: task[key]}
+
+
+def answer_everything(client, invited: Invited) -> None:
+    """Answer every task of the plan validly: first option for recognition, display order for ranks."""
+    options = invited.reader.study.options
+    for position, task in enumerate(invited.refresh().plan):
+        extra = {"option": options[0]} if task["kind"] == "recognition" else {"ranks": {n: i + 1 for i, n in enumerate(task["volumes"])}}
+        response = post_answer(client, invited, **task_payload(invited, position), seconds=3.0, **extra)
+        assert response.status_code == 200, response.content

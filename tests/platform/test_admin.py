@@ -1,0 +1,51 @@
+"""The coordinator's admin: every list loads, studies open and close, invitations are created and revoked."""
+import re
+
+import pytest
+
+from surveys.models import Reader, Study
+from tests.platform.conftest import answer_everything, start
+
+
+@pytest.fixture
+def staff_client(client, coordinator, alice):
+    start(client, alice)
+    answer_everything(client, alice)
+    client.force_login(coordinator)
+    return client
+
+
+@pytest.mark.parametrize("model", ["study", "reader", "recognitionanswer", "rankinganswer", "answerchange"])
+def test_every_admin_list_loads(staff_client, model):
+    assert staff_client.get(f"/admin/surveys/{model}/").status_code == 200
+
+
+def test_the_reader_list_shows_progress_and_minutes(staff_client):
+    page = staff_client.get("/admin/surveys/reader/").content.decode()
+    assert "4/4" in page and "0.2" in page
+
+
+def test_answers_are_read_only_in_the_admin(staff_client):
+    from surveys.models import RecognitionAnswer
+
+    answer = RecognitionAnswer.objects.first()
+    response = staff_client.post(f"/admin/surveys/recognitionanswer/{answer.pk}/change/", {"option": "Cardiomegaly"})
+    assert response.status_code == 403
+
+
+def test_the_invite_action_creates_a_reader_and_shows_the_link_once(staff_client, study):
+    response = staff_client.post("/admin/surveys/study/", {"action": "invite_one_reader", "_selected_action": [study.pk]}, follow=True)
+    assert re.search(r"https://reader\.example\.org/r/[\w-]{43}/", response.content.decode())
+    assert Reader.objects.count() == 2
+
+
+def test_the_revoke_action_withdraws_a_link(staff_client, alice):
+    staff_client.post("/admin/surveys/reader/", {"action": "revoke_invitations", "_selected_action": [alice.reader.pk]})
+    assert alice.refresh().revoked_at is not None
+    staff_client.logout()
+    assert staff_client.get(alice.path("welcome")).status_code == 403
+
+
+def test_the_close_action_closes_a_study(staff_client, study):
+    staff_client.post("/admin/surveys/study/", {"action": "close_studies", "_selected_action": [study.pk]})
+    assert Study.objects.get().status == Study.CLOSED

@@ -1,0 +1,30 @@
+"""demo_study: one command makes a bundle ready to try: open study, staff login, a working reader link."""
+import io
+import re
+
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+
+from surveys.models import Reader, Study
+
+
+def _demo(bundle, *extra):
+    out = io.StringIO()
+    call_command("demo_study", str(bundle), *extra, stdout=out)
+    return out.getvalue()
+
+
+def test_it_opens_the_study_and_prints_a_working_reader_link_and_staff_login(db, bundle, client):
+    out = _demo(bundle, "--password", "demo-pass-1")
+    assert Study.objects.get().status == Study.OPEN
+    link = re.search(r"Reader link:\s+(\S+)", out).group(1)
+    assert client.get(link.replace("https://reader.example.org", "")).status_code == 200
+    assert authenticate(username="coordinator", password="demo-pass-1").is_staff
+
+
+def test_running_it_again_keeps_one_demo_reader_with_a_fresh_link(db, bundle, client):
+    first = re.search(r"Reader link:\s+(\S+)", _demo(bundle)).group(1)
+    second = re.search(r"Reader link:\s+(\S+)", _demo(bundle)).group(1)
+    assert Reader.objects.count() == 1 and first != second
+    assert client.get(first.replace("https://reader.example.org", "")).status_code == 404
+    assert client.get(second.replace("https://reader.example.org", "")).status_code == 200

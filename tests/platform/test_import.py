@@ -1,0 +1,116 @@
+"""import_study: a bundle from `python -m studies build` becomes a study; twice changes nothing; broken ones write nothing."""
+import gzip
+import hashlib
+import json
+import shutil
+
+import nibabel as nib
+import pytest
+from django.core.management import CommandError, call_command
+
+from surveys.bundles import BundleError, import_bundle
+from surveys.models import RankingSet, RecognitionItem, Study, Volume
+
+
+def _copy(bundle, tmp_path):
+    target = tmp_path / "copy"
+    shutil.copytree(bundle, target)
+    return target
+
+
+def _edit(bundle, change):
+    spec = json.loads((bundle / "study.json").read_text())
+    change(spec)
+    (bundle / "study.json").write_text(json.dumps(spec))
+
+
+def _nothing_imported(data_dir):
+    assert not Study.objects.exists() and not Volume.objects.exists()
+    studies = data_dir / "studies"
+    assert not studies.exists() or not any(studies.iterdir()), "no files are left behind"
+
+
+@pytest.mark.django_db
+def test_it_imports_the_volumes_and_task_definitions_of_a_bundle(bundle):
+    study, created = import_bundle(bundle)
+    assert created and study.slug == "test-study" and study.status == Study.DRAFT
+    assert Volume.objects.filter(study=study).count() == 8
+    assert RecognitionItem.objects.filter(study=study).count() == 2
+    assert {s.key: s.window for s in RankingSet.objects.all()} == {"lobes-and-fissures-1": "lung", "vessels-1": "vessels"}
+    assert study.volumes.get(key_id="real-1").finding == "Pleural effusion"
+
+
+@pytest.mark.django_db
+def test_it_stores_each_volume_as_the_same_int16_nifti_under_its_opaque_name(bundle):
+    study, _ = import_bundle(bundle)
+    volume = study.volumes.get(key_id="medsyn-2")
+    stored = gzip.decompress(volume.gzip_path.read_bytes())
+    assert stored == gzip.decompress((bundle / f"volumes/{volume.name}.nii.gz").read_bytes())
+    image = nib.Nifti1Image.from_bytes(stored)
+    assert image.get_data_dtype() == "int16" and image.shape == (32, 32, 32)
+
+
+@pytest.mark.django_db
+def test_importing_the_same_bundle_twice_duplicates_nothing(bundle):
+    import_bundle(bundle)
+    study, created = import_bundle(bundle)
+    assert not created
+    assert Study.objects.count() == 1 and Volume.objects.count() == 8 and RankingSet.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_volume_whose_checksum_does_not_match_and_imports_nothing(bundle, tmp_path, data_dir):
+    broken = _copy(bundle, tmp_path)
+    victim = sorted((broken / "volumes").iterdir())[-1]
+    victim.write_bytes(gzip.compress(b"not a nifti"))
+    with pytest.raises(BundleError, match="SHA-256 does not match"):
+        import_bundle(broken)
+    _nothing_imported(data_dir)
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_ranking_set_that_names_an_unknown_volume(bundle, tmp_path, data_dir):
+    broken = _copy(bundle, tmp_path)
+    _edit(broken, lambda spec: spec["ranking"][0]["sets"][0]["volumes"].__setitem__(0, "0" * 24))
+    with pytest.raises(BundleError, match=r"ranking\[0\]: sets\[0\]: 'volumes' names '0{24}'"):
+        import_bundle(broken)
+    _nothing_imported(data_dir)
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_volume_that_is_not_int16(bundle, tmp_path, data_dir):
+    broken = _copy(bundle, tmp_path)
+    spec = json.loads((broken / "study.json").read_text())
+    entry = spec["volumes"][3]
+    image = nib.load(broken / entry["file"])
+    floats = nib.Nifti1Image(image.get_fdata().astype("float32"), image.affine)
+    nib.save(floats, broken / entry["file"])
+    entry["sha256"] = hashlib.sha256((broken / entry["file"]).read_bytes()).hexdigest()
+    (broken / "study.json").write_text(json.dumps(spec))
+    with pytest.raises(BundleError, match="must be a 3D int16 volume"):
+        import_bundle(broken)
+    _nothing_imported(data_dir)
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_changed_bundle_under_a_slug_already_imported(bundle, tmp_path):
+    import_bundle(bundle)
+    changed = _copy(bundle, tmp_path)
+    _edit(changed, lambda spec: spec.__setitem__("title", "Another title"))
+    with pytest.raises(BundleError, match="already imported from a different study.json"):
+        import_bundle(changed)
+    assert Study.objects.get().title != "Another title"
+
+
+@pytest.mark.django_db
+def test_the_command_prints_a_summary_and_can_open_the_study(bundle, capsys):
+    call_command("import_study", str(bundle), "--open")
+    out = capsys.readouterr().out
+    assert "Imported study 'test-study'" in out and "8 volumes" in out and "2 ranking sets" in out
+    assert Study.objects.get().status == Study.OPEN
+
+
+@pytest.mark.django_db
+def test_the_command_reports_a_missing_bundle_as_a_clear_error(tmp_path):
+    with pytest.raises(CommandError, match="study.json: not found"):
+        call_command("import_study", str(tmp_path / "nowhere"))

@@ -1,0 +1,51 @@
+"""Settings from the environment: typed helpers fail loudly; production settings pass `check --deploy`."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from webapp.env import env_bool, env_int, env_list
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _production_env(tmp_path, **extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_", "DATABASE_URL"))}
+    env.update(DJANGO_SECRET_KEY="k" * 20 + "-production-secret-key-for-the-check-" + "z" * 20,
+               DJANGO_ALLOWED_HOSTS="reader.example.org", PLATFORM_DATA_DIR=str(tmp_path), **extra)
+    return env
+
+
+def test_a_yes_no_setting_refuses_anything_else(monkeypatch):
+    monkeypatch.setenv("DJANGO_DEBUG", "maybe")
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_DEBUG must be one of"):
+        env_bool("DJANGO_DEBUG", False)
+
+
+def test_a_number_setting_refuses_text(monkeypatch):
+    monkeypatch.setenv("DJANGO_HSTS_SECONDS", "a year")
+    with pytest.raises(ImproperlyConfigured, match="DJANGO_HSTS_SECONDS must be a whole number"):
+        env_int("DJANGO_HSTS_SECONDS", 0)
+
+
+def test_a_list_setting_splits_on_commas(monkeypatch):
+    monkeypatch.setenv("DJANGO_ALLOWED_HOSTS", "a.example.org, b.example.org,")
+    assert env_list("DJANGO_ALLOWED_HOSTS", []) == ["a.example.org", "b.example.org"]
+
+
+@pytest.mark.slow
+def test_production_settings_pass_the_deployment_check(tmp_path):
+    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+                            cwd=REPO, env=_production_env(tmp_path), capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_production_refuses_to_start_without_a_secret_key(tmp_path):
+    env = _production_env(tmp_path)
+    del env["DJANGO_SECRET_KEY"]
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=REPO, env=env, capture_output=True, text=True)
+    assert result.returncode != 0 and "DJANGO_SECRET_KEY must be set" in result.stderr

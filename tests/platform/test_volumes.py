@@ -1,0 +1,63 @@
+"""Volume delivery: int16 NIfTI under opaque names, only to readers whose plan shows them, gzip-encoded, cacheable."""
+import gzip
+import shutil
+
+import nibabel as nib
+
+from surveys.models import Volume
+from tests.platform.conftest import invite
+
+
+def _first_scan(invited):
+    return invited.reader.plan[0]["volume"]
+
+
+def test_it_serves_a_planned_scan_as_gzip_encoded_int16_nifti(client, alice):
+    name = _first_scan(alice)
+    response = client.get(alice.path("volume", name), HTTP_ACCEPT_ENCODING="gzip, deflate, br")
+    assert response.status_code == 200
+    assert response["Content-Encoding"] == "gzip" and response["Content-Type"] == "application/octet-stream"
+    body = b"".join(response.streaming_content)
+    assert int(response["Content-Length"]) == len(body)
+    image = nib.Nifti1Image.from_bytes(gzip.decompress(body))
+    assert image.get_data_dtype() == "int16" and image.shape == (32, 32, 32)
+
+
+def test_the_url_ends_in_an_opaque_nii_file_name(alice):
+    name = _first_scan(alice)
+    assert alice.path("volume", name).endswith(f"/{name}.nii")
+
+
+def test_it_sends_private_long_lived_caching_headers_and_an_etag(client, alice):
+    response = client.get(alice.path("volume", _first_scan(alice)), HTTP_ACCEPT_ENCODING="gzip")
+    assert response["Cache-Control"] == "private, max-age=31536000, immutable"
+    assert "Accept-Encoding" in response["Vary"] and response["ETag"]
+    assert "Content-Disposition" not in response
+
+
+def test_a_matching_etag_gets_not_modified(client, alice):
+    path = alice.path("volume", _first_scan(alice))
+    etag = client.get(path, HTTP_ACCEPT_ENCODING="gzip")["ETag"]
+    assert client.get(path, HTTP_IF_NONE_MATCH=etag, HTTP_ACCEPT_ENCODING="gzip").status_code == 304
+    assert client.get(path, HTTP_IF_NONE_MATCH=etag, HTTP_ACCEPT_ENCODING="identity").status_code == 200
+
+
+def test_a_client_without_gzip_gets_the_plain_nifti(client, alice):
+    response = client.get(alice.path("volume", _first_scan(alice)), HTTP_ACCEPT_ENCODING="identity")
+    body = b"".join(response.streaming_content)
+    assert "Content-Encoding" not in response and int(response["Content-Length"]) == len(body)
+    assert nib.Nifti1Image.from_bytes(body).shape == (32, 32, 32)
+
+
+def test_it_refuses_a_stored_volume_that_is_not_in_the_readers_plan(client, alice):
+    planned = alice.reader.study.volumes.get(name=_first_scan(alice))
+    extra = Volume.objects.create(study=planned.study, name="f" * 24, key_id="spare", source="real", sha256="0" * 64, raw_bytes=planned.raw_bytes)
+    shutil.copyfile(planned.gzip_path, extra.gzip_path)
+    assert client.get(alice.path("volume", extra.name), HTTP_ACCEPT_ENCODING="gzip").status_code == 404
+    assert client.get(alice.path("volume", "0" * 24)).status_code == 404
+
+
+def test_another_readers_token_works_only_for_their_own_plan(client, alice, study):
+    bob = invite(study, "bob")
+    assert client.get(bob.path("volume", _first_scan(alice)), HTTP_ACCEPT_ENCODING="gzip").status_code == 200
+    assert client.get(f"/r/{'x' * 43}/scan/{_first_scan(alice)}.nii").status_code == 404
