@@ -7,7 +7,10 @@ differences in fine anatomy, the way a study would compare real scans with gener
 """
 from __future__ import annotations
 
+import argparse
 import json
+import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +20,6 @@ import numpy as np
 from scipy import ndimage
 
 ROOT = Path(__file__).resolve().parent.parent
-WORK = ROOT / "var" / "demo"
 SIZE = 128
 N_PHANTOMS = 24
 SEED = 2024
@@ -32,11 +34,21 @@ def step(message: str) -> None:
     print(f"\n==> {message}", flush=True)
 
 
-def run(*command: str) -> None:
+def run(*command: str, program: str = sys.executable) -> None:
     """Run a command in the repository, stopping the demo with its message if it fails."""
-    result = subprocess.run([sys.executable, *command], cwd=ROOT)
+    result = subprocess.run([program, *command], cwd=ROOT)
     if result.returncode:
         sys.exit(f"demo: `{' '.join(command)}` failed with exit status {result.returncode}")
+
+
+def platform_environment(work: Path) -> None:
+    """Production settings on plain HTTP for loopback: a secret key kept in the demo folder, SQLite beside it."""
+    key_file = work / "secret-key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+    os.environ.setdefault("DJANGO_SECRET_KEY", key_file.read_text().strip())
+    os.environ.setdefault("DJANGO_HTTPS", "false")
+    os.environ.setdefault("PLATFORM_DATA_DIR", str(work / "platform"))
 
 
 def only_finding(meta: dict) -> str | None | bool:
@@ -59,7 +71,7 @@ def rendering(ct: np.ndarray, kind: str, rng: np.random.Generator) -> np.ndarray
     return ct
 
 
-def write_manifest(phantoms: Path, scans: Path) -> Path:
+def write_manifest(phantoms: Path, scans: Path, size: int) -> Path:
     """Choose recognition phantoms by their findings, write the ranking renderings, and write study.toml."""
     rng = np.random.default_rng(SEED)
     cases = sorted(p for p in phantoms.iterdir() if (p / "meta.json").exists())
@@ -88,7 +100,7 @@ def write_manifest(phantoms: Path, scans: Path) -> Path:
                 ids.append(volume_id)
             rankings.append({"structure": structure, "volumes": ids})
     lines = ['[study]', 'title = "Demo study: procedural chest-CT phantoms"', 'slug = "demo"', f"seed = {SEED}",
-             f"shape = [{SIZE}, {SIZE}, {SIZE}]", f"spacing = {336 / SIZE}",
+             f"shape = [{size}, {size}, {size}]", f"spacing = {336 / size}",
              'instructions = """This is a **demonstration** study. Every scan is a procedural phantom made by '
              'the project\'s own generator of synthetic chest CTs: no patient data. First name the most prominent '
              'finding in each scan; then rank sets of four scans by how well they preserve the named structure '
@@ -99,31 +111,44 @@ def write_manifest(phantoms: Path, scans: Path) -> Path:
     for ranking in rankings:
         lines += ["[[ranking]]", f"structure = {json.dumps(ranking['structure'])}",
                   f"volumes = {json.dumps(ranking['volumes'])}", ""]
-    manifest = WORK / "study.toml"
+    manifest = phantoms.parent / "study.toml"
     manifest.write_text("\n".join(lines))
     return manifest
 
 
-def main() -> None:
-    """Build and serve the demo study."""
-    phantoms, scans, bundle = WORK / "phantoms", WORK / "scans", WORK / "bundle"
-    if not (WORK / "study.toml").exists():
-        step(f"Making {N_PHANTOMS} procedural phantoms at {SIZE}³")
-        run("-m", "generator", "phantoms", "--out", str(phantoms), "--n", str(N_PHANTOMS), "--size", str(SIZE),
+def main(argv: list[str] | None = None) -> None:
+    """Build the demo study, import it, and serve it with gunicorn (or stop after the import with --no-serve)."""
+    parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__)
+    parser.add_argument("--work", type=Path, default=ROOT / "var" / "demo", help="demo folder (default: var/demo)")
+    parser.add_argument("--size", type=int, default=SIZE, help=f"phantom grid (default: {SIZE})")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--no-serve", action="store_true", help="stop after the import (tests)")
+    args = parser.parse_args(argv)
+    work = args.work.resolve()
+    phantoms, scans, bundle, manifest = work / "phantoms", work / "scans", work / "bundle", work / "study.toml"
+    work.mkdir(parents=True, exist_ok=True)
+    if not manifest.exists():
+        step(f"Making {N_PHANTOMS} procedural phantoms at {args.size}³")
+        run("-m", "generator", "phantoms", "--out", str(phantoms), "--n", str(N_PHANTOMS), "--size", str(args.size),
             "--seed", str(SEED))
         scans.mkdir(parents=True, exist_ok=True)
         step("Writing the demo manifest and the ranking renderings")
-        write_manifest(phantoms, scans)
+        write_manifest(phantoms, scans, args.size)
     if not bundle.exists():
         step("Building the blinded study bundle")
-        run("-m", "studies", "build", str(WORK / "study.toml"), "--out", str(bundle))
+        run("-m", "studies", "build", str(manifest), "--out", str(bundle))
     step("Auditing the bundle (warnings about pixel statistics are expected: the renderings differ on purpose)")
     subprocess.run([sys.executable, "-m", "studies", "audit", str(bundle)], cwd=ROOT)
+    platform_environment(work)
+    os.environ.setdefault("PLATFORM_BASE_URL", f"http://127.0.0.1:{args.port}")
     step("Setting up the database and importing the study")
     run("manage.py", "migrate", "--noinput", "-v", "0")
     run("manage.py", "demo_study", str(bundle))
-    step("Serving on http://127.0.0.1:8000 (Ctrl-C stops)")
-    run("manage.py", "runserver", "127.0.0.1:8000")
+    if args.no_serve:
+        return
+    step(f"Serving with gunicorn on http://127.0.0.1:{args.port} (Ctrl-C stops)")
+    run("--chdir", "platform", "--bind", f"127.0.0.1:{args.port}", "--workers", "2", "webapp.wsgi:application",
+        program=str(Path(sys.executable).with_name("gunicorn")))
 
 
 if __name__ == "__main__":

@@ -1,11 +1,17 @@
 """demo_study: one command makes a bundle ready to try: open study, staff login, a working reader link."""
 import io
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
 from surveys.models import Reader, Study
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _demo(bundle, *extra):
@@ -28,3 +34,14 @@ def test_running_it_again_keeps_one_demo_reader_with_a_fresh_link(db, bundle, cl
     assert Reader.objects.count() == 1 and first != second
     assert client.get(first.replace("https://reader.example.org", "")).status_code == 404
     assert client.get(second.replace("https://reader.example.org", "")).status_code == 200
+
+
+def test_make_demo_builds_imports_and_prints_links_with_production_settings(tmp_path):
+    """`python -m demo` as `make demo` runs it, on a fresh folder and an environment without Django settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PLATFORM_", "DATABASE_", "PYTEST"))}
+    done = subprocess.run([sys.executable, "-m", "demo", "--work", str(tmp_path / "demo"), "--size", "32",
+                           "--no-serve"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert re.search(r"Reader link:\s+http://127\.0\.0\.1:8000/r/\S+", done.stdout)
+    assert re.search(r"Staff login:\s+http://127\.0\.0\.1:8000/admin/", done.stdout)
+    assert (tmp_path / "demo" / "platform" / "platform.sqlite3").exists()
