@@ -8,7 +8,11 @@ from generator.nets.configs import Config, make_base, make_superres
 
 GIB = 2**30
 TRAIN_BYTES_PER_PARAMETER = 4 + 4 + 8 + 4  # fp32 weights, gradients, AdamW moments, EMA copy
-ACTIVATION_BYTES = 2  # bf16 autocast
+ACTIVATION_BYTES = 2  # bf16 autocast (training, and sampling on GPUs)
+# Peak sampling memory ≈ weights + this many copies of the largest activation: calibrated on an H100 with
+# bench/gpu_paper.py (paper config, bf16: 38.5 GiB measured for a whole 256³ super-resolution sample, 6.7 GiB for a
+# guided base sample: this factor gives 42.2 and 5.6 GiB; cuDNN workspaces and fp32 normalisation add to the tensors alive).
+LIVE_ACTIVATIONS = 8
 GPU_SIZES_GIB = (24, 48, 80)
 HEADROOM = 1.2
 
@@ -34,9 +38,9 @@ def activation_sizes(model: nn.Module, *inputs, **kwargs) -> list[int]:
 
 def memory_estimate(parameters: int, sizes: list[int], sampling_batch: int) -> dict:
     """Peak GiB for a training step at batch 1 (weights, optimiser, EMA, bf16 activations kept for backward)
-    and for sampling (fp32 weights plus the largest live activations at `sampling_batch`), both rough."""
+    and for sampling (fp32 weights plus LIVE_ACTIVATIONS copies of the largest activation at `sampling_batch`)."""
     train = parameters * TRAIN_BYTES_PER_PARAMETER + sum(sizes) * ACTIVATION_BYTES
-    sample = parameters * 4 + sampling_batch * 4 * ACTIVATION_BYTES * max(sizes)
+    sample = parameters * 4 + sampling_batch * LIVE_ACTIVATIONS * ACTIVATION_BYTES * max(sizes)
     return {"train_step_batch1_gib": round(train / GIB, 2), "sampling_gib": round(sample / GIB, 2)}
 
 
@@ -68,8 +72,10 @@ def describe(config: Config) -> dict:
         "superres": {"parameters": sr_n, "grid": [full] * 3, "train_crop": [crop] * 3, "width": s.width,
                      "mults": list(s.mults), "attention": "one axial (z) attention block at the bottom",
                      "train_step_batch1_gib": sr_train,
-                     "sampling_gib": memory_estimate(sr_n, full_sizes, 1)["sampling_gib"]},
+                     "sampling_gib": memory_estimate(sr_n, full_sizes, 1)["sampling_gib"],
+                     f"sampling_tile_{crop}_gib": memory_estimate(sr_n, crop_sizes, 1)["sampling_gib"]},
         "fits_gpus_gib": [gib for gib in GPU_SIZES_GIB if max(base_train, sr_train) * HEADROOM <= gib],
-        "note": "memory figures are estimates from activation sizes on the meta device, not measurements; "
-                "fits_gpus_gib lists the GPU sizes that hold a batch-1 training step of both stages with 20 % headroom",
+        "note": "memory figures are estimates from activation sizes on the meta device, calibrated against one H100 "
+                "measurement (bench/gpu_paper.py); fits_gpus_gib lists the GPU sizes that hold a batch-1 training "
+                f"step of both stages with 20 % headroom; where sampling_gib does not fit, sample with --tile {crop}",
     }

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from generator.commands import CommandError, _read_fixed, _read_reports
-from generator.sampling import SamplingError, encode_fixed
+from generator.sampling import SamplingError, autocast, encode_fixed, sampling_precision
 
 
 def test_a_reports_file_is_split_at_lines_of_three_dashes(tmp_path):
@@ -36,3 +36,20 @@ def test_fixed_volumes_are_encoded_in_model_space_with_a_channel_mask():
 def test_fixing_an_unknown_channel_is_refused():
     with pytest.raises(SamplingError, match="cannot fix"):
         encode_fixed({"heart": np.zeros((4, 4, 4))}, (4, 4, 4))
+
+
+def test_sampling_runs_in_fp32_on_the_cpu():
+    assert sampling_precision(torch.device("cpu")) is None
+
+
+def test_the_autocast_wrapper_runs_the_network_in_bf16_and_returns_fp32():
+    seen = []
+
+    def net(x, t, **extra):
+        y = torch.nn.functional.linear(x, torch.eye(x.shape[-1]))
+        seen.append(y.dtype)
+        return y
+
+    out = autocast(net, torch.bfloat16)(torch.randn(2, 8), torch.zeros(2))
+    assert seen == [torch.bfloat16] and out.dtype == torch.float32
+    assert autocast(net, None) is net
