@@ -43,3 +43,10 @@ def test_it_leaves_out_hidden_folders_such_as_a_case_being_written(small_case, t
 def test_it_refuses_a_folder_without_cases(tmp_path):
     with pytest.raises(CaseError, match="holds no case folders"):
         CaseDataset(tmp_path)
+
+
+def test_without_full_resolution_an_item_holds_only_the_low_resolution_volume(tmp_path, small_case):
+    write_case(small_case, tmp_path / "a")
+    item = CaseDataset(tmp_path, full=False)[0]
+    assert "x" not in item
+    assert torch.equal(item["x_low"], CaseDataset(tmp_path)[0]["x_low"])
