@@ -13,9 +13,10 @@ from surveys.models import AnswerChange, RankingAnswer, Reader, RecognitionAnswe
 class StudyAdmin(admin.ModelAdmin):
     """Studies are created by `import_study`; here they are opened, closed, and readers invited."""
 
-    list_display = ["title", "slug", "status", "reader_count", "exports_link", "created_at"]
+    list_display = ["title", "slug", "status", "reader_count", "exports_link", "results_link", "created_at"]
     list_filter = ["status"]
-    readonly_fields = ["slug", "seed", "options", "design", "bundle_digest", "video", "created_at"]
+    readonly_fields = ["slug", "seed", "options", "design", "bundle_digest", "video", "created_at", "exports_link",
+                       "results_link"]
     fields = ["title", "status", "instructions", "closing_message"] + readonly_fields
     actions = ["open_studies", "close_studies", "invite_one_reader"]
 
@@ -29,6 +30,11 @@ class StudyAdmin(admin.ModelAdmin):
     @admin.display(description="exports")
     def exports_link(self, study: Study) -> str:
         return format_html('<a href="{}">CSV files</a>', reverse("surveys:exports", args=[study.slug]))
+
+    @admin.display(description="results")
+    def results_link(self, study: Study) -> str:
+        """The staff results page: the analysis of the answers so far."""
+        return format_html('<a href="{}">results so far</a>', reverse("surveys:results", args=[study.slug]))
 
     @admin.action(description="Open the selected studies to their readers")
     def open_studies(self, request, queryset) -> None:

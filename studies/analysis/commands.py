@@ -47,6 +47,8 @@ def _analyze(args: argparse.Namespace) -> int:
             line += f", {result['n_incomplete']} incomplete left out"
         if f:
             line += f"; Friedman χ²({f['df']}) = {f['statistic']:.3f}, p = {f['p']:.4g}; W = {result['kendall_w']['w']:.3f}"
+        if result.get("posthoc_skipped"):
+            line += f"; {result['posthoc_skipped']}"
         print(line)
     print(f"wrote {len(written)} files to {args.out}")
     return 0

@@ -91,17 +91,24 @@ def pairwise_wilcoxon(ranks: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def check_posthoc(method: str) -> str:
+    """The method name if it is an offered post-hoc test; otherwise a StudyError that names the offered ones."""
+    if method not in POSTHOCS:
+        raise StudyError(f"post-hoc test must be one of {', '.join(POSTHOCS)}, not {method!r}")
+    return method
+
+
 def pairwise_posthoc(ranks: pd.DataFrame, method: str) -> pd.DataFrame:
     """Conover's or Nemenyi's post-hoc test for Friedman (scikit-posthocs), as a tidy a, b, p_adjusted table.
 
     Conover (1999, §5.8, eq. 5.8.5) with Bonferroni-adjusted p; Nemenyi (1963) via the studentized range, which
-    already controls the family-wise error rate (no further adjustment).
+    already controls the family-wise error rate (no further adjustment). Where Conover's test is undefined (one
+    block: no degrees of freedom; or zero error variance, as when readers agree perfectly) it returns NaN.
     """
-    if method == "conover":
-        matrix = scikit_posthocs.posthoc_conover_friedman(a=ranks, p_adjust="bonferroni")
-    elif method == "nemenyi":
-        matrix = scikit_posthocs.posthoc_nemenyi_friedman(a=ranks)
-    else:
-        raise StudyError(f"post-hoc test must be one of {', '.join(POSTHOCS)}, not {method!r}")
+    with np.errstate(invalid="ignore", divide="ignore"):  # the undefined cases above: NaN, reported as such
+        if check_posthoc(method) == "conover":
+            matrix = scikit_posthocs.posthoc_conover_friedman(a=ranks, p_adjust="bonferroni")
+        else:
+            matrix = scikit_posthocs.posthoc_nemenyi_friedman(a=ranks)
     return pd.DataFrame([{"a": a, "b": b, "method": method, "p_adjusted": float(matrix.loc[a, b])}
                          for a, b in combinations(ranks.columns, 2)])

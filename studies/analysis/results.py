@@ -4,19 +4,26 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from functools import partial
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
-from studies.analysis.plots import mean_ranks_plot, rank_frequency_plot, recognition_plot
+from studies.analysis.plots import Target, mean_ranks_plot, rank_frequency_plot, recognition_plot
 from studies.analysis.report import report_markdown
 from studies.errors import StudyError
+
+FILES = frozenset({"summary.json", "report.md", "notes.csv", "mean_ranks.csv", "tests.csv", "pairwise.csv",
+                   "incomplete.csv", "posthoc.csv", "recognition.csv", "recognition_by_volume.csv",
+                   "mean_ranks.png", "rank_frequencies.png", "recognition.png"})
+"""Every file `write_results` may write: the only files it removes when a new run no longer writes them."""
 
 
 def result_tables(summary: dict) -> dict[str, pd.DataFrame]:
     """The numbers of `analyze`'s summary as tidy tables, keyed by CSV file stem (also what a results page shows)."""
     ranking = summary["ranking"]
-    tables = {
+    tables = {} if not ranking else {
         "mean_ranks": pd.DataFrame([
             {"structure": structure, "source": source, "n_blocks": result["n_blocks"],
              "mean_rank": result["mean_rank"][source], "sd_rank": result["sd_rank"][source],
@@ -51,11 +58,24 @@ def result_tables(summary: dict) -> dict[str, pd.DataFrame]:
     return tables
 
 
+def result_plots(summary: dict) -> dict[str, Callable[[Target], None]]:
+    """The figures of `analyze`'s summary, keyed by PNG file name; each draws into a path or binary file object."""
+    plots = {}
+    if summary["ranking"]:
+        plots["mean_ranks.png"] = partial(mean_ranks_plot, summary["ranking"], summary.get("reference"))
+        plots["rank_frequencies.png"] = partial(rank_frequency_plot, summary["ranking"])
+    if summary.get("pathology"):
+        plots["recognition.png"] = partial(recognition_plot, summary["pathology"])
+    return plots
+
+
 def write_results(summary: dict, out: str | Path, notes: pd.DataFrame | None = None,
                   title: str = "Reader study") -> list[Path]:
     """Write summary.json, the CSV tables, notes.csv, report.md and the plots into out; returns the files written.
 
-    Everything is rendered into a temporary folder first and moved into place only when all of it succeeded.
+    Everything is rendered into a temporary folder first and moved into place only when all of it succeeded;
+    then the files of `FILES` this run did not write (left by an earlier run, e.g. recognition.png of a run with
+    pathology) are removed, so out never mixes two runs. Other files in out are never touched.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -69,13 +89,13 @@ def write_results(summary: dict, out: str | Path, notes: pd.DataFrame | None = N
         if notes is not None:
             notes.to_csv(staging / "notes.csv", index=False)
         (staging / "report.md").write_text(report_markdown(summary, title), encoding="utf-8")
-        if summary["ranking"]:
-            mean_ranks_plot(summary["ranking"], summary.get("reference"), staging / "mean_ranks.png")
-            rank_frequency_plot(summary["ranking"], staging / "rank_frequencies.png")
-        if summary.get("pathology"):
-            recognition_plot(summary["pathology"], staging / "recognition.png")
+        for name, draw in result_plots(summary).items():
+            draw(staging / name)
         written = []
         for path in sorted(staging.iterdir()):
             shutil.move(str(path), out / path.name)
             written.append(out / path.name)
+    for name in FILES - {path.name for path in written}:
+        if (out / name).is_file():
+            (out / name).unlink()
     return written

@@ -54,3 +54,25 @@ def test_power_takes_effects_from_a_pilot_summary(export, tmp_path, capsys):
 def test_power_needs_sources_or_a_pilot(capsys):
     assert main(["power", "--readers", "5"]) == 2
     assert "give at least two --sources" in capsys.readouterr().err
+
+
+def test_analyze_with_a_conover_post_hoc_writes_its_pairs(export, tmp_path, capsys):
+    out = tmp_path / "analysis"
+    assert main(["analyze", "--rankings", str(export["rankings"]), "--posthoc", "conover", "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    pairs = summary["ranking"]["airway"]["posthoc"]
+    assert len(pairs) == 6 and all(pair["method"] == "conover" and 0 <= pair["p_adjusted"] <= 1 for pair in pairs)
+    assert (out / "posthoc.csv").read_text().splitlines()[0] == "structure,a,b,method,p_adjusted"
+
+
+def test_analyze_skips_the_post_hoc_test_of_a_single_ranking_and_says_why(export, rankings, tmp_path, capsys):
+    """One complete block gives Conover's test zero degrees of freedom (scikit-posthocs: NaN); no traceback."""
+    one_set_each = rankings[(rankings["reader"] == "reader-01") & rankings["set"].str.endswith("-1")]
+    one_set_each.to_csv(export["rankings"], index=False)
+    out = tmp_path / "analysis"
+    assert main(["analyze", "--rankings", str(export["rankings"]), "--posthoc", "conover", "--out", str(out)]) == 0
+    airway = json.loads((out / "summary.json").read_text())["ranking"]["airway"]
+    assert airway["n_blocks"] == 1 and airway["posthoc"] == []
+    assert airway["posthoc_skipped"] == "the conover post-hoc test needs at least 2 complete blocks, found 1"
+    assert "airway: 1 complete rankings" in capsys.readouterr().out
+    assert not (out / "posthoc.csv").exists()

@@ -58,3 +58,18 @@ def test_a_structure_without_complete_rankings_has_no_tests_yet(rankings):
     assert (vessels["n_blocks"], vessels["n_incomplete"]) == (0, 24)
     assert vessels["friedman"] is None and vessels["pairwise"] == []
     assert "No complete ranking of vessels yet" in report_markdown(summary)
+
+
+def test_an_undefined_post_hoc_p_is_null_not_nan(rankings):
+    """Two readers ranking alike: Conover's error variance is zero and scikit-posthocs returns NaN p-values."""
+    alike = rankings[rankings["reader"].isin(["reader-01", "reader-02"]) & rankings["set"].str.endswith("-1")].copy()
+    alike.loc[alike["reader"] == "reader-02", "rank"] = alike.loc[alike["reader"] == "reader-01", "rank"].to_numpy()
+    summary = analyze(alike, posthoc="conover")
+    assert None in [pair["p_adjusted"] for pair in summary["ranking"]["airway"]["posthoc"]]
+    json.dumps(summary, allow_nan=False)
+
+
+def test_a_study_without_rankings_has_only_recognition():
+    summary = analyze(None, make_pathology())
+    assert summary["ranking"] == {} and summary["reference"] is None
+    assert summary["pathology"]["overall"]["n"] == 36

@@ -1,14 +1,17 @@
-"""Staff pages: the study's export downloads."""
+"""Staff pages: the study's export downloads and its results so far."""
 from __future__ import annotations
 
 import io
 
+from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 
+from studies.analysis.report import report_markdown
 from surveys.exports import COLUMNS, write_export
 from surveys.models import Study
+from surveys.results import analysis_zip, live_analysis, page_tables, plot_uris, reader_counts
 
 
 @staff_member_required
@@ -28,4 +31,30 @@ def export_csv(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
     write_export(kind, study, buffer)
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{study.slug}-{kind}.csv"'
+    return response
+
+
+@staff_member_required
+def results(request: HttpRequest, slug: str) -> HttpResponse:
+    """The analysis of the answers so far: report, plots and tables, or why there is nothing to show yet."""
+    study = get_object_or_404(Study, slug=slug)
+    analysis = live_analysis(study)
+    context = {"study": study, "title": f"Results of {study.title}", "kinds": list(COLUMNS),
+               "readers": reader_counts(study), "analysis": analysis}
+    if analysis.summary is not None:
+        context.update(report=report_markdown(analysis.summary, study.title), plots=plot_uris(analysis.summary),
+                       tables=page_tables(analysis))
+    return render(request, "surveys/staff_results.html", context)
+
+
+@staff_member_required
+def results_zip(request: HttpRequest, slug: str) -> HttpResponse:
+    """The analysis as files (what `python -m studies analyze` writes) with the export CSVs, in one zip download."""
+    study = get_object_or_404(Study, slug=slug)
+    analysis = live_analysis(study)
+    if analysis.summary is None:
+        messages.info(request, analysis.problem)
+        return redirect("surveys:results", slug=study.slug)
+    response = HttpResponse(analysis_zip(study, analysis), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{study.slug}-analysis.zip"'
     return response
