@@ -17,7 +17,7 @@ USER_ERRORS = (MeasureError, FeatureError, DistanceError, CaseError)
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this group's sub-commands (each sets `run`, which returns the exit status)."""
     p = sub.add_parser("evaluate", help="anatomy measures, FID and MMD of generated against real volumes",
-                       description="Measure effusion volume, cardiothoracic ratio, %%LAA-950 and airway volume "
+                       description="Measure effusion volume, cardiothoracic ratio, %LAA-950 and airway volume "
                                    "of every volume; compare the two sets' 3D features by FID and MMD.")
     p.add_argument("--real", type=Path, required=True, help="folder of real case folders or NIfTI CTs")
     p.add_argument("--generated", type=Path, required=True, help="folder of generated case folders or NIfTI CTs")
