@@ -149,7 +149,7 @@ def read_manifest(path: Path) -> Manifest:
         closing_message=check.text(study, "closing_message", "[study]", required=False) or "",
         volumes=volumes,
         recognition=_read_recognition(raw.get("recognition"), {volume.id: volume for volume in volumes}, check),
-        ranking=_read_ranking(raw.get("ranking"), ids, check),
+        ranking=_read_ranking(raw.get("ranking"), {volume.id: volume.source for volume in volumes}, check),
     )
 
 
@@ -246,13 +246,16 @@ def _read_recognition(table: Any, volumes: dict[str, VolumeEntry], check: _Check
     return Recognition(volumes=ids, options=tuple(option.strip() for option in options))
 
 
-def _read_ranking(tables: Any, ids: set[str], check: _Checker) -> tuple[RankingSet, ...]:
+def _read_ranking(tables: Any, sources: dict[str, str], check: _Checker) -> tuple[RankingSet, ...]:
+    """The ranking sets; each set ranks one volume per source, and every set of a structure ranks the same sources
+    (otherwise the analysis, which compares sources within complete blocks, would have nothing to compare)."""
     if tables is None:
         return ()
     if not isinstance(tables, list):
         raise check.fail("[[ranking]]", "must be an array of tables ([[ranking]], not [ranking])")
     sets: list[RankingSet] = []
     windows: dict[str, str] = {}
+    ranked: dict[str, tuple[int, set[str]]] = {}
     for number, table in enumerate(tables, start=1):
         where = f"[[ranking]] #{number}"
         if not isinstance(table, dict):
@@ -260,9 +263,20 @@ def _read_ranking(tables: Any, ids: set[str], check: _Checker) -> tuple[RankingS
         check.known_keys(table, RANKING_KEYS, where)
         structure = check.text(table, "structure", where)
         where = f"[[ranking]] #{number} ({structure!r})"
-        volumes = check.id_list(table, "volumes", where, ids)
+        volumes = check.id_list(table, "volumes", where, set(sources))
         if len(volumes) < 2:
             raise check.fail(where, "a ranking set needs at least two volumes")
+        by_source: dict[str, str] = {}
+        for volume_id in volumes:
+            other = by_source.setdefault(sources[volume_id], volume_id)
+            if other != volume_id:
+                raise check.fail(where, f"{other!r} and {volume_id!r} are both from source {sources[volume_id]!r}; "
+                                        "a ranking set compares sources, so it needs one volume per source")
+        first, first_sources = ranked.setdefault(structure, (number, set(by_source)))
+        if first_sources != set(by_source):
+            raise check.fail(where, f"ranks sources {', '.join(sorted(by_source))} but [[ranking]] #{first} of the same "
+                                    f"structure ranks {', '.join(sorted(first_sources))}; every set of a structure "
+                                    "must rank the same sources")
         window = table.get("window", default_window(structure))
         if window not in WINDOWS:
             raise check.fail(where, f"'window' must be one of {', '.join(WINDOWS)}, not {window!r}")

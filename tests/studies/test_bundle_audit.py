@@ -8,6 +8,7 @@ import os
 import struct
 from pathlib import Path
 
+import nibabel as nib
 import numpy as np
 import pytest
 
@@ -176,3 +177,40 @@ def test_the_command_line_exits_1_and_lists_the_findings(bundle, capsys):
     assert main(["audit", str(bundle), "--quiet", "--workers", "2"]) == 1
     out = capsys.readouterr().out
     assert "FAIL  volumes/extra.nii.gz" in out and "NOT blind: 1 failure(s)" in out
+
+
+def _two_source_study(tmp_path: Path, write) -> Path:
+    """A built bundle of six volumes, alternately 'real' and 'medsyn', each written by write(path, source, index)."""
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    entries = []
+    for index in range(6):
+        source = "real" if index % 2 else "medsyn"
+        write(scans / f"v{index}.nii.gz", source, index)
+        entries.append(f'[[volume]]\nid = "v{index}"\nfile = "scans/v{index}.nii.gz"\nsource = "{source}"\n')
+    (tmp_path / "m.toml").write_text('[study]\ntitle = "pixels"\nseed = 1\nshape = [24, 24, 24]\nspacing = 12.0\n'
+                                     + "\n".join(entries))
+    return build_bundle(tmp_path / "m.toml", tmp_path / "b", workers=1, progress=False)
+
+
+def test_it_warns_when_one_source_has_a_shifted_intensity_histogram(tmp_path):
+    """The generator's volumes are 80 HU brighter throughout: the histogram warning names it."""
+    def write(path, source, index):
+        write_chest(path, (24, 24, 24), (12.0,) * 3, noise_hu=10.0, seed=index)
+        if source == "medsyn":
+            image = nib.load(path)
+            nib.save(nib.Nifti1Image(np.asarray(image.dataobj, np.int16) + 80, image.affine), path)
+
+    report = audit_bundle(_two_source_study(tmp_path, write), workers=1)
+    assert report.clean
+    assert any(w.startswith("intensity histogram") and "'medsyn'" in w for w in report.warnings)
+
+
+def test_it_warns_when_one_source_has_a_smaller_field_of_view(tmp_path):
+    """The generator's volumes cover 192 mm instead of 288 mm: the body is cut, and the field-of-view warning says so."""
+    def write(path, source, index):
+        write_chest(path, (16, 16, 16) if source == "medsyn" else (24, 24, 24), (12.0,) * 3, noise_hu=10.0, seed=index)
+
+    report = audit_bundle(_two_source_study(tmp_path, write), workers=1)
+    assert report.clean
+    assert any("field of view" in w and "'medsyn'" in w for w in report.warnings)

@@ -163,3 +163,17 @@ def test_it_rejects_a_manifest_without_volumes(tmp_path):
     path = tmp_path / "empty.toml"
     path.write_text('[study]\ntitle = "t"\nseed = 1\n')
     assert "no volumes" in problem(path)
+
+
+def test_it_rejects_a_ranking_set_with_two_volumes_of_one_source(manifest):
+    edit(manifest, 'id = "md-02"\nfile = "scans/md-02.nii.gz"\nsource = "medical-diffusion"',
+         'id = "md-02"\nfile = "scans/md-02.nii.gz"\nsource = "ha-gan"')
+    message = problem(manifest)
+    assert "[[ranking]] #1" in message and "'hagan-02' and 'md-02' are both from source 'ha-gan'" in message
+
+
+def test_it_rejects_sets_of_one_structure_that_rank_different_sources(manifest):
+    edit(manifest, 'structure = "airways"\nvolumes = ["real-07", "gen-eff-1", "hagan-02", "md-02"]',
+         'structure = "lobes and fissures"\nvolumes = ["real-07", "gen-eff-1", "hagan-02"]')
+    message = problem(manifest)
+    assert "[[ranking]] #2" in message and "must rank the same sources" in message
