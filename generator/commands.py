@@ -1,18 +1,23 @@
-"""Diffusion sub-commands: train, sample, segment, describe."""
+"""Diffusion sub-commands: train, sample, segment, prompt-experiment, study-set, describe."""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Callable, Iterator
 
 import numpy as np
 
 from generator.checkpoints import CheckpointError
-from generator.data.cases import CaseError
+from generator.data.cases import Case, CaseError
+from generator.metrics.anatomy import MeasureError
 from generator.nets.configs import ConfigError
+from generator.prompt_files import PromptFileError
 from generator.sampling import SamplingError, generate, write_samples
 from generator.text.errors import TextError
+
+BATCH = 8  # volumes per generate() call: 8 case folders of 256³ hold about 0.7 GB
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,17 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     for name, text in (("sample", "generate CT volumes with their masks from reports"),
                        ("segment", "segment a CT: fix its CT channel and generate lobes, airway and vessels")):
         p = sub.add_parser(name, help=text)
-        p.add_argument("--base", type=Path, required=True, help="base checkpoint folder")
-        p.add_argument("--superres", type=Path, required=True, help="super-resolution checkpoint folder")
-        p.add_argument("--text-encoder", type=Path, required=True, help="the base model's report encoder folder")
-        p.add_argument("--out", type=Path, required=True, help="folder for the case folders")
-        p.add_argument("--guidance", type=float, default=1.0 if name == "segment" else 3.0,
-                       help="classifier-free guidance scale (1 = conditional only)")
-        p.add_argument("--steps-base", type=int, default=50)
-        p.add_argument("--steps-superres", type=int, default=20)
-        p.add_argument("--seed", type=int, default=0)
-        p.add_argument("--device", default="cuda" if _cuda() else "cpu")
-        p.add_argument("--tile", type=int, help="run super-resolution on overlapping tiles of this size (memory)")
+        _generation_arguments(p, "folder for the case folders", guidance=1.0 if name == "segment" else 3.0)
         if name == "sample":
             prompt = p.add_mutually_exclusive_group(required=True)
             prompt.add_argument("--prompt", help="one report")
@@ -58,6 +53,25 @@ def register(sub: argparse._SubParsersAction) -> None:
             p.add_argument("--ct", type=Path, required=True, help="CT NIfTI in HU on the model's grid")
             p.add_argument("--prompt", default="", help="optional report (default: none)")
             p.set_defaults(run=run_segment)
+
+    p = sub.add_parser("prompt-experiment", help="test whether prompts move an anatomy measure the way they say",
+                       description="For each [[pair]] of PAIRS.toml (name, measure, positive, negative) sample n "
+                                   "volumes per prompt with the same seeds, measure them and test positive > "
+                                   "negative (one-tailed Welch t-test): results.csv, summary.json, summary.md, "
+                                   "prompt-experiment.png.")
+    _generation_arguments(p, "folder for the results", guidance=3.0)
+    p.add_argument("--pairs", type=Path, required=True, help="PAIRS.toml with [[pair]] tables")
+    p.add_argument("--n", type=int, default=32, help="volumes per prompt (default: 32)")
+    p.add_argument("--keep-volumes", action="store_true", help="also write the case folders under OUT/cases/")
+    p.set_defaults(run=run_prompt_experiment)
+
+    p = sub.add_parser("study-set", help="generate the MedSyn volumes of a reader study and its study.toml",
+                       description="Generate the [[recognition]] and [[ranking]] volumes of PROMPTS.toml as case "
+                                   "folders under OUT/volumes/ and write OUT/study.toml (for python -m studies build) "
+                                   "and OUT/study-set.json. Under torchrun the volumes are shared across processes.")
+    _generation_arguments(p, "folder for volumes/, study.toml and study-set.json", guidance=3.0)
+    p.add_argument("--prompts", type=Path, required=True, help="PROMPTS.toml with [[recognition]] and [[ranking]]")
+    p.set_defaults(run=run_study_set)
 
     p = sub.add_parser("describe", help="print parameter counts and memory estimates of a config as JSON")
     p.add_argument("--config", required=True, help="tiny, small or paper")
@@ -97,6 +111,35 @@ def run_segment(args: argparse.Namespace) -> int:
                                    prefix="segmentation"))
 
 
+def run_prompt_experiment(args: argparse.Namespace) -> int:
+    """`prompt-experiment`: pairs of prompts in, measured volumes, t-tests, a table and a plot out."""
+    from generator.prompt_experiment import read_pairs, run_experiment, summary_table
+
+    def work():
+        if args.n < 1:
+            raise CommandError("--n must be at least 1")
+        pairs = read_pairs(args.pairs)
+        summaries = run_experiment(pairs, args.out, n=args.n, seed=args.seed, cases=_sampler(args),
+                                   keep_volumes=args.keep_volumes)
+        print(summary_table(summaries), end="")
+        print(f"wrote results.csv, summary.json, summary.md and prompt-experiment.png to {args.out}")
+
+    return _guarded(work, MeasureError)
+
+
+def run_study_set(args: argparse.Namespace) -> int:
+    """`study-set`: PROMPTS.toml in, case folders, study.toml and study-set.json out."""
+    from generator.study_set import StudySetError, make_study_set, read_plan
+
+    def work():
+        plan = read_plan(args.prompts, args.seed)
+        manifest = make_study_set(plan, args.out, _sampler(args), args.device)
+        if manifest is not None:
+            print(f"wrote {len(plan.volumes)} volumes, {manifest} and {manifest.with_name('study-set.json')}")
+
+    return _guarded(work, StudySetError)
+
+
 def run_describe(args: argparse.Namespace) -> int:
     """`describe`: sizes from the meta device, printed as JSON."""
     from generator.nets.configs import get_config
@@ -109,10 +152,37 @@ class CommandError(Exception):
     """A user mistake on the command line (missing file, malformed option)."""
 
 
+def _generation_arguments(p: argparse.ArgumentParser, out_help: str, guidance: float) -> None:
+    """The checkpoints, output folder and sampler settings every generating command takes."""
+    p.add_argument("--base", type=Path, required=True, help="base checkpoint folder")
+    p.add_argument("--superres", type=Path, required=True, help="super-resolution checkpoint folder")
+    p.add_argument("--text-encoder", type=Path, required=True, help="the base model's report encoder folder")
+    p.add_argument("--out", type=Path, required=True, help=out_help)
+    p.add_argument("--guidance", type=float, default=guidance,
+                   help=f"classifier-free guidance scale (1 = conditional only; default: {guidance:g})")
+    p.add_argument("--steps-base", type=int, default=50)
+    p.add_argument("--steps-superres", type=int, default=20)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cuda" if _cuda() else "cpu")
+    p.add_argument("--tile", type=int, help="run super-resolution on overlapping tiles of this size (memory)")
+
+
+def _sampler(args: argparse.Namespace) -> Callable[..., Iterator[Case]]:
+    """`cases(prompts, seeds, *, fixed=None, device=None)`: the command's checkpoints and sampler settings, generating
+    BATCH volumes at a time so that memory holds a batch, not the whole run."""
+    def cases(prompts: list[str], seeds: list[int], *, fixed: dict | None = None,
+              device: str | None = None) -> Iterator[Case]:
+        for start in range(0, len(prompts), BATCH):
+            yield from generate(args.base, args.superres, args.text_encoder, prompts[start:start + BATCH],
+                                seeds[start:start + BATCH], guidance=args.guidance, steps_base=args.steps_base,
+                                steps_superres=args.steps_superres, fixed=fixed, device=device or args.device,
+                                tile=args.tile)
+
+    return cases
+
+
 def _write(prompts: list[str], seeds: list[int], args: argparse.Namespace, fixed: dict, prefix: str = "sample"):
-    cases = generate(args.base, args.superres, args.text_encoder, prompts, seeds, guidance=args.guidance,
-                     steps_base=args.steps_base, steps_superres=args.steps_superres, fixed=fixed or None,
-                     device=args.device, tile=args.tile)
+    cases = list(_sampler(args)(prompts, seeds, fixed=fixed or None))
     for folder in write_samples(cases, args.out, prefix):
         print(folder)
 
@@ -157,7 +227,8 @@ def _guarded(work, *errors: type[Exception]) -> int:
     """Run `work`; print domain errors as `error: ...` on stderr and return 2, else 0."""
     try:
         work()
-    except (CommandError, CheckpointError, ConfigError, CaseError, TextError, SamplingError, *errors) as error:
+    except (CommandError, CheckpointError, ConfigError, CaseError, TextError, SamplingError, PromptFileError,
+            *errors) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

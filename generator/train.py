@@ -96,7 +96,7 @@ def superres_inputs(batch: dict, config: Config, gen: torch.Generator, device) -
 
 def train(options: TrainOptions) -> torch.nn.Module:
     """Train one stage for `options.steps` optimiser steps (in total, counting resumed ones); return the network."""
-    rank, world, device = _setup_distributed()
+    rank, world, device = setup_distributed()
     try:
         return _train(options, rank, world, device)
     finally:
@@ -132,7 +132,7 @@ def _train(options: TrainOptions, rank: int, world: int, device: torch.device) -
                                 f"{config.base.text_dim}")
         info["text_encoder"] = {"path": str(Path(encoder_path).resolve()), "digest": encoder.digest}
 
-    dataset = CaseDataset(options.data)
+    dataset = CaseDataset(options.data, full=options.stage == "superres")
     if len(dataset) < world:
         raise TrainingError(f"{options.data}: {len(dataset)} cases for {world} processes")
     info["grid"] = _grid(dataset, config, options.data)
@@ -228,7 +228,7 @@ def _amp_dtype(device: torch.device) -> torch.dtype | None:
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
-def _setup_distributed() -> tuple[int, int, torch.device]:
+def setup_distributed() -> tuple[int, int, torch.device]:
     """Rank, world size and device; joins the process group (NCCL on GPUs, gloo on CPUs) under torchrun."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     local = int(os.environ.get("LOCAL_RANK", "0"))

@@ -1,4 +1,4 @@
-"""Shared fixtures: a few 32³ phantoms (tiny config grid) and a tiny pre-trained report encoder."""
+"""Shared fixtures: a few 32³ phantoms (tiny config grid), a tiny pre-trained report encoder and tiny models."""
 from pathlib import Path
 
 import pytest
@@ -21,3 +21,13 @@ def text_encoder(phantoms, tmp_path_factory) -> Path:
     assert main(["pretrain-text", "--data", str(phantoms), "--out", str(out), "--config", "tiny", "--steps", "2",
                  "--device", "cpu"]) == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def models(phantoms, text_encoder, tmp_path_factory):
+    """Base and super-resolution checkpoints trained for two steps each by the `train` command."""
+    root = tmp_path_factory.mktemp("models")
+    for stage in ("base", "superres"):
+        assert main(["train", "--stage", stage, "--config", "tiny", "--data", str(phantoms), "--text-encoder",
+                     str(text_encoder), "--out", str(root / stage), "--steps", "2", "--workers", "0"]) == 0
+    return {"base": root / "base", "superres": root / "superres", "text": text_encoder}

@@ -11,16 +11,6 @@ from generator.data.cases import read_case
 PROMPT = "FINDINGS: Moderate right pleural effusion. IMPRESSION: Right pleural effusion."
 
 
-@pytest.fixture(scope="module")
-def models(phantoms, text_encoder, tmp_path_factory):
-    """Base and super-resolution checkpoints trained for two steps each by the `train` command."""
-    root = tmp_path_factory.mktemp("models")
-    for stage in ("base", "superres"):
-        assert main(["train", "--stage", stage, "--config", "tiny", "--data", str(phantoms), "--text-encoder",
-                     str(text_encoder), "--out", str(root / stage), "--steps", "2", "--workers", "0"]) == 0
-    return {"base": root / "base", "superres": root / "superres", "text": text_encoder}
-
-
 def sample(models, out, *extra, command="sample"):
     args = [command, "--base", str(models["base"]), "--superres", str(models["superres"]), "--text-encoder",
             str(models["text"]), "--out", str(out), "--steps-base", "3", "--steps-superres", "2", "--device", "cpu"]
