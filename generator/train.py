@@ -12,6 +12,7 @@ import dataclasses
 import math
 import os
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -52,6 +53,7 @@ class TrainOptions:
     seed: int = 0
     workers: int = 2
     save_every: int | None = None
+    max_minutes: float | None = None  # stop, with a checkpoint, at the first step boundary after this wall time
 
 
 class ShardSampler(Sampler):
@@ -165,6 +167,7 @@ def _train(options: TrainOptions, rank: int, world: int, device: torch.device) -
               file=sys.stderr)
     if rank == 0 and start >= options.steps:
         print(f"{options.out} is already at step {start}; raise --steps to train further", file=sys.stderr)
+    deadline = None if options.max_minutes is None else time.monotonic() + 60 * options.max_minutes
     progress = tqdm(range(start, options.steps), initial=start, total=options.steps, disable=rank != 0,
                     desc=options.stage)
     for step in progress:
@@ -198,12 +201,27 @@ def _train(options: TrainOptions, rank: int, world: int, device: torch.device) -
         _update_ema(ema, net, config.train.ema_decay)
         progress.set_postfix(loss=f"{total.item():.4f}")
         done = step + 1
-        if rank == 0 and (done % save_every == 0 or done == options.steps):
+        stop = deadline is not None and _past(deadline, world, device)
+        if rank == 0 and (done % save_every == 0 or done == options.steps or stop):
             save_checkpoint(options.out, stage=options.stage, config=config, step=done, model=net, ema=ema,
                             optimizer=optimizer, info=info)
+        if stop:
+            progress.close()
+            if rank == 0:
+                print(f"time limit of {options.max_minutes:g} minutes reached: saved step {done}; --resume continues",
+                      file=sys.stderr)
+            break
     if world > 1:
         dist.barrier()
     return net
+
+
+def _past(deadline: float, world: int, device: torch.device) -> bool:
+    """Whether any process has passed the deadline (all processes must stop at the same step)."""
+    late = torch.tensor(float(time.monotonic() > deadline), device=device)
+    if world > 1:
+        dist.all_reduce(late, op=dist.ReduceOp.MAX)
+    return bool(late.item())
 
 
 @torch.no_grad()

@@ -47,3 +47,13 @@ def test_training_rejects_data_on_another_grid_than_the_config(phantoms, tmp_pat
 def test_the_base_stage_needs_a_text_encoder(phantoms, tmp_path):
     with pytest.raises(TrainingError, match="--text-encoder"):
         train(TrainOptions(stage="base", config="tiny", data=phantoms, out=tmp_path, steps=1, workers=0))
+
+
+def test_a_time_limit_stops_at_a_step_boundary_with_a_checkpoint_that_resumes_exactly(phantoms, tmp_path, capsys):
+    straight = train(options(phantoms, tmp_path / "straight", 3))
+    train(options(phantoms, tmp_path / "limited", 3, max_minutes=0.0))
+    assert load_training_state(tmp_path / "limited").step == 1
+    assert "time limit of 0 minutes reached: saved step 1" in capsys.readouterr().err
+    resumed = train(options(phantoms, tmp_path / "limited", 3, resume=True))
+    for name, value in straight.state_dict().items():
+        assert torch.equal(resumed.state_dict()[name], value), name
