@@ -36,8 +36,10 @@ test-postgres: setup
 demo: setup
 	$(PY) -m demo
 
+# The platform's benchmarks by default; `make bench BENCH="phantoms studies-build"` picks others (`python -m bench` lists them).
+BENCH ?= delivery load
 bench: setup
-	$(PY) -m bench
+	$(PY) -m bench $(BENCH)
 
 clean:
 	rm -rf $(VENV) node_modules var staticfiles test-output

@@ -1,0 +1,360 @@
+"""Volume delivery: page load to first rendered slice of a 256³ CT in headless Chromium, naive against the platform.
+
+Both ways show the same bytes in the same Papaya build (node_modules/papaya-viewer/release/current/standard) with the
+same viewer parameters and page layout; only the delivery differs:
+
+- naive: a static page (Python's http.server on 127.0.0.1) serving the bundle's `NAME.nii.gz` as a plain file
+  (gzip level 1, as `python -m studies build` writes it); Papaya inflates it in JavaScript (its bundled pako);
+- platform: the reader's real task page and volume view under gunicorn on 127.0.0.1: the same gzip stream sent with
+  `Content-Encoding: gzip` under `NAME.nii`, inflated natively by the browser, so Papaya reads raw int16 NIfTI;
+- references (static files, for "whatever measures best"): the uncompressed NIfTI with no compression at all (what
+  any delivery that ends in Papaya reading raw int16 costs at best on loopback), and the same raw NIfTI compressed by
+  zstd -3 and sent with `Content-Encoding: zstd` (Chromium decodes it natively; zstd decodes faster than gzip; needs the
+  `zstd` command).
+
+Pages: the recognition page (one scan) and the four-scan ranking page (the platform's, against a static page with
+four viewers loaded one after the other as the platform's viewer.js does). "First slice" is the time from navigation
+start until the first viewer has called Papaya's `loadingComplete` *and* its canvas shows a CT slice (more than 16
+grey levels); "all scans" is the same for the last viewer. Each run uses a fresh browser context with the cache
+disabled; runs of the different ways alternate, after one discarded warm-up run of each. The table gives medians and
+the ratio naive / way (the issue's target for the platform: at least 3).
+
+Inputs are made in the work folder: 4 procedural phantoms (`python -m generator phantoms`, realistic CT noise) and a
+bundle (`python -m studies build`). `--mbit N` throttles downloads to N Mbit/s (Chrome's network emulation) to see a
+remote reader's link instead of loopback. Run: `python -m bench delivery [--repeats 5] [--size 256] [--work DIR]
+[--mbit N]`.
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import gzip
+import http.server
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: `python bench/volume_delivery.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.platform_server import ROOT, Client, Gunicorn, answer_payload, free_port, platform_environment, \
+    set_up_study, start_reader, task_page_data
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+VIEWPORT = {"width": 1600, "height": 1000}
+PAPAYA = ROOT / "node_modules" / "papaya-viewer" / "release" / "current" / "standard"
+SLUG = "bench-delivery"
+LUNG = (-1350, 150)  # the lung preset (W 1500 / L -600) as Papaya's min/max, as viewer.js sets it
+
+WATCH = """
+(() => {
+  const state = window.__bench = {loaded: [], painted: [], canvas: []};
+  function greyLevels(canvas) {  // distinct grey values in a sample of pixels: a CT slice has many, a blank canvas 1
+    const d = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    const seen = new Set();
+    for (let i = 0; i < d.length && seen.size <= 16; i += 4 * 13) { if (d[i] === d[i + 1] && d[i] === d[i + 2]) seen.add(d[i]); }
+    return seen.size;
+  }
+  function waitForSlice(scan, index) {
+    const canvas = scan.querySelector('canvas');
+    if (canvas && canvas.width && greyLevels(canvas) > 16) {
+      state.painted[index] = performance.now();
+      state.canvas[index] = [canvas.width, canvas.height];
+    } else {
+      requestAnimationFrame(() => waitForSlice(scan, index));
+    }
+  }
+  new MutationObserver(records => {  // both pages mark a .scan "loaded" in Papaya's loadingComplete callback
+    for (const record of records) {
+      const scan = record.target;
+      if (!scan.classList || !scan.classList.contains('scan') || !scan.classList.contains('loaded')) continue;
+      const index = Array.prototype.indexOf.call(document.querySelectorAll('.scan'), scan);
+      if (state.loaded[index] === undefined) { state.loaded[index] = performance.now(); waitForSlice(scan, index); }
+    }
+  }).observe(document, {subtree: true, attributes: true, attributeFilter: ['class']});
+})();
+"""
+
+NAIVE_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>naive</title><link rel="icon" href="data:,">
+<link rel="stylesheet" href="reader.css"><link rel="stylesheet" href="papaya.css"></head>
+<body class="task"><main>{body}</main>
+<script src="papaya.js"></script>
+<script>
+/* The platform's viewer.js loading loop, without its tools: one viewer after the other on Papaya's loadingComplete. */
+var files = {files};
+function load(index) {{
+  if (index >= files.length) {{ document.body.dataset.viewersReady = "true"; return; }}
+  var params = {{images: [files[index]], kioskMode: true, showControlBar: false, showControls: false,
+    showImageButtons: false, expandable: false, orthogonal: true, mainView: "axial", showOrientation: true,
+    radiological: true, noNewFiles: true, allowScroll: true}};
+  params[files[index]] = {{min: {low}, max: {high}}};
+  params.loadingComplete = function () {{
+    document.querySelectorAll(".scan")[index].classList.add("loaded");
+    window.setTimeout(function () {{ load(index + 1); }}, 0);
+  }};
+  papaya.Container.addViewer("viewer-" + index, params);
+}}
+window.addEventListener("load", function () {{ load(0); }});
+</script></body></html>
+"""
+ONE_SCAN = ('<div class="task-layout"><section class="viewers one"><div class="tools" style="height:38px"></div>'
+            '<div class="scan"><div class="viewer-host" id="viewer-0"></div><div class="scan-tools">'
+            '<button type="button">Swap main view</button></div></div></section><form class="answer-panel">'
+            '<h1>Which finding does this scan show?</h1></form></div>')
+FOUR_SCANS = ('<h1 class="ranking-question">Rank the scans</h1><div class="tools" style="height:38px"></div>'
+              '<section class="viewers grid">{}</section>')
+SCAN = ('<div class="scan"><div class="scan-head"><span class="scan-letter">Scan</span>'
+        '<button type="button">Swap main view</button></div><div class="viewer-host" id="viewer-{}"></div></div>')
+
+
+def make_bundle(work: Path, size: int) -> Path:
+    """Four procedural phantoms and their blinded bundle (one recognition scan, one ranking set), made once per work folder."""
+    bundle = work / "bundle"
+    if (bundle / "study.json").exists():
+        return bundle
+    phantoms = work / "phantoms"
+    if not (phantoms / "case-0003" / "ct.nii.gz").exists():
+        print(f"making 4 procedural phantoms at {size}³ …", flush=True)
+        subprocess.run([sys.executable, "-m", "generator", "phantoms", "--out", str(phantoms), "--n", "4",
+                        "--size", str(size), "--seed", "11"], cwd=ROOT, check=True, stderr=subprocess.DEVNULL)
+    volumes = "\n".join(f'[[volume]]\nid = "scan-{i}"\nfile = "phantoms/case-{i:04d}/ct.nii.gz"\nsource = "s{i}"\n'
+                        + ('finding = "Consolidation"\n' if i == 0 else "") for i in range(4))
+    (work / "study.toml").write_text(
+        f'[study]\ntitle = "Volume delivery benchmark"\nslug = "{SLUG}"\nseed = 1\nshape = [{size}, {size}, {size}]\n'
+        f"spacing = {336 / size}\n\n{volumes}\n[recognition]\nvolumes = [\"scan-0\"]\n\n"
+        '[[ranking]]\nstructure = "lobes and fissures"\nvolumes = ["scan-0", "scan-1", "scan-2", "scan-3"]\n')
+    print("building the study bundle …", flush=True)
+    subprocess.run([sys.executable, "-m", "studies", "build", str(work / "study.toml"), "--out", str(bundle)],
+                   cwd=ROOT, check=True, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    return bundle
+
+
+def reader_pages(client: Client, token: str) -> dict[str, tuple[str, list[str]]]:
+    """Start the reader and answer every task (so every page is reachable); {kind: (task page path, scan names)}."""
+    status, page = start_reader(client, token)
+    pages: dict[str, tuple[str, list[str]]] = {}
+    number = 1
+    while status == 200 and b'id="task-data"' in page:
+        task, csrf, names = task_page_data(page)
+        pages.setdefault(task["kind"], (f"/r/{token}/task/{number}/", names))
+        status, _, reply = client.post_json(f"/r/{token}/answer", answer_payload(task, names, 0), csrf)
+        if status != 200:
+            raise RuntimeError(f"answer refused ({status}): {reply[:200]!r}")
+        number += 1
+        status, _, page = client.get(f"/r/{token}/task/{number}/")
+    return pages
+
+
+def naive_site(folder: Path, bundle: Path, pages: dict[str, tuple[str, list[str]]], ways: set[str]) -> dict[str, str]:
+    """Static pages showing the platform pages' scans as plain `.nii.gz` (naive), plain raw `.nii` (raw) and raw
+    `.zst.nii` served with Content-Encoding: zstd (zstd); {way/page: path}."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, source in (("papaya.js", PAPAYA / "papaya.js"), ("papaya.css", PAPAYA / "papaya.css"),
+                         ("reader.css", ROOT / "static" / "surveys" / "reader.css")):
+        shutil.copyfile(source, folder / name)
+    for names in (names for _, names in pages.values()):
+        for name in names:
+            gz = folder / f"{name}.nii.gz"
+            if not gz.exists():
+                os.symlink(bundle / "volumes" / f"{name}.nii.gz", gz)
+            raw = folder / f"{name}.nii"
+            if not raw.exists():
+                with gzip.open(bundle / "volumes" / f"{name}.nii.gz", "rb") as stream, raw.open("wb") as out:
+                    shutil.copyfileobj(stream, out, 1 << 20)
+            if "zstd" in ways and not (folder / f"{name}.zst.nii").exists():
+                subprocess.run(["zstd", "-q", "-3", str(raw), "-o", str(folder / f"{name}.zst.nii")], check=True)
+    paths = {}
+    for kind, (_, names) in pages.items():
+        for way, suffix in (("naive", ".nii.gz"), ("raw", ".nii"), ("zstd", ".zst.nii")):
+            if way not in ways:
+                continue
+            files = [name + suffix for name in names]
+            body = ONE_SCAN if len(files) == 1 else FOUR_SCANS.format("".join(SCAN.format(i) for i in range(len(files))))
+            page = folder / f"{way}-{kind}.html"
+            page.write_text(NAIVE_PAGE.format(body=body, files=json.dumps(files), low=LUNG[0], high=LUNG[1]))
+            paths[f"{way}/{kind}"] = "/" + page.name
+    return paths
+
+
+@contextmanager
+def static_server(folder: Path):
+    """Python's http.server on 127.0.0.1 serving `folder` (plain files: `.gz` as application/gzip, no Content-Encoding)."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Plain files, except `.zst.nii`: raw NIfTI compressed by zstd, sent with Content-Encoding: zstd."""
+
+    def end_headers(self):
+        if self.path.endswith(".zst.nii"):
+            self.send_header("Content-Encoding", "zstd")
+        super().end_headers()
+
+    def log_message(self, format, *args):  # noqa: A002 - the base class's name
+        pass
+
+
+def measure(browser, url: str, scans: int, mbit: float | None = None) -> dict:
+    """One page load in a fresh context with the cache disabled (and the download throttled to `mbit` Mbit/s, if
+    given): seconds to first slice, to all slices, bytes received."""
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        cdp = context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+        if mbit:
+            cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0,
+                                                          "downloadThroughput": mbit * 1e6 / 8, "uploadThroughput": -1})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.add_init_script(WATCH)
+        page.goto(url, wait_until="commit")
+        page.wait_for_function(f"window.__bench && window.__bench.painted.filter(x => x).length >= {scans}",
+                               timeout=180_000, polling=50)
+        if errors:
+            raise RuntimeError(f"{url}: {errors}")
+        state = page.evaluate("""() => ({
+            painted: window.__bench.painted, loaded: window.__bench.loaded, canvas: window.__bench.canvas,
+            bytes: performance.getEntriesByType('resource').filter(e => e.name.includes('.nii'))
+                   .reduce((sum, e) => sum + e.encodedBodySize, 0),
+            steps: {
+                html: performance.getEntriesByType('navigation')[0].responseEnd,
+                papaya_js: (performance.getEntriesByType('resource').find(e => e.name.endsWith('papaya.js')) || {}).responseEnd,
+                window_load: performance.getEntriesByType('navigation')[0].loadEventStart,
+                volume_start: (performance.getEntriesByType('resource').find(e => e.name.includes('.nii')) || {}).startTime,
+                volume_end: (performance.getEntriesByType('resource').find(e => e.name.includes('.nii')) || {}).responseEnd}})""")
+    finally:
+        context.close()
+    return {"first": state["painted"][0] / 1000, "all": max(state["painted"]) / 1000, "bytes": state["bytes"],
+            "canvas": state["canvas"][0], "loaded_first": state["loaded"][0] / 1000,
+            "steps": {name: round(value / 1000, 3) for name, value in state["steps"].items() if value is not None}}
+
+
+WAYS = {
+    "naive": "naive .nii.gz, Papaya inflates in JS",
+    "platform": "platform view, Content-Encoding: gzip",
+    "raw": "static raw .nii, no compression (ref.)",
+    "zstd": "static .nii, Content-Encoding: zstd (ref.)",
+}
+
+
+def run(browser, urls: dict[str, str], scans: dict[str, int], repeats: int, mbit: float | None) -> dict[str, list[dict]]:
+    """Warm up each url once, then `repeats` alternating rounds; {way/page: [measurements]}."""
+    for key, url in urls.items():
+        measure(browser, url, scans[key], mbit)
+    results: dict[str, list[dict]] = {key: [] for key in urls}
+    for round_number in range(repeats):
+        for key, url in urls.items():
+            results[key].append(measure(browser, url, scans[key], mbit))
+        print(f"  round {round_number + 1}/{repeats} done", file=sys.stderr, flush=True)
+    return results
+
+
+def table(results: dict[str, list[dict]], raw_mb: float, repeats: int, version: str, mbit: float | None) -> str:
+    """The printed table: medians per page and way, ratio naive / way."""
+    link = f"downloads throttled to {mbit:g} Mbit/s" if mbit else "full loopback speed"
+    lines = [f"Volume delivery: {raw_mb:.1f} MB int16 CT per scan (256³ phantom with CT noise), {version} headless, "
+             f"127.0.0.1 ({link}); median of {repeats} fresh contexts, cache disabled",
+             f"{'page':<21} {'way':<42} {'MB sent':>7} {'page ready':>10} {'1st volume':>10} {'first slice':>11} "
+             f"{'all scans':>9} {'naive/this':>10}"]
+    for kind, label in (("recognition", "recognition (1 scan)"), ("ranking", "ranking (4 scans)")):
+        baseline = results.get(f"naive/{kind}")
+        if not baseline:
+            continue
+        base = statistics.median(r["all"] for r in baseline)
+        for way in WAYS:
+            runs = results.get(f"{way}/{kind}")
+            if not runs:
+                continue
+            first = statistics.median(r["first"] for r in runs)
+            every = statistics.median(r["all"] for r in runs)
+            sent = statistics.median(r["bytes"] for r in runs) / 1e6
+            ready = statistics.median(r["steps"]["window_load"] for r in runs)
+            volume = statistics.median(r["steps"]["volume_end"] for r in runs)
+            spread = f"({min(r['all'] for r in runs):.2f}–{max(r['all'] for r in runs):.2f})"
+            lines.append(f"{label:<21} {WAYS[way]:<42} {sent:>7.1f} {ready:>10.2f} {volume:>10.2f} {first:>11.2f} "
+                         f"{every:>9.2f} {base / every:>9.2f}×  {spread}")
+    lines += ["seconds from navigation start: page ready = window load event (papaya.js parsed; the viewers start "
+              "loading), 1st volume = first volume received and decoded by the network stack, first slice / all "
+              "scans = Papaya's loadingComplete and a CT slice on the canvas of the first / last viewer.",
+              "naive/this = naive median / this median of 'all scans' (= first slice for one scan); "
+              "(min–max) of 'all scans'; MB sent = volume bytes on the wire."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench delivery", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=5, help="measured runs of each way and page (default 5)")
+    parser.add_argument("--size", type=int, default=256, help="phantom grid size (default 256)")
+    parser.add_argument("--work", type=Path, help="keep phantoms and bundle here for re-runs (default: a temporary folder)")
+    parser.add_argument("--mbit", type=float, help="throttle each page's downloads to this many Mbit/s (Chrome "
+                                                    "DevTools' network emulation), as on a hospital link")
+    parser.add_argument("--no-reference", action="store_true",
+                        help="leave out the reference rows (static raw .nii; zstd Content-Encoding)")
+    args = parser.parse_args(argv)
+    if not os.path.exists(CHROMIUM):
+        sys.exit(f"bench delivery: Debian's Chromium is not at {CHROMIUM} (apt-get install chromium)")
+    if not (PAPAYA / "papaya.js").exists():
+        sys.exit("bench delivery: Papaya is missing; run `make setup` (npm ci)")
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="bench-delivery-") as temporary:
+        work = (args.work or Path(temporary)).resolve()
+        work.mkdir(parents=True, exist_ok=True)
+        bundle = make_bundle(work, args.size)
+        run_dir = Path(temporary) / "run"
+        port = free_port()
+        env = platform_environment(run_dir / "data", port)
+        token = set_up_study(env, bundle, SLUG, 1)[0]
+        with Gunicorn(env, port, workers=2, logs=run_dir / "logs") as server:
+            client = Client(server.url)
+            pages = reader_pages(client, token)
+            ways = {"naive", "platform"}
+            if not args.no_reference:
+                ways |= {"raw", "zstd"} if shutil.which("zstd") else {"raw"}
+            naive_paths = naive_site(run_dir / "static", bundle, pages, ways)
+            raw_mb = (run_dir / "static" / f"{pages['recognition'][1][0]}.nii").stat().st_size / 1e6
+            with static_server(run_dir / "static") as static_url, sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+                urls, scans = {}, {}
+                for kind, (path, names) in pages.items():
+                    for way in (way for way in WAYS if way in ways):
+                        key = f"{way}/{kind}"
+                        urls[key] = server.url + path if way == "platform" else static_url + naive_paths[key]
+                        scans[key] = len(names)
+                print(f"measuring {len(urls)} page/way pairs × {args.repeats} (+1 warm-up) …", file=sys.stderr, flush=True)
+                try:
+                    results = run(browser, urls, scans, args.repeats, args.mbit)
+                    version = f"Chromium {browser.version}"
+                finally:
+                    browser.close()
+            statuses = server.access_statuses()
+    print(table(results, raw_mb, args.repeats, version, args.mbit))
+    canvases = {key: runs[0]["canvas"] for key, runs in results.items()}
+    print("first viewer's canvas (px): " + ", ".join(f"{key} {w}×{h}" for key, (w, h) in canvases.items()))
+    errors = {status: count for status, count in statuses.items() if status.startswith("5")}
+    print(f"platform responses by status: {dict(sorted(statuses.items()))}" + (" — SERVER ERRORS" if errors else ""))
+
+
+if __name__ == "__main__":
+    main()
