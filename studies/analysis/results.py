@@ -15,7 +15,7 @@ from studies.analysis.report import report_markdown
 from studies.errors import StudyError
 
 FILES = frozenset({"summary.json", "report.md", "notes.csv", "mean_ranks.csv", "tests.csv", "pairwise.csv",
-                   "incomplete.csv", "posthoc.csv", "recognition.csv", "recognition_by_volume.csv",
+                   "incomplete.csv", "posthoc.csv", "recognition.csv", "recognition_by_volume.csv", "readers_summary.csv",
                    "mean_ranks.png", "rank_frequencies.png", "recognition.png"})
 """Every file `write_results` may write: the only files it removes when a new run no longer writes them."""
 
@@ -55,6 +55,14 @@ def result_tables(summary: dict) -> dict[str, pd.DataFrame]:
             {"group": group, "value": key, "n": r["n"], "correct": r["correct"], "accuracy": r["accuracy"],
              "ci95_low": r["ci95"][0], "ci95_high": r["ci95"][1]} for group, key, r in groups])
         tables["recognition_by_volume"] = pd.DataFrame(pathology["by_volume"])
+    readers = summary.get("readers")
+    if readers:
+        experience, minutes = readers["experience"], readers["minutes"]
+        tables["readers_summary"] = pd.DataFrame([{
+            "readers": readers["count"], "finished": readers["finished"], "experience_n": experience["n"],
+            **{f"years_{key}": experience[key] for key in ("min", "median", "max", "mean")},
+            **{f"level_{level}": count for level, count in experience["by_level"].items()},
+            "minutes_n": minutes["n"], "minutes_mean": minutes["mean"], "minutes_sd": minutes["sd"]}])
     return tables
 
 
