@@ -36,6 +36,7 @@ from generator.data.cases import Case, write_case
 from generator.metrics.anatomy import MEASURES, measure
 from generator.metrics.plots import LABELS  # also selects matplotlib's file-only backend
 from generator.prompt_files import PromptFile
+from generator.text.sections import parse_report
 
 SIDES = ("positive", "negative")
 RESULT_COLUMNS = ("pair", "prompt", "side", "seed", "value")
@@ -156,7 +157,7 @@ def plot_pairs(rows: list[dict], summaries: list[dict], path: Path) -> Path:
         ax.boxplot(values, widths=0.5, showfliers=False)
         for i, v in enumerate(values, start=1):
             ax.plot(i + jitter.uniform(-0.12, 0.12, len(v)), v, "o", color=f"C{i - 1}", alpha=0.6, markersize=3)
-        ticks = [f"{side}\n{textwrap.fill(s[side]['prompt'], 24)}" for side in SIDES]
+        ticks = [f"{side}\n{textwrap.fill(_gist(s[side]['prompt']), 24)}" for side in SIDES]
         ax.set_xticks([1, 2], ticks, fontsize=7)
         ax.set_ylabel(LABELS.get(s["measure"], s["measure"]))
         ax.set_title(f"{s['pair']}\nΔ = {_number(s['difference'])}, p = {_number(s['p'])}", fontsize=9)
@@ -164,6 +165,11 @@ def plot_pairs(rows: list[dict], summaries: list[dict], path: Path) -> Path:
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def _gist(prompt: str) -> str:
+    """What a tick label can hold of a prompt: its Impression when it has one (the Findings repeat it), else all."""
+    return parse_report(prompt).impression or prompt
 
 
 def _write_results(rows: list[dict], path: Path) -> None:
