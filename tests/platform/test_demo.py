@@ -4,7 +4,10 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
+
+import pytest
 
 from django.contrib.auth import authenticate
 from django.core.management import call_command
@@ -36,12 +39,19 @@ def test_running_it_again_keeps_one_demo_reader_with_a_fresh_link(db, bundle, cl
     assert client.get(second.replace("https://reader.example.org", "")).status_code == 200
 
 
-def test_make_demo_builds_imports_and_prints_links_with_production_settings(tmp_path):
-    """`python -m demo` as `make demo` runs it, on a fresh folder and an environment without Django settings."""
+@pytest.mark.slow
+def test_make_demo_trains_generates_builds_imports_and_prints_links_with_production_settings(tmp_path):
+    """`python -m demo` as `make demo` runs it (a tiny model trained for seconds), on a fresh folder and an
+    environment without Django settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PLATFORM_", "DATABASE_", "PYTEST"))}
-    done = subprocess.run([sys.executable, "-m", "demo", "--work", str(tmp_path / "demo"), "--size", "32",
-                           "--no-serve"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run([sys.executable, "-m", "demo", "--work", str(tmp_path / "demo"), "--size", "32", "--config",
+                           "tiny", "--train-minutes", "0.05", "--no-serve"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     assert re.search(r"Reader link:\s+http://127\.0\.0\.1:8000/r/\S+", done.stdout)
     assert re.search(r"Staff login:\s+http://127\.0\.0\.1:8000/admin/", done.stdout)
     assert (tmp_path / "demo" / "platform" / "platform.sqlite3").exists()
+    manifest = tomllib.loads((tmp_path / "demo" / "study.toml").read_text())
+    sources = {volume["source"] for volume in manifest["volume"]}
+    assert sources == {"phantom", "medsyn-small", "smoothed", "low-resolution"}
+    assert len(manifest["ranking"]) == 6 and all(len(r["volumes"]) == 4 for r in manifest["ranking"])

@@ -1,0 +1,1 @@
+"""`python -m demo`: the end-to-end demo study (see __main__.py)."""
