@@ -5,12 +5,14 @@ same viewer parameters and page layout; only the delivery differs:
 
 - naive: a static page (Python's http.server on 127.0.0.1) serving the bundle's `NAME.nii.gz` as a plain file
   (gzip level 1, as `python -m studies build` writes it); Papaya inflates it in JavaScript (its bundled pako);
-- platform: the reader's real task page and volume view under gunicorn on 127.0.0.1: the same gzip stream sent with
-  `Content-Encoding: gzip` under `NAME.nii`, inflated natively by the browser, so Papaya reads raw int16 NIfTI;
+- platform: the reader's real task page and volume view under gunicorn on 127.0.0.1, under `NAME.nii`, decoded
+  natively by the browser so that Papaya reads raw int16 NIfTI: the import's zstd copy (level 3) with
+  `Content-Encoding: zstd` for Chromium's own Accept-Encoding (it lists zstd, on http://127.0.0.1 too), and the
+  import's gzip copy (level 6) with `Content-Encoding: gzip` when the page's requests send `Accept-Encoding: gzip,
+  deflate` (DevTools' extra headers), as a browser without zstd does; each run checks which encoding came back;
 - references (static files, for "whatever measures best"): the uncompressed NIfTI with no compression at all (what
   any delivery that ends in Papaya reading raw int16 costs at best on loopback), and the same raw NIfTI compressed by
-  zstd -3 and sent with `Content-Encoding: zstd` (Chromium decodes it natively; zstd decodes faster than gzip; needs the
-  `zstd` command).
+  zstd -3 and sent with `Content-Encoding: zstd` by Python's http.server (needs the `zstd` command).
 
 Pages: the recognition page (one scan) and the four-scan ranking page (the platform's, against a static page with
 four viewers loaded one after the other as the platform's viewer.js does). "First slice" is the time from navigation
@@ -212,9 +214,10 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def measure(browser, url: str, scans: int, mbit: float | None = None) -> dict:
-    """One page load in a fresh context with the cache disabled (and the download throttled to `mbit` Mbit/s, if
-    given): seconds to first slice, to all slices, bytes received."""
+def measure(browser, url: str, scans: int, mbit: float | None = None, accept_encoding: str | None = None) -> dict:
+    """One page load in a fresh context with the cache disabled (the download throttled to `mbit` Mbit/s and the
+    requests' Accept-Encoding replaced, if given): seconds to first slice, to all slices, bytes received, and the
+    Content-Encodings of the volumes."""
     context = browser.new_context(viewport=VIEWPORT)
     try:
         page = context.new_page()
@@ -224,8 +227,13 @@ def measure(browser, url: str, scans: int, mbit: float | None = None) -> dict:
         if mbit:
             cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0,
                                                           "downloadThroughput": mbit * 1e6 / 8, "uploadThroughput": -1})
+        if accept_encoding:
+            cdp.send("Network.setExtraHTTPHeaders", {"headers": {"Accept-Encoding": accept_encoding}})
         errors: list[str] = []
+        codings: set[str] = set()
         page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("response", lambda response: codings.add(response.headers.get("content-encoding", "none"))
+                if ".nii" in response.url else None)
         page.add_init_script(WATCH)
         page.goto(url, wait_until="commit")
         page.wait_for_function(f"window.__bench && window.__bench.painted.filter(x => x).length >= {scans}",
@@ -245,26 +253,38 @@ def measure(browser, url: str, scans: int, mbit: float | None = None) -> dict:
     finally:
         context.close()
     return {"first": state["painted"][0] / 1000, "all": max(state["painted"]) / 1000, "bytes": state["bytes"],
-            "canvas": state["canvas"][0], "loaded_first": state["loaded"][0] / 1000,
+            "canvas": state["canvas"][0], "loaded_first": state["loaded"][0] / 1000, "codings": codings,
             "steps": {name: round(value / 1000, 3) for name, value in state["steps"].items() if value is not None}}
 
 
 WAYS = {
     "naive": "naive .nii.gz, Papaya inflates in JS",
-    "platform": "platform view, Content-Encoding: gzip",
+    "platform": "platform view, Content-Encoding: zstd",
+    "platform-gzip": "platform view, Content-Encoding: gzip",
     "raw": "static raw .nii, no compression (ref.)",
     "zstd": "static .nii, Content-Encoding: zstd (ref.)",
 }
+PLATFORM_WAYS = {"platform": (None, "zstd"), "platform-gzip": ("gzip, deflate", "gzip")}
+"""The platform's ways: (Accept-Encoding the page's requests send instead of Chromium's own, expected encoding)."""
+
+
+def measure_way(browser, key: str, url: str, scans: int, mbit: float | None) -> dict:
+    """`measure` of way/page `key`, with the platform's ways' Accept-Encoding, checking the encoding they got."""
+    accept_encoding, expected = PLATFORM_WAYS.get(key.split("/")[0], (None, None))
+    result = measure(browser, url, scans, mbit, accept_encoding)
+    if expected and result["codings"] != {expected}:
+        raise RuntimeError(f"{key}: the volumes came with Content-Encoding {sorted(result['codings'])}, not {expected}")
+    return result
 
 
 def run(browser, urls: dict[str, str], scans: dict[str, int], repeats: int, mbit: float | None) -> dict[str, list[dict]]:
     """Warm up each url once, then `repeats` alternating rounds; {way/page: [measurements]}."""
     for key, url in urls.items():
-        measure(browser, url, scans[key], mbit)
+        measure_way(browser, key, url, scans[key], mbit)
     results: dict[str, list[dict]] = {key: [] for key in urls}
     for round_number in range(repeats):
         for key, url in urls.items():
-            results[key].append(measure(browser, url, scans[key], mbit))
+            results[key].append(measure_way(browser, key, url, scans[key], mbit))
         print(f"  round {round_number + 1}/{repeats} done", file=sys.stderr, flush=True)
     return results
 
@@ -329,7 +349,7 @@ def main(argv: list[str] | None = None) -> None:
         with Gunicorn(env, port, workers=2, logs=run_dir / "logs") as server:
             client = Client(server.url)
             pages = reader_pages(client, token)
-            ways = {"naive", "platform"}
+            ways = {"naive", *PLATFORM_WAYS}
             if not args.no_reference:
                 ways |= {"raw", "zstd"} if shutil.which("zstd") else {"raw"}
             naive_paths = naive_site(run_dir / "static", bundle, pages, ways)
@@ -340,7 +360,7 @@ def main(argv: list[str] | None = None) -> None:
                 for kind, (path, names) in pages.items():
                     for way in (way for way in WAYS if way in ways):
                         key = f"{way}/{kind}"
-                        urls[key] = server.url + path if way == "platform" else static_url + naive_paths[key]
+                        urls[key] = server.url + path if way in PLATFORM_WAYS else static_url + naive_paths[key]
                         scans[key] = len(names)
                 print(f"measuring {len(urls)} page/way pairs × {args.repeats} (+1 warm-up) …", file=sys.stderr, flush=True)
                 try:

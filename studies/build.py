@@ -100,7 +100,7 @@ def study_document(manifest: Manifest, shape: tuple[int, int, int], names: dict[
                               "volumes": [names[volume_id] for volume_id in ranking_set.volumes]})
     recognition = None
     if manifest.recognition is not None:
-        recognition = {"options": list(manifest.recognition.options),
+        recognition = {"options": list(manifest.recognition.options), "window": manifest.recognition.window,
                        "volumes": [names[volume_id] for volume_id in manifest.recognition.volumes]}
     return {
         "format": FORMAT,

@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from studies.errors import StudyError
-from studies.windows import WINDOWS, default_window
+from studies.windows import RECOGNITION_WINDOW, WINDOWS, default_window
 
 DEFAULT_OPTIONS = ("Consolidation", "Pleural effusion", "Cardiomegaly", "No abnormalities", "Other abnormality not listed")
 INTENSITIES = ("hu", "unit")
 
 STUDY_KEYS = {"title", "slug", "seed", "shape", "spacing", "instructions", "instructions_file", "video_file", "closing_message"}
 VOLUME_KEYS = {"id", "file", "source", "finding", "intensity"}
-RECOGNITION_KEYS = {"volumes", "options"}
+RECOGNITION_KEYS = {"volumes", "options", "window"}
 RANKING_KEYS = {"structure", "volumes", "window"}
 TOP_KEYS = {"study", "volume", "recognition", "ranking"}
 
@@ -35,10 +35,11 @@ class VolumeEntry:
 
 @dataclass(frozen=True)
 class Recognition:
-    """The [recognition] table: which volumes (by id) readers label, and the options they choose from."""
+    """The [recognition] table: which volumes (by id) readers label, the options they choose from, the window preset."""
 
     volumes: tuple[str, ...]
     options: tuple[str, ...]
+    window: str
 
 
 @dataclass(frozen=True)
@@ -243,7 +244,10 @@ def _read_recognition(table: Any, volumes: dict[str, VolumeEntry], check: _Check
             raise check.fail(f"[[volume]] {volume_id!r}", "is in [recognition] but has no 'finding' (the truth readers are scored against)")
         if finding.casefold() not in folded:
             raise check.fail(f"[[volume]] {volume_id!r}", f"finding {finding!r} is not among the [recognition] options {options}")
-    return Recognition(volumes=ids, options=tuple(option.strip() for option in options))
+    window = table.get("window", RECOGNITION_WINDOW)
+    if not isinstance(window, str) or window not in WINDOWS:
+        raise check.fail(where, f"'window' must be one of {', '.join(WINDOWS)}, not {window!r}")
+    return Recognition(volumes=ids, options=tuple(option.strip() for option in options), window=window)
 
 
 def _read_ranking(tables: Any, sources: dict[str, str], check: _Checker) -> tuple[RankingSet, ...]:
@@ -278,7 +282,7 @@ def _read_ranking(tables: Any, sources: dict[str, str], check: _Checker) -> tupl
                                     f"structure ranks {', '.join(sorted(first_sources))}; every set of a structure "
                                     "must rank the same sources")
         window = table.get("window", default_window(structure))
-        if window not in WINDOWS:
+        if not isinstance(window, str) or window not in WINDOWS:
             raise check.fail(where, f"'window' must be one of {', '.join(WINDOWS)}, not {window!r}")
         slugs = {slugify(other): other for other in windows}
         if not slugify(structure) or slugs.get(slugify(structure), structure) != structure:

@@ -11,6 +11,7 @@ WINDOWS: dict[str, tuple[float, float]] = {
 }
 
 RECOGNITION_WINDOW = "lung"
+"""The preset recognition pages open in when the manifest's [recognition] table names none."""
 
 
 def default_window(structure: str) -> str:

@@ -8,13 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-WINDOW_PRESETS: dict[str, tuple[int, int]] = {
-    "lung": (1500, -600),
-    "mediastinum": (350, 50),
-    "bone": (2000, 500),
-    "vessels": (800, -150),
-}
-"""Window presets as (width, level) in Hounsfield units."""
+from studies.windows import RECOGNITION_WINDOW, WINDOWS
 
 LEVELS = [("resident", "Resident"), ("junior", "Junior radiologist"), ("senior", "Senior radiologist"), ("faculty", "Faculty")]
 
@@ -56,6 +50,11 @@ class Study(models.Model):
                 return entry.get("window") or "lung"
         return "lung"
 
+    @property
+    def recognition_window(self) -> str:
+        """The window preset recognition pages open in (studies imported before it was configurable: lung)."""
+        return (self.design.get("recognition") or {}).get("window") or RECOGNITION_WINDOW
+
 
 class Volume(models.Model):
     """A served scan under its opaque name, with the researcher's key (never shown to readers)."""
@@ -80,6 +79,11 @@ class Volume(models.Model):
         """The stored gzip stream of the int16 NIfTI (served with Content-Encoding: gzip)."""
         return self.study.data_dir / "volumes" / f"{self.name}.nii.gz"
 
+    @property
+    def zstd_path(self):
+        """The stored zstd stream of the same NIfTI (served with Content-Encoding: zstd; absent for older imports)."""
+        return self.study.data_dir / "volumes" / f"{self.name}.nii.zst"
+
 
 class RecognitionItem(models.Model):
     """One scan the reader classifies in the recognition task."""
@@ -100,7 +104,7 @@ class RankingSet(models.Model):
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="ranking_sets")
     structure = models.CharField(max_length=200)
     key = models.CharField("set", max_length=200)
-    window = models.CharField(max_length=20, choices=[(name, name) for name in WINDOW_PRESETS])
+    window = models.CharField(max_length=20, choices=[(name, name) for name in WINDOWS])
     volumes = models.ManyToManyField(Volume, related_name="ranking_sets")
 
     class Meta:

@@ -4,7 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import os
+import re
 import secrets
+import warnings
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -96,8 +98,10 @@ USE_TZ = True
 
 # Static files: our own under static/, Papaya's standard build straight from node_modules (never committed).
 STATIC_URL = "static/"
-STATIC_ROOT = REPO_DIR / "staticfiles"  # filled by `collectstatic` in production; WhiteNoise expects it to exist
-STATIC_ROOT.mkdir(exist_ok=True)
+# Filled by `collectstatic` (which creates it) with compressed copies. WhiteNoise serves through the finders as well,
+# so a deployment without it still works: its "No directory at" warning about STATIC_ROOT is not a problem here.
+STATIC_ROOT = env_path("DJANGO_STATIC_ROOT", REPO_DIR / "staticfiles")
+warnings.filterwarnings("ignore", message=re.escape(f"No directory at: {STATIC_ROOT}"))
 STATICFILES_DIRS = [
     REPO_DIR / "static",
     ("papaya", REPO_DIR / "node_modules" / "papaya-viewer" / "release" / "current" / "standard"),

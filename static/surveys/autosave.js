@@ -8,7 +8,8 @@
   var missing = document.getElementById("missing");
   var progressDone = document.getElementById("progress-done");
   var IDLE_AFTER_MS = 60000, REPORT_EVERY_MS = 15000, TICK_MS = 1000;
-  var lastActivity = Date.now(), unreported = 0, queue = Promise.resolve(true);
+  // unreported: active seconds the server has not acknowledged; sending: the part of them in a POST still under way.
+  var lastActivity = Date.now(), unreported = 0, sending = 0, queue = Promise.resolve(true);
 
   ["mousemove", "mousedown", "keydown", "wheel", "touchstart"].forEach(function (type) {
     document.addEventListener(type, function () { lastActivity = Date.now(); }, {passive: true});
@@ -17,21 +18,24 @@
     if (document.visibilityState === "visible" && Date.now() - lastActivity < IDLE_AFTER_MS) { unreported += TICK_MS / 1000; }
   }, TICK_MS);
 
+  /* POST the fields with the seconds not yet sent; they count as reported only once the server acknowledges them,
+     so a failed save leaves them for the next one. */
   function post(fields, keepalive) {
-    var body = Object.assign({}, task, fields, {seconds: unreported});
-    unreported = 0;
+    var seconds = unreported - sending;
+    sending += seconds;
     return fetch(config.answerUrl, {
       method: "POST", credentials: "same-origin", keepalive: Boolean(keepalive),
       headers: {"Content-Type": "application/json", "X-CSRFToken": config.csrf},
-      body: JSON.stringify(body)
+      body: JSON.stringify(Object.assign({}, task, fields, {seconds: seconds}))
     }).then(function (response) {
       return response.json().catch(function () {
         return {error: "The server refused the answer (HTTP " + response.status + "). Please reload the page."};
       }).then(function (reply) {
         if (!response.ok) { throw new Error(reply.error || "The answer was not saved."); }
+        unreported -= seconds;
         return reply;
       });
-    });
+    }).finally(function () { sending -= seconds; });
   }
 
   function save(fields) {
@@ -50,7 +54,7 @@
   }
 
   window.setInterval(function () { if (unreported >= REPORT_EVERY_MS / 1000) { save({}); } }, REPORT_EVERY_MS);
-  window.addEventListener("pagehide", function () { if (unreported > 0) { post({}, true).catch(function () {}); } });
+  window.addEventListener("pagehide", function () { if (unreported > sending) { post({}, true).catch(function () {}); } });
 
   var requirement;
   if (task.kind === "recognition") {

@@ -1,5 +1,6 @@
 """A radiologist completes a small study in headless Chromium: recognition and ranking, keyboard ranks, a window
-preset, linked scans, a reload midway that resumes, finish; then the exported CSVs hold exactly those answers."""
+preset, linked scans, a reload midway that resumes, finish; then the exported CSVs hold exactly those answers. A save
+that fails keeps its active time for the next one."""
 import csv
 import io
 import os
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from surveys.models import RecognitionAnswer
 from tests.platform.conftest import invite
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -164,3 +166,18 @@ def test_a_radiologist_completes_the_study_and_the_exports_hold_the_answers(page
     by_volume = {study.volumes.get(name=n).key_id: r for n, r in zip(plan[2]["volumes"], first_ranks.values())}
     ranked = {r["volume"]: int(r["rank"]) for r in rows("rankings") if r["set"] == plan[2]["set"]}
     assert ranked == by_volume
+
+
+def test_a_failed_save_keeps_its_active_seconds_for_the_next_save(page, reader_link):
+    invited, link = reader_link
+    page.goto(link)
+    page.click("text=Start the study")
+    _viewers_ready(page, 1)
+    page.route("**/answer", lambda route: route.abort())
+    page.wait_for_timeout(3000)  # active time on the task that the failed save carries
+    page.get_by_label("Cardiomegaly", exact=True).check()
+    page.wait_for_function("document.getElementById('save-status').textContent.startsWith('Not saved')")
+    page.unroute("**/answer")
+    _answer_recognition(page, "Pleural effusion")
+    answer = RecognitionAnswer.objects.get(reader=invited.reader)
+    assert answer.option == "Pleural effusion" and answer.seconds >= 3

@@ -143,3 +143,11 @@ def answer_everything(client, invited: Invited) -> None:
         extra = {"option": options[0]} if task["kind"] == "recognition" else {"ranks": {n: i + 1 for i, n in enumerate(task["volumes"])}}
         response = post_answer(client, invited, **task_payload(invited, position), seconds=3.0, **extra)
         assert response.status_code == 200, response.content
+
+
+def finish(client, invited: Invited) -> None:
+    """Start, answer every task and finish: the reader's answers are locked."""
+    start(client, invited)
+    answer_everything(client, invited)
+    assert client.post(invited.path("finish")).status_code == 302
+    assert invited.refresh().is_locked

@@ -3,6 +3,7 @@ import gzip
 import re
 
 import pytest
+import zstandard
 from django.contrib.staticfiles import finders
 
 from tests.platform.conftest import answer_everything, start
@@ -66,3 +67,17 @@ def test_the_task_pages_name_scans_only_by_letter_and_opaque_name(client, alice)
     names = set(re.findall(r"/scan/([0-9a-z]+)\.nii", page))
     assert names == set(alice.reader.plan[2]["volumes"])
     assert all(re.fullmatch(r"[0-9a-f]{24}", name) for name in names)
+
+
+@pytest.mark.parametrize("accepted", ["zstd", "gzip", "identity"])
+def test_volume_responses_of_different_sources_differ_only_in_etag_and_bytes(client, alice, accepted):
+    names = alice.reader.plan[2]["volumes"]
+    seen = set()
+    for name in names:
+        response = client.get(alice.path("volume", name), HTTP_ACCEPT_ENCODING=accepted)
+        body = b"".join(response.streaming_content)
+        frame = zstandard.get_frame_parameters(body) if accepted == "zstd" else None
+        frame_fields = (frame.content_size, frame.window_size, frame.dict_id, frame.has_checksum) if frame else None
+        headers = {k: v for k, v in response.items() if k not in ("ETag", "Content-Length")}
+        seen.add((tuple(sorted(headers.items())), frame_fields))
+    assert len(seen) == 1, "headers (and zstd frame parameters) are the same for every source"

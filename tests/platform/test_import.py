@@ -6,6 +6,7 @@ import shutil
 
 import nibabel as nib
 import pytest
+import zstandard
 from django.core.management import CommandError, call_command
 
 from surveys.bundles import BundleError, import_bundle
@@ -48,6 +49,38 @@ def test_it_stores_each_volume_as_the_same_int16_nifti_under_its_opaque_name(bun
     assert stored == gzip.decompress((bundle / f"volumes/{volume.name}.nii.gz").read_bytes())
     image = nib.Nifti1Image.from_bytes(stored)
     assert image.get_data_dtype() == "int16" and image.shape == (32, 32, 32)
+
+
+@pytest.mark.django_db
+def test_it_stores_a_zstd_copy_of_each_volume_beside_the_gzip_one(bundle):
+    study, _ = import_bundle(bundle)
+    for volume in study.volumes.all():
+        assert zstandard.ZstdDecompressor().decompress(volume.zstd_path.read_bytes()) == gzip.decompress(volume.gzip_path.read_bytes())
+
+
+@pytest.mark.django_db
+def test_it_imports_the_window_recognition_opens_in(bundle, tmp_path):
+    copy = _copy(bundle, tmp_path)
+    _edit(copy, lambda spec: spec["recognition"].__setitem__("window", "mediastinum"))
+    study, _ = import_bundle(copy)
+    assert study.recognition_window == "mediastinum"
+
+
+@pytest.mark.django_db
+def test_it_opens_recognition_in_the_lung_window_when_the_bundle_names_none(bundle, tmp_path):
+    copy = _copy(bundle, tmp_path)
+    _edit(copy, lambda spec: spec["recognition"].pop("window", None))
+    study, _ = import_bundle(copy)
+    assert study.recognition_window == "lung"
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_recognition_window_that_is_not_a_preset(bundle, tmp_path, data_dir):
+    broken = _copy(bundle, tmp_path)
+    _edit(broken, lambda spec: spec["recognition"].__setitem__("window", "soft tissue"))
+    with pytest.raises(BundleError, match="recognition: 'window' must be one of lung, mediastinum, bone, vessels"):
+        import_bundle(broken)
+    _nothing_imported(data_dir)
 
 
 @pytest.mark.django_db

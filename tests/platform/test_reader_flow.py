@@ -1,6 +1,6 @@
 """The reader's way through a study: welcome, start, tasks in plan order, resume, go back, finish, locked."""
-from surveys.models import AnswerChange, RecognitionAnswer
-from tests.platform.conftest import answer_everything, post_answer, start, task_payload
+from surveys.models import AnswerChange, RankingSet, Reader, RecognitionAnswer, Study, Volume
+from tests.platform.conftest import answer_everything, finish, post_answer, start, task_payload
 
 
 def test_the_welcome_page_shows_the_instructions_and_the_number_of_tasks(client, alice):
@@ -98,3 +98,49 @@ def test_finishing_locks_the_answers_and_the_link_shows_the_closing_message(clie
 def test_task_pages_keep_the_instructions_at_hand(client, alice):
     start(client, alice)
     assert b"<summary>Instructions</summary>" in client.get(alice.path("task", 1)).content
+
+
+def test_a_finished_reader_still_sees_the_thank_you_page_after_the_study_is_closed(client, alice):
+    finish(client, alice)
+    Study.objects.filter(pk=alice.reader.study_id).update(status=Study.CLOSED)
+    for page in (alice.path("welcome"), alice.path("task", 1), alice.path("finish")):
+        response = client.get(page)
+        assert response.status_code == 200 and b"Thanks for your time, Dr Reader." in response.content
+
+
+def test_an_unfinished_reader_of_a_closed_study_is_told_it_is_not_open(client, alice):
+    start(client, alice)
+    Study.objects.filter(pk=alice.reader.study_id).update(status=Study.CLOSED)
+    response = client.get(alice.path("task", 1))
+    assert response.status_code == 403 and b"not open for reading" in response.content
+
+
+def test_a_ranking_set_of_more_than_ten_scans_is_labelled_a_to_z_then_aa_ab(client, alice):
+    study = alice.reader.study
+    template = study.volumes.first()
+    names = [f"{i:024x}" for i in range(28)]
+    ranking_set = RankingSet.objects.create(study=study, structure="lobes", key="lobes-many", window="lung")
+    ranking_set.volumes.set([Volume.objects.create(study=study, name=n, key_id=n, source=n, sha256=template.sha256,
+                                                   raw_bytes=template.raw_bytes) for n in names])
+    Reader.objects.filter(pk=alice.reader.pk).update(plan=[{"kind": "ranking", "structure": "lobes", "set": "lobes-many", "volumes": names}])
+    start(client, alice)
+    response = client.get(alice.path("task", 1))
+    letters = [scan["letter"] for scan in response.context["scans"]]
+    assert letters[:3] == ["A", "B", "C"] and letters[9:11] == ["J", "K"] and letters[25:] == ["Z", "AA", "AB"]
+    assert response.content.count(b'<select class="rank"') == 28 and b'name="rank-AB"' in response.content
+
+
+def test_the_recognition_page_opens_in_the_window_the_study_names(client, alice):
+    study = alice.reader.study
+    study.design["recognition"]["window"] = "mediastinum"
+    study.save()
+    start(client, alice)
+    assert client.get(alice.path("task", 1)).context["window"] == "mediastinum"
+
+
+def test_a_study_imported_without_a_recognition_window_opens_recognition_in_the_lung_window(client, alice):
+    study = alice.reader.study
+    del study.design["recognition"]["window"]
+    study.save()
+    start(client, alice)
+    assert client.get(alice.path("task", 1)).context["window"] == "lung"

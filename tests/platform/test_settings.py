@@ -49,3 +49,13 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
     del env["DJANGO_SECRET_KEY"]
     result = subprocess.run([sys.executable, "manage.py", "check"], cwd=REPO, env=env, capture_output=True, text=True)
     assert result.returncode != 0 and "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+@pytest.mark.slow
+def test_the_site_starts_without_collected_static_files_and_creates_no_folder_for_them(tmp_path):
+    static_root = tmp_path / "read-only" / "staticfiles"
+    env = _production_env(tmp_path, DJANGO_STATIC_ROOT=str(static_root), DATABASE_URL="postgres://nobody@127.0.0.1/none")
+    result = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, 'platform'); import webapp.wsgi"],
+                            cwd=REPO, env=env, capture_output=True, text=True)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert not static_root.exists() and not (tmp_path / "read-only").exists()

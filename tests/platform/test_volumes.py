@@ -1,11 +1,12 @@
-"""Volume delivery: int16 NIfTI under opaque names, only to readers whose plan shows them, gzip-encoded, cacheable."""
+"""Volume delivery: int16 NIfTI under opaque names, only to readers whose plan shows them, zstd- or gzip-encoded, cacheable."""
 import gzip
 import shutil
 
 import nibabel as nib
+import zstandard
 
 from surveys.models import Volume
-from tests.platform.conftest import invite
+from tests.platform.conftest import finish, invite
 
 
 def _first_scan(invited):
@@ -61,3 +62,51 @@ def test_another_readers_token_works_only_for_their_own_plan(client, alice, stud
     bob = invite(study, "bob")
     assert client.get(bob.path("volume", _first_scan(alice)), HTTP_ACCEPT_ENCODING="gzip").status_code == 200
     assert client.get(f"/r/{'x' * 43}/scan/{_first_scan(alice)}.nii").status_code == 404
+
+
+def test_a_browser_that_accepts_zstd_gets_the_zstd_copy_of_the_same_nifti(client, alice):
+    path = alice.path("volume", _first_scan(alice))
+    zstd = client.get(path, HTTP_ACCEPT_ENCODING="gzip, deflate, br, zstd")
+    assert zstd.status_code == 200 and zstd["Content-Encoding"] == "zstd"
+    body = b"".join(zstd.streaming_content)
+    assert int(zstd["Content-Length"]) == len(body)
+    gzipped = b"".join(client.get(path, HTTP_ACCEPT_ENCODING="gzip").streaming_content)
+    assert zstandard.ZstdDecompressor().decompress(body) == gzip.decompress(gzipped)
+
+
+def test_a_browser_that_refuses_zstd_with_q_zero_gets_gzip(client, alice):
+    response = client.get(alice.path("volume", _first_scan(alice)), HTTP_ACCEPT_ENCODING="zstd;q=0, gzip;q=0.8")
+    assert response["Content-Encoding"] == "gzip"
+
+
+def test_each_encoding_has_its_own_etag_and_the_same_caching_headers(client, alice):
+    path = alice.path("volume", _first_scan(alice))
+    responses = [client.get(path, HTTP_ACCEPT_ENCODING=accepted) for accepted in ("zstd", "gzip", "identity")]
+    assert len({response["ETag"] for response in responses}) == 3
+    for response in responses:
+        assert "Accept-Encoding" in response["Vary"] and response["Cache-Control"] == "private, max-age=31536000, immutable"
+    assert client.get(path, HTTP_IF_NONE_MATCH=responses[0]["ETag"], HTTP_ACCEPT_ENCODING="zstd").status_code == 304
+    assert client.get(path, HTTP_IF_NONE_MATCH=responses[0]["ETag"], HTTP_ACCEPT_ENCODING="gzip").status_code == 200
+
+
+def test_a_study_imported_without_zstd_copies_serves_gzip_to_zstd_browsers(client, alice):
+    name = _first_scan(alice)
+    alice.reader.study.volumes.get(name=name).zstd_path.unlink()
+    response = client.get(alice.path("volume", name), HTTP_ACCEPT_ENCODING="gzip, zstd")
+    assert response.status_code == 200 and response["Content-Encoding"] == "gzip"
+    assert nib.Nifti1Image.from_bytes(gzip.decompress(b"".join(response.streaming_content))).shape == (32, 32, 32)
+
+
+def test_a_finished_reader_can_no_longer_download_scans(client, alice):
+    finish(client, alice)
+    for accepted in ("zstd", "gzip", "identity"):
+        response = client.get(alice.path("volume", _first_scan(alice)), HTTP_ACCEPT_ENCODING=accepted)
+        assert response.status_code == 403 and b"You have already finished this study." in response.content
+
+
+def test_a_volume_missing_on_disk_gives_404_and_logs_an_error_for_staff(client, alice, caplog):
+    stored = alice.reader.study.volumes.get(name=_first_scan(alice))
+    stored.gzip_path.unlink()
+    stored.zstd_path.unlink()
+    assert client.get(alice.path("volume", stored.name), HTTP_ACCEPT_ENCODING="gzip").status_code == 404
+    assert [stored.name in r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [True]

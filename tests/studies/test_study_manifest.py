@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from studies.build import study_document
 from studies.errors import StudyError
 from studies.manifest import DEFAULT_OPTIONS, read_manifest, slugify
 
@@ -48,6 +49,23 @@ def test_it_defaults_the_window_to_vessels_for_vessel_structures(manifest):
 def test_it_takes_the_window_a_ranking_table_names(manifest):
     edit(manifest, 'structure = "airways"', 'structure = "airways"\nwindow = "mediastinum"')
     assert read_manifest(manifest).ranking[1].window == "mediastinum"
+
+
+def test_it_opens_recognition_in_the_lung_window_by_default(manifest):
+    assert read_manifest(manifest).recognition.window == "lung"
+
+
+def test_it_takes_the_window_the_recognition_table_names(manifest):
+    edit(manifest, 'volumes = ["gen-eff-1", "real-07"]', 'volumes = ["gen-eff-1", "real-07"]\nwindow = "mediastinum"')
+    assert read_manifest(manifest).recognition.window == "mediastinum"
+
+
+def test_the_study_document_carries_the_recognition_window(manifest):
+    edit(manifest, 'volumes = ["gen-eff-1", "real-07"]', 'volumes = ["gen-eff-1", "real-07"]\nwindow = "bone"')
+    study = read_manifest(manifest)
+    names = {volume.id: f"name-{volume.id}" for volume in study.volumes}
+    document = study_document(study, (32, 32, 32), names, {volume_id: "0" * 64 for volume_id in names}, None)
+    assert document["recognition"]["window"] == "bone"
 
 
 def test_it_reads_instructions_from_a_file(manifest):
@@ -157,6 +175,11 @@ def test_it_rejects_a_ranking_set_of_one(manifest):
 def test_it_rejects_an_unknown_window(manifest):
     edit(manifest, 'structure = "airways"', 'structure = "airways"\nwindow = "soft"')
     assert "'window' must be one of lung, mediastinum, bone, vessels" in problem(manifest)
+
+
+def test_it_rejects_an_unknown_recognition_window(manifest):
+    edit(manifest, 'volumes = ["gen-eff-1", "real-07"]', 'volumes = ["gen-eff-1", "real-07"]\nwindow = "soft"')
+    assert "[recognition]: 'window' must be one of lung, mediastinum, bone, vessels, not 'soft'" in problem(manifest)
 
 
 def test_it_rejects_a_manifest_without_volumes(tmp_path):

@@ -10,11 +10,10 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
-from surveys.access import reader_view
+from studies.windows import WINDOWS
+from surveys.access import finished_refusal, reader_view
 from surveys.forms import DemographicsForm
-from surveys.models import WINDOW_PRESETS, Reader
-
-SCAN_LETTERS = "ABCDEFGHIJ"
+from surveys.models import Reader
 
 
 def _markdown(text: str) -> str:
@@ -36,11 +35,16 @@ def welcome(request: HttpRequest, reader: Reader, token: str) -> HttpResponse:
     if reader.started_at is not None:
         return redirect("surveys:task", token=token, number=reader.position + 1)
     form = DemographicsForm(initial={"years_experience": reader.years_experience, "level": reader.level})
+    return _welcome_page(request, reader, token, form)
+
+
+def _welcome_page(request: HttpRequest, reader: Reader, token: str, form: DemographicsForm, status: int = 200) -> HttpResponse:
+    """The welcome page: instructions, the video if the study has one, and the demographics form."""
     return render(request, "surveys/welcome.html", {
         "reader": reader, "token": token, "form": form, "tasks": len(reader.plan),
         "instructions": _markdown(reader.study.instructions),
         "video_url": reverse("surveys:video", args=[token, reader.study.video]) if reader.study.video else "",
-    })
+    }, status=status)
 
 
 @reader_view
@@ -48,13 +52,10 @@ def welcome(request: HttpRequest, reader: Reader, token: str) -> HttpResponse:
 def start(request: HttpRequest, reader: Reader, token: str) -> HttpResponse:
     """Record the optional demographics and the start time, then open the first task."""
     if reader.is_locked:
-        return render(request, "surveys/refused.html", {"message": "You have already finished this study."}, status=403)
+        return finished_refusal(request)
     form = DemographicsForm(request.POST)
     if not form.is_valid():
-        return render(request, "surveys/welcome.html", {
-            "reader": reader, "token": token, "form": form, "tasks": len(reader.plan),
-            "instructions": _markdown(reader.study.instructions),
-        }, status=400)
+        return _welcome_page(request, reader, token, form, status=400)
     reader.years_experience = form.cleaned_data["years_experience"]
     reader.level = form.cleaned_data["level"]
     reader.started_at = reader.started_at or timezone.now()
@@ -92,24 +93,34 @@ def task(request: HttpRequest, reader: Reader, token: str, number: int) -> HttpR
         "next_url": reverse("surveys:task", args=[token, number + 1]) if number < total else reverse("surveys:finish", args=[token]),
         "answer_url": reverse("surveys:answer", args=[token]),
         "instructions": _markdown(reader.study.instructions),
-        "presets": [{"name": n, "width": w, "level": lv} for n, (w, lv) in WINDOW_PRESETS.items()],
+        "presets": [{"name": n, "width": round(w), "level": round(lv)} for n, (w, lv) in WINDOWS.items()],
     }
     if plan_task["kind"] == "recognition":
         context.update({
-            "kind": "recognition", "window": "lung", "options": reader.study.options,
+            "kind": "recognition", "window": reader.study.recognition_window, "options": reader.study.options,
             "scans": [_scan(token, plan_task["volume"], "")],
             "task_data": {"position": position, "kind": "recognition", "volume": plan_task["volume"]},
             "chosen": answer.option if answer else "", "note": answer.note if answer else "",
         })
         return render(request, "surveys/recognition.html", context)
     ranks = answer.ranks if answer else {}
-    scans = [_scan(token, name, SCAN_LETTERS[i], ranks.get(name)) for i, name in enumerate(plan_task["volumes"])]
+    scans = [_scan(token, name, _scan_letter(i), ranks.get(name)) for i, name in enumerate(plan_task["volumes"])]
     context.update({
         "kind": "ranking", "structure": plan_task["structure"], "window": reader.study.window_for(plan_task["structure"]),
         "scans": scans, "rank_choices": range(1, len(scans) + 1),
         "task_data": {"position": position, "kind": "ranking", "set": plan_task["set"]},
     })
     return render(request, "surveys/ranking.html", context)
+
+
+def _scan_letter(index: int) -> str:
+    """The label of the scan at 0-based `index` of a ranking page, as spreadsheet columns go: A … Z, AA, AB, …"""
+    label = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        label = chr(ord("A") + rest) + label
+    return label
 
 
 def _scan(token: str, name: str, letter: str, rank: int | None = None) -> dict:
@@ -122,9 +133,7 @@ def _scan(token: str, name: str, letter: str, rank: int | None = None) -> dict:
 def finish(request: HttpRequest, reader: Reader, token: str) -> HttpResponse:
     """Review what is missing; POST locks the answers once every task is answered."""
     if reader.is_locked:
-        if request.method == "POST":
-            return render(request, "surveys/refused.html", {"message": "You have already finished this study."}, status=403)
-        return _thanks(request, reader)
+        return finished_refusal(request) if request.method == "POST" else _thanks(request, reader)
     if reader.started_at is None:
         return redirect("surveys:welcome", token=token)
     answers = reader.answers_by_position()

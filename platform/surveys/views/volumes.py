@@ -2,16 +2,19 @@
 from __future__ import annotations
 
 import gzip
-
+import logging
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Iterator
 
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotModified, StreamingHttpResponse
 from django.utils.cache import patch_vary_headers
+from django.utils.http import parse_etags
 from django.views.decorators.http import require_GET
 
-from surveys.access import plan_volumes, reader_view
-from surveys.models import Reader
+from surveys.access import finished_refusal, plan_volumes, reader_view
+from surveys.models import Reader, Volume
+
+logger = logging.getLogger(__name__)
 
 CACHE_CONTROL = "private, max-age=31536000, immutable"
 """A volume's bytes never change under its name; only this reader's browser may keep them."""
@@ -20,35 +23,69 @@ CACHE_CONTROL = "private, max-age=31536000, immutable"
 @reader_view
 @require_GET
 def volume(request: HttpRequest, reader: Reader, token: str, name: str) -> HttpResponse:
-    """The int16 NIfTI `name`.nii: the stored gzip stream with Content-Encoding: gzip (the browser inflates it natively)."""
+    """The int16 NIfTI `name`.nii in the stored encoding the browser decodes natively: zstd if it accepts it and the
+    study has zstd copies, else gzip; plain bytes for clients that accept neither."""
+    if reader.is_locked:
+        return finished_refusal(request)
     if name not in plan_volumes(reader):
         raise Http404
     stored = reader.study.volumes.filter(name=name).first()
     if stored is None:
         raise Http404
-    accepts_gzip = "gzip" in request.headers.get("Accept-Encoding", "")
-    etag = f'"{stored.name}-gzip"' if accepts_gzip else f'"{stored.name}"'  # one tag per representation
-    if request.headers.get("If-None-Match") == etag:
+    encoding = _encoding(stored, _accepted_codings(request.headers.get("Accept-Encoding", "")))
+    etag = f'"{stored.name}-{encoding}"' if encoding else f'"{stored.name}"'  # one tag per representation
+    if etag in parse_etags(request.headers.get("If-None-Match", "")):
         response = HttpResponseNotModified()
-    elif accepts_gzip:
-        response = FileResponse(stored.gzip_path.open("rb"), content_type="application/octet-stream")
-        response["Content-Encoding"] = "gzip"
-        response["Content-Length"] = str(stored.gzip_path.stat().st_size)
+    elif encoding:
+        path = stored.zstd_path if encoding == "zstd" else stored.gzip_path
+        response = FileResponse(_open(path, reader), content_type="application/octet-stream")
+        response["Content-Encoding"] = encoding
     else:
         # Not a FileResponse: servers would sendfile() the compressed bytes underneath a GzipFile.
-        response = StreamingHttpResponse(_inflated(stored.gzip_path), content_type="application/octet-stream")
+        response = StreamingHttpResponse(_inflated(_open(stored.gzip_path, reader)), content_type="application/octet-stream")
         response["Content-Length"] = str(stored.raw_bytes)
-    response.headers.pop("Content-Disposition", None)
+    response.headers.pop("Content-Disposition", None)  # FileResponse would name the stored file
     response["ETag"] = etag
     response["Cache-Control"] = CACHE_CONTROL
     patch_vary_headers(response, ["Accept-Encoding"])
     return response
 
 
-def _inflated(path: Path, chunk: int = 1 << 20) -> Iterator[bytes]:
+def _accepted_codings(header: str) -> set[str]:
+    """The content codings an Accept-Encoding header accepts: those listed without `q=0`, lower-cased."""
+    codings = set()
+    for item in header.split(","):
+        coding, *parameters = (part.strip() for part in item.split(";"))
+        weights = [value for key, _, value in (p.partition("=") for p in parameters) if key.strip().lower() == "q"]
+        try:
+            accepted = not weights or float(weights[0]) > 0
+        except ValueError:
+            accepted = False
+        if coding and accepted:
+            codings.add(coding.lower())
+    return codings
+
+
+def _encoding(stored: Volume, accepted: set[str]) -> str:
+    """The best stored encoding of `stored` that the client accepts ("" for none): zstd, then gzip."""
+    if "zstd" in accepted and stored.zstd_path.is_file():  # studies imported before zstd have only gzip
+        return "zstd"
+    return "gzip" if "gzip" in accepted else ""
+
+
+def _open(path: Path, reader: Reader) -> BinaryIO:
+    """A stored file opened for reading; a missing one is logged for staff and answered 404 (never a server error)."""
+    try:
+        return path.open("rb")
+    except FileNotFoundError:
+        logger.error("study %s: stored file %s is missing; reader %s got 404", reader.study.slug, path, reader.label)
+        raise Http404 from None
+
+
+def _inflated(stream: BinaryIO, chunk: int = 1 << 20) -> Iterator[bytes]:
     """The uncompressed bytes of a stored gzip stream, a chunk at a time (for clients that do not accept gzip)."""
-    with gzip.open(path, "rb") as stream:
-        while block := stream.read(chunk):
+    with stream, gzip.open(stream, "rb") as inflated:
+        while block := inflated.read(chunk):
             yield block
 
 
@@ -56,11 +93,12 @@ def _inflated(path: Path, chunk: int = 1 << 20) -> Iterator[bytes]:
 @require_GET
 def video(request: HttpRequest, reader: Reader, token: str, name: str) -> HttpResponse:
     """The study's instruction video, if it has one."""
+    if reader.is_locked:
+        return finished_refusal(request)
     if not reader.study.video or name != reader.study.video:
         raise Http404
-    path = reader.study.data_dir / "media" / name
     content_type = "video/webm" if name.endswith(".webm") else "video/mp4"
-    response = FileResponse(path.open("rb"), content_type=content_type)
+    response = FileResponse(_open(reader.study.data_dir / "media" / name, reader), content_type=content_type)
     response.headers.pop("Content-Disposition", None)
     response["Cache-Control"] = CACHE_CONTROL
     return response
