@@ -11,7 +11,6 @@ then the previous step's files are removed, so an interruption always leaves the
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from generator.digests import file_sha256
 from generator.nets.configs import Config, ConfigError, config_from_dict, config_to_dict, make_base, make_superres
 
 FORMAT = 1
@@ -44,15 +44,6 @@ class TrainingState:
     info: dict
 
 
-def sha256(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def save_checkpoint(folder: Path, *, stage: str, config: Config, step: int, model: nn.Module, ema: nn.Module,
                     optimizer: torch.optim.Optimizer, info: dict) -> str:
     """Write the step's checkpoint atomically into `folder` and return the EMA weights' digest."""
@@ -63,7 +54,7 @@ def save_checkpoint(folder: Path, *, stage: str, config: Config, step: int, mode
     save_file(_contiguous(model.state_dict()), str(folder / names["model"]))
     save_file(_contiguous(ema.state_dict()), str(folder / names["ema"]))
     torch.save({"optimizer": optimizer.state_dict()}, folder / names["training"])
-    digest = sha256(folder / names["ema"])
+    digest = file_sha256(folder / names["ema"])
     index = {"format": FORMAT, "stage": stage, "step": step, "digest": digest, "files": names,
              "config": config_to_dict(config), **info}
     temporary = folder / f"checkpoint.json.tmp-{os.getpid()}"

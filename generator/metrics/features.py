@@ -6,7 +6,6 @@ Feature layer of the project's extractor: global average pooling after the last 
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -16,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import nn
+
+from generator.digests import file_sha256
 
 FINDINGS = ("pleural_effusion", "cardiomegaly", "consolidation", "emphysema")
 HU_RANGE = (-1024.0, 600.0)
@@ -89,7 +90,7 @@ def save_extractor(model: FindingsNet, config: FeatureConfig, folder: Path, hist
     folder.mkdir(parents=True, exist_ok=True)
     weights = folder / "model.safetensors"
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(weights))
-    digest = hashlib.sha256(weights.read_bytes()).hexdigest()
+    digest = file_sha256(weights)
     meta = {"kind": KIND, "config": asdict(config), "findings": list(FINDINGS), "digest": digest,
             "feature_layer": "global average pooling after the last convolution stage", **history}
     (folder / "config.json").write_text(json.dumps(meta, indent=2))
@@ -109,7 +110,7 @@ def load_extractor(folder: Path) -> tuple[FindingsNet, FeatureConfig, str]:
         raise FeatureError(f"{config_path}: not valid JSON ({exc})") from None
     if meta.get("kind") != KIND:
         raise FeatureError(f"{config_path}: kind is {meta.get('kind')!r}, expected {KIND!r}")
-    digest = hashlib.sha256(weights.read_bytes()).hexdigest()
+    digest = file_sha256(weights)
     if digest != meta.get("digest"):
         raise FeatureError(f"{weights}: SHA-256 {digest[:12]}… differs from config.json's digest")
     config = FeatureConfig(input_size=int(meta["config"]["input_size"]), channels=tuple(meta["config"]["channels"]))

@@ -1,12 +1,12 @@
 """The frozen report encoder: token features and attention mask for the diffusion model's cross-attention."""
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import torch
 from transformers import AutoModel, PreTrainedModel, PreTrainedTokenizerBase
 
+from generator.digests import file_sha256
 from generator.text.errors import TextError
 from generator.text.loading import load_tokenizer, load_weights, model_type, weight_file
 from generator.text.sections import segments
@@ -38,7 +38,8 @@ class ReportEncoder:
         positions = getattr(model.config, "max_position_embeddings", max_length)
         if not 2 <= max_length <= positions:
             raise TextError(f"max_length {max_length} must be between 2 and the model's {positions} positions")
-        return cls(model, tokenizer, max_length, device, weights_digest(weight_file(path)))
+        # the digest of the weight file (for sharded weights, of the index that names the shards)
+        return cls(model, tokenizer, max_length, device, file_sha256(weight_file(path)))
 
     @torch.no_grad()
     def __call__(self, reports: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -59,10 +60,3 @@ class ReportEncoder:
                               max_length=self.max_length)
 
 
-def weights_digest(path: Path) -> str:
-    """sha256 of a weight file (for sharded weights, of the index that names the shards), read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

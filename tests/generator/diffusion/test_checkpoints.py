@@ -4,7 +4,8 @@ import json
 import pytest
 import torch
 
-from generator.checkpoints import CheckpointError, load_checkpoint, load_training_state, save_checkpoint, sha256
+from generator.checkpoints import CheckpointError, load_checkpoint, load_training_state, save_checkpoint
+from generator.digests import file_sha256
 from generator.nets.configs import get_config, make_superres
 
 
@@ -30,7 +31,7 @@ def test_a_checkpoint_loads_its_ema_model_config_step_and_digest_in_one_call(tmp
 def test_the_digest_is_the_sha256_of_the_ema_weights_file(tmp_path):
     _, _, digest = save(tmp_path, 3)
     index = json.loads((tmp_path / "checkpoint.json").read_text())
-    assert digest == sha256(tmp_path / index["files"]["ema"])
+    assert digest == file_sha256(tmp_path / index["files"]["ema"])
 
 
 def test_a_new_checkpoint_replaces_the_previous_step_files(tmp_path):

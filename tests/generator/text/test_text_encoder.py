@@ -5,7 +5,8 @@ import pytest
 import torch
 from transformers import AutoModel
 
-from generator.text.encoder import ReportEncoder, weights_digest
+from generator.digests import file_sha256
+from generator.text.encoder import ReportEncoder
 from generator.text.errors import TextError
 from tests.generator.text.conftest import example_report
 
@@ -98,7 +99,7 @@ def test_its_digest_is_the_sha256_of_the_weights_file(tiny_run, tiny_encoder):
     import hashlib
 
     assert tiny_encoder.digest == hashlib.sha256((tiny_run[0] / "model.safetensors").read_bytes()).hexdigest()
-    assert weights_digest(tiny_run[0] / "model.safetensors") == tiny_encoder.digest
+    assert file_sha256(tiny_run[0] / "model.safetensors") == tiny_encoder.digest
 
 
 def test_it_rejects_a_folder_without_config(tmp_path):
