@@ -40,6 +40,7 @@ def test_running_it_again_keeps_one_demo_reader_with_a_fresh_link(db, bundle, cl
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")), reason="the demo always runs on its own SQLite file")
 def test_make_demo_trains_generates_builds_imports_and_prints_links_with_production_settings(tmp_path):
     """`python -m demo` as `make demo` runs it (a tiny model trained for seconds), on a fresh folder and an
     environment without Django settings."""
