@@ -8,7 +8,7 @@ from typing import Any
 
 from studies.blinding import NAME_PATTERN
 from studies.errors import StudyError
-from studies.windows import WINDOWS
+from studies.windows import RECOGNITION_WINDOW, WINDOWS
 
 FORMAT = "medsyn-study/1"
 STUDY_FILE = "study.json"
@@ -115,6 +115,8 @@ def _check_tasks(study: dict[str, Any], names: set[str], path: Path) -> None:
         _require(isinstance(options, list) and len(options) >= 2 and all(_is_text(o) for o in options),
                  path, "recognition.options", "must list at least two strings")
         _check_names(recognition.get("volumes"), names, path, "recognition.volumes", 1)
+        _require(recognition.get("window", RECOGNITION_WINDOW) in WINDOWS, path, "recognition.window",  # absent in older bundles
+                 f"must be one of {', '.join(WINDOWS)}")
     ranking = study.get("ranking")
     _require(isinstance(ranking, list), path, "ranking", "must be a list")
     set_ids: set[str] = set()

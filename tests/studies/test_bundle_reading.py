@@ -69,3 +69,14 @@ def test_it_can_skip_the_file_checks(bundle):
     study = load_study(bundle)
     (bundle / study["volumes"][0]["file"]).unlink()
     assert load_study(bundle, verify_files=False)["slug"] == study["slug"]
+
+
+def test_it_rejects_an_unknown_recognition_window(bundle):
+    rewrite(bundle, lambda study: study["recognition"].update(window="abdomen"))
+    with pytest.raises(StudyError, match=r"recognition.window: must be one of lung, mediastinum, bone, vessels"):
+        load_study(bundle)
+
+
+def test_it_reads_an_older_bundle_without_a_recognition_window(bundle):
+    rewrite(bundle, lambda study: study["recognition"].pop("window"))
+    assert "window" not in load_study(bundle)["recognition"]
