@@ -1,4 +1,5 @@
-"""Bottom-only attention (ours) against MONAI's DiffusionModelUNet with attention at its default levels.
+"""Bottom-only attention (ours) against MONAI's DiffusionModelUNet with attention at its default levels, and our
+isotropic down-sampling against the authors' in-plane-only layout (same parameters, a 64× longer bottom sequence).
 
 Forward + backward time and peak memory of one training step at 64³, batch 1, on this CPU (2 threads), with
 about equal parameter budgets: the paper's claim (IV-E) is that moving all attention to the bottom of the UNet is
@@ -19,13 +20,13 @@ TEXT_TOKENS, TEXT_DIM = 128, 256
 
 
 def build(kind: str, width: int):
-    """One of the two models with 4 levels of widths (w, 2w, 4w, 8w) and one ResBlock per level."""
-    if kind == "ours":
+    """One of the models with 4 levels of widths (w, 2w, 4w, 8w) and one ResBlock per level."""
+    if kind in ("ours", "in-plane"):
         from generator.nets.configs import BaseConfig
         from generator.nets.unet3d import BaseUNet
 
         model = BaseUNet(BaseConfig(width=width, mults=(1, 2, 4, 8), res_blocks=1, heads=8, depth=1,
-                                    text_dim=TEXT_DIM, text_length=TEXT_TOKENS))
+                                    text_dim=TEXT_DIM, text_length=TEXT_TOKENS, in_plane=kind == "in-plane"))
         return model, lambda x, t, c, m: model(x, t, context=c, context_mask=m)
     from monai.networks.nets import DiffusionModelUNet
 
@@ -69,20 +70,22 @@ def main() -> None:
         print(json.dumps(measure(args.child[0], int(args.child[1]), args.size, args.repeats)))
         return
     rows = []
-    for kind, width in (("ours", args.ours_width), ("monai", args.monai_width)):
+    for kind, width in (("ours", args.ours_width), ("monai", args.monai_width), ("in-plane", args.ours_width)):
         done = subprocess.run([sys.executable, __file__, "--size", str(args.size), "--repeats", str(args.repeats),
                                "--child", kind, str(width)], capture_output=True, text=True)
         if done.returncode:
             sys.exit(f"{kind} failed:\n{done.stderr[-2000:]}")
         rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    ours, monai = rows
+    ours, monai, in_plane = rows
     print(f"forward+backward at {args.size}^3, batch 1, CPU, 2 threads, best of {args.repeats}")
     print(f"{'model':<34}{'parameters':>12}{'seconds':>10}{'peak MiB':>10}")
-    names = {"ours": "ours (attention at bottom only)", "monai": "MONAI (attention at levels 3, 4)"}
+    names = {"ours": "ours (attention at bottom only)", "monai": "MONAI (attention at levels 3, 4)",
+             "in-plane": "ours, down-sampling x and y only"}
     for row in rows:
         print(f"{names[row['model']]:<34}{row['parameters']:>12,}{row['seconds']:>10.2f}{row['peak_mib']:>10.0f}")
-    print(f"{'ratio MONAI / ours':<34}{monai['parameters'] / ours['parameters']:>12.2f}"
-          f"{monai['seconds'] / ours['seconds']:>10.2f}{monai['peak_mib'] / ours['peak_mib']:>10.2f}")
+    for name, other in (("ratio MONAI / ours", monai), ("ratio in-plane / ours", in_plane)):
+        print(f"{name:<34}{other['parameters'] / ours['parameters']:>12.2f}"
+              f"{other['seconds'] / ours['seconds']:>10.2f}{other['peak_mib'] / ours['peak_mib']:>10.2f}")
 
 
 if __name__ == "__main__":

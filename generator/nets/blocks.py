@@ -90,22 +90,24 @@ class FeedForward(nn.Module):
 
 
 class Downsample(nn.Module):
-    """Halve every spatial size with a stride-2 3×3×3 convolution."""
+    """Halve every spatial size (or only x and y, `in_plane`) with a stride-2 3×3×3 convolution."""
 
-    def __init__(self, channels: int):
+    def __init__(self, channels: int, in_plane: bool = False):
         super().__init__()
-        self.conv = nn.Conv3d(channels, channels, 3, stride=2, padding=1)
+        self.conv = nn.Conv3d(channels, channels, 3, stride=(2, 2, 1) if in_plane else 2, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv(x)
 
 
 class Upsample(nn.Module):
-    """Double every spatial size by nearest-neighbour repetition, then a 3×3×3 convolution."""
+    """Double every spatial size (or only x and y, `in_plane`) by nearest-neighbour repetition, then a 3×3×3
+    convolution."""
 
-    def __init__(self, channels: int):
+    def __init__(self, channels: int, in_plane: bool = False):
         super().__init__()
+        self.scale = (2.0, 2.0, 1.0) if in_plane else 2.0
         self.conv = nn.Conv3d(channels, channels, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+        return self.conv(F.interpolate(x, scale_factor=self.scale, mode="nearest"))

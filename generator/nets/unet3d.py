@@ -18,10 +18,11 @@ class UNet3d(nn.Module):
     """Convolutional encoder-decoder with skip connections around a pluggable bottom `middle` module.
 
     `middle(h, emb, **cond)` receives the bottom features (B, C, x, y, z) and the time embedding (B, E).
+    `in_plane` down-samples x and y only, as the authors' code does; z then keeps its full size down to the bottom.
     """
 
     def __init__(self, channels_in: int, channels_out: int, width: int, mults: tuple[int, ...], res_blocks: int,
-                 middle: nn.Module):
+                 middle: nn.Module, in_plane: bool = False):
         super().__init__()
         emb_dim = 4 * width
         self.time = TimeEmbedding(width, emb_dim)
@@ -33,7 +34,7 @@ class UNet3d(nn.Module):
                 ch = width * mult
                 skips.append(ch)
             if level < len(mults) - 1:
-                self.down.append(Downsample(ch))
+                self.down.append(Downsample(ch, in_plane))
                 skips.append(ch)
         self.middle = middle
         self.up = nn.ModuleList()
@@ -42,15 +43,14 @@ class UNet3d(nn.Module):
                 self.up.append(ResBlock(ch + skips.pop(), width * mult, emb_dim))
                 ch = width * mult
             if level > 0:
-                self.up.append(Upsample(ch))
+                self.up.append(Upsample(ch, in_plane))
         self.head = nn.Sequential(group_norm(ch), nn.SiLU(), nn.Conv3d(ch, channels_out, 3, padding=1))
-        self.levels = len(mults)
+        self.factors = (2 ** (len(mults) - 1),) * 2 + (1 if in_plane else 2 ** (len(mults) - 1),)
 
     def run(self, x: torch.Tensor, emb: torch.Tensor, **cond) -> torch.Tensor:
-        """Encoder, bottom, decoder: (B, C_in, X, Y, Z) -> (B, C_out, X, Y, Z); sizes divisible by 2^(levels−1)."""
-        factor = 2 ** (self.levels - 1)
-        if any(s % factor for s in x.shape[2:]):
-            raise ValueError(f"every spatial size must be divisible by {factor}, got {tuple(x.shape[2:])}")
+        """Encoder, bottom, decoder: (B, C_in, X, Y, Z) -> (B, C_out, X, Y, Z); sizes divisible by `factors`."""
+        if any(s % f for s, f in zip(x.shape[2:], self.factors)):
+            raise ValueError(f"spatial sizes must be divisible by {self.factors}, got {tuple(x.shape[2:])}")
         h = self.stem(x)
         skips = [h]
         for block in self.down:
@@ -95,7 +95,7 @@ class BaseUNet(nn.Module):
         bottom = config.width * config.mults[-1]
         middle = TextBottom(bottom, 4 * config.width, config.heads, config.depth, config.text_dim)
         self.unet = UNet3d(config.channels, config.channels, config.width, tuple(config.mults), config.res_blocks,
-                           middle)
+                           middle, config.in_plane)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, context: torch.Tensor, context_mask: torch.Tensor):
         """x (B, 4, X, Y, Z), t (B,), report tokens (B, L, D) with mask (B, L) True where a token is real."""

@@ -1,4 +1,5 @@
 """The base and super-resolution UNets and their named configurations."""
+import dataclasses
 import json
 import subprocess
 import sys
@@ -70,8 +71,19 @@ def test_the_base_model_ignores_padded_report_tokens(tiny):
 
 def test_the_base_model_rejects_a_grid_its_levels_cannot_halve(tiny):
     context, mask = text()
-    with pytest.raises(ValueError, match="divisible by 4"):
+    with pytest.raises(ValueError, match=r"divisible by \(4, 4, 4\)"):
         make_base(tiny)(torch.randn(1, 4, 6, 8, 8), torch.tensor([0.5]), context=context, context_mask=mask)
+
+
+def test_the_in_plane_layout_halves_only_x_and_y_with_the_same_parameters(tiny):
+    """The authors' layout: the bottom keeps z at full size (a 4× longer attention sequence here)."""
+    in_plane = dataclasses.replace(tiny, base=dataclasses.replace(tiny.base, in_plane=True))
+    model, seen = make_base(in_plane), []
+    model.unet.middle.register_forward_hook(lambda _m, _i, out: seen.append(tuple(out.shape[2:])))
+    context, mask = text()
+    out = model(torch.randn(1, 4, 8, 8, 6), torch.tensor([0.5]), context=context, context_mask=mask)
+    assert out.shape == (1, 4, 8, 8, 6) and seen == [(2, 2, 6)]
+    assert parameter_count(model) == parameter_count(make_base(tiny))
 
 
 def test_the_superres_model_takes_the_noisy_volume_and_the_condition(tiny):
