@@ -14,6 +14,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
                                           "naive .nii.gz vs the platform (recognition and ranking pages)"),
     "load": ("bench.load", "200 readers autosaving against gunicorn on SQLite and PostgreSQL, "
                            "then again while a worker is SIGKILLed: latency, errors, nothing acknowledged lost"),
+    "evaluate": ("bench.evaluate", "`generator evaluate` on 32 volumes of 256³ against reading them"),
     "phantoms": ("bench.phantoms", "time per procedural phantom at 64³, 128³, 256³"),
     "studies-build": ("bench.studies_build", "`studies build` and `studies audit` on a paper-sized study"),
     "unet-attention": ("bench.unet_attention", "bottom-only attention vs MONAI's UNet: one CPU training step"),
