@@ -48,6 +48,7 @@ if __package__ in (None, ""):  # run as a script: `python bench/volume_delivery.
 
 from bench.platform_server import ROOT, Client, Gunicorn, answer_payload, free_port, platform_environment, \
     set_up_study, start_reader, task_page_data
+from generator.data.anatomy import spacing_for
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -133,7 +134,7 @@ def make_bundle(work: Path, size: int) -> Path:
                         + ('finding = "Consolidation"\n' if i == 0 else "") for i in range(4))
     (work / "study.toml").write_text(
         f'[study]\ntitle = "Volume delivery benchmark"\nslug = "{SLUG}"\nseed = 1\nshape = [{size}, {size}, {size}]\n'
-        f"spacing = {336 / size}\n\n{volumes}\n[recognition]\nvolumes = [\"scan-0\"]\n\n"
+        f"spacing = {spacing_for(size)}\n\n{volumes}\n[recognition]\nvolumes = [\"scan-0\"]\n\n"
         '[[ranking]]\nstructure = "lobes and fissures"\nvolumes = ["scan-0", "scan-1", "scan-2", "scan-3"]\n')
     print("building the study bundle …", flush=True)
     subprocess.run([sys.executable, "-m", "studies", "build", str(work / "study.toml"), "--out", str(bundle)],

@@ -13,7 +13,8 @@ import nibabel as nib
 import numpy as np
 from scipy import ndimage
 
-FOV_MM = 336
+from generator.data.anatomy import spacing_for
+
 OPTIONS = {"pleural_effusion": "Pleural effusion", "cardiomegaly": "Cardiomegaly",
            "consolidation": "Consolidation", None: "No abnormalities"}
 REAL, GENERATED = "phantom", "medsyn-small"
@@ -79,7 +80,7 @@ def write_manifest(work: Path, phantoms: Path, generated: dict, size: int, seed:
                     "prominent finding in each scan; then rank sets of four scans by how well they preserve the named "
                     "structure (1 = best preserved).")
     lines = ["[study]", 'title = "Demo study: procedural phantoms and a small MedSyn model"', 'slug = "demo"',
-             f"seed = {seed}", f"shape = [{size}, {size}, {size}]", f"spacing = {FOV_MM / size}",
+             f"seed = {seed}", f"shape = [{size}, {size}, {size}]", f"spacing = {spacing_for(size)}",
              f"instructions = {json.dumps(instructions)}", ""]
     for volume in volumes:
         lines += ["[[volume]]"] + [f"{key} = {json.dumps(value)}" for key, value in volume.items()] + [""]

@@ -5,6 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from generator.data.anatomy import FOV_MM, spacing_for
 from generator.data.cases import CaseError
 
 
@@ -14,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Write N synthetic chest CTs with lobes, airway, vessels, findings, report and truth.")
     p.add_argument("--out", type=Path, required=True, help="folder to write case-0000, case-0001, ... into")
     p.add_argument("--n", type=int, required=True, help="number of phantoms")
-    p.add_argument("--size", type=int, default=256, help="grid size in voxels per axis (field of view is 336 mm)")
+    p.add_argument("--size", type=int, default=256, help=f"grid size in voxels per axis (field of view is {FOV_MM:g} mm)")
     p.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same phantoms")
     p.add_argument("--workers", type=int, default=1, help="processes building phantoms in parallel")
     p.set_defaults(run=run_phantoms)
@@ -40,7 +41,7 @@ def run_phantoms(args: argparse.Namespace) -> int:
         folders = write_phantoms(args.out, args.n, args.size, args.seed, args.workers)
     except (OSError, CaseError) as exc:
         return _fail(f"cannot write phantoms to {args.out}: {exc}")
-    print(f"wrote {len(folders)} phantoms ({args.size}³, {336 / args.size:.3f} mm) to {args.out}")
+    print(f"wrote {len(folders)} phantoms ({args.size}³, {spacing_for(args.size):.3f} mm) to {args.out}")
     return 0
 
 
