@@ -1,6 +1,7 @@
-/* Papaya viewers of a task page: sequential loading with progress, window presets and free contrast,
-   swap of the main view, and linked scans (slice, cross-hair and window follow the scan being handled).
-   Papaya has no built-in linking of window or cross-hair, so this copies state between papayaContainers. */
+/* Papaya viewers of a task page: early volume downloads, sequential loading with progress, window presets and
+   free contrast, swap of the main view, and linked scans (slice, cross-hair and window follow the scan being
+   handled). Papaya has no built-in linking of window or cross-hair, so this copies state between papayaContainers.
+   The page loads this script before papaya.js so that the first download starts while Papaya is still arriving. */
 (function () {
   "use strict";
   var data = window.papayaViewerData;
@@ -16,6 +17,27 @@
   });
   var current = presets[data.window] || presets.lung;
   var ready = [];
+  var volumes = [];
+
+  /* The page downloads each scan itself instead of letting Papaya do it after the window's load event: the
+     transfer and the browser's decoding then overlap Papaya's start-up and the display of the previous scan.
+     Each download starts when the previous one has arrived, so that the first scan never shares the link. */
+  function download(index) {
+    volumes[index] = window.fetch(scans[index].dataset.url, {credentials: "same-origin"}).then(function (response) {
+      if (!response.ok) { throw new Error(refusal(response.status)); }
+      return response.arrayBuffer();
+    });
+    volumes[index].then(function () {  // a failure is reported when load() reaches this scan
+      if (index + 1 < scans.length) { download(index + 1); }
+    }, function () {});
+  }
+
+  function refusal(status) {
+    if (status === 403 || status === 404) {
+      return "this link no longer opens this scan (the study may be finished or the link withdrawn)";
+    }
+    return "the server answered with error " + status + "; reload the page to try again";
+  }
 
   function bounds(win) { return [win.level - win.width / 2, win.level + win.width / 2]; }
 
@@ -106,18 +128,24 @@
     status.textContent = "Loading scan " + (index + 1) + " of " + scans.length + "…";
     var scan = scans[index];
     var range = bounds(current);
-    var params = {
-      images: [scan.dataset.url], kioskMode: true, showControlBar: false, showControls: false,
-      showImageButtons: false, expandable: false, orthogonal: true, mainView: "axial",
-      showOrientation: true, radiological: true, noNewFiles: true, allowScroll: true
-    };
-    params[scan.dataset.file] = {min: range[0], max: range[1]};
-    params.loadingComplete = function () {
-      ready[index] = true;
-      scan.classList.add("loaded");
-      window.setTimeout(function () { load(index + 1); }, 0);
-    };
-    papaya.Container.addViewer(scan.querySelector(".viewer-host").id, params);
+    volumes[index].then(function (volume) {
+      var params = {
+        binaryImages: [volume], kioskMode: true, showControlBar: false, showControls: false,
+        showImageButtons: false, expandable: false, orthogonal: true, mainView: "axial",
+        showOrientation: true, radiological: true, noNewFiles: true, allowScroll: true,
+        unknown: {min: range[0], max: range[1]}  // Papaya keys the settings of an image given as bytes "unknown"
+      };
+      params.loadingComplete = function () {
+        ready[index] = true;
+        scan.classList.add("loaded");
+        window.setTimeout(function () { load(index + 1); }, 0);
+      };
+      papaya.Container.addViewer(scan.querySelector(".viewer-host").id, params);
+    }, function (error) {
+      scan.classList.add("failed");
+      status.textContent = "Scan " + (index + 1) + " could not be loaded: " +
+        (error instanceof TypeError ? "the connection failed; check it and reload the page" : error.message);
+    });
   }
 
   presetButtons.forEach(function (button) {
@@ -132,5 +160,6 @@
   if (linkBox) { linkBox.addEventListener("change", function () { if (linkBox.checked) { follow(0); } }); }
   scans.forEach(watch);
   showWindow(current);
+  if (scans.length) { download(0); }
   window.addEventListener("load", function () { load(0); });
 })();

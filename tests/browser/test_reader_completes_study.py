@@ -1,6 +1,6 @@
 """A radiologist completes a small study in headless Chromium: recognition and ranking, keyboard ranks, a window
 preset, linked scans, a reload midway that resumes, finish; then the exported CSVs hold exactly those answers. A save
-that fails keeps its active time for the next one."""
+that fails keeps its active time for the next one; a scan that cannot be downloaded says why."""
 import csv
 import io
 import os
@@ -94,6 +94,8 @@ def test_a_radiologist_completes_the_study_and_the_exports_hold_the_answers(page
     # Task 1, recognition: opens in the lung window; the mediastinum preset is one click.
     _viewers_ready(page, 1)
     assert page.input_value("#window-width") == "1500" and page.input_value("#window-level") == "-600"
+    assert page.evaluate("[papayaContainers[0].viewer.screenVolumes[0].screenMin, "
+                         "papayaContainers[0].viewer.screenVolumes[0].screenMax]") == [-1350, 150]
     page.click("button[data-preset=mediastinum]")
     assert page.evaluate("papayaContainers[0].viewer.screenVolumes[0].screenMin") == -125
     assert page.get_attribute("button[data-preset=mediastinum]", "aria-pressed") == "true"
@@ -181,3 +183,13 @@ def test_a_failed_save_keeps_its_active_seconds_for_the_next_save(page, reader_l
     _answer_recognition(page, "Pleural effusion")
     answer = RecognitionAnswer.objects.get(reader=invited.reader)
     assert answer.option == "Pleural effusion" and answer.seconds >= 3
+
+
+def test_a_scan_that_cannot_be_downloaded_says_why(page, reader_link):
+    _, link = reader_link
+    page.route("**/*.nii", lambda route: route.fulfill(status=403, body="Forbidden"))
+    page.goto(link)
+    page.click("text=Start the study")
+    page.wait_for_selector(".scan.failed")
+    assert page.text_content("#load-status") == ("Scan 1 could not be loaded: this link no longer opens this scan "
+                                                 "(the study may be finished or the link withdrawn)")

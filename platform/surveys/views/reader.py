@@ -125,7 +125,7 @@ def _scan_letter(index: int) -> str:
 
 def _scan(token: str, name: str, letter: str, rank: int | None = None) -> dict:
     """What a page needs to show one scan: its opaque name, URL, letter and current rank."""
-    return {"name": name, "file": f"{name}.nii", "url": reverse("surveys:volume", args=[token, name]), "letter": letter, "rank": rank}
+    return {"name": name, "url": reverse("surveys:volume", args=[token, name]), "letter": letter, "rank": rank}
 
 
 @reader_view
