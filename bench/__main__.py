@@ -15,6 +15,8 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "load": ("bench.load", "200 readers autosaving against gunicorn on SQLite and PostgreSQL, "
                            "then again while a worker is SIGKILLed: latency, errors, nothing acknowledged lost"),
     "evaluate": ("bench.evaluate", "`generator evaluate` on 32 volumes of 256³ against reading them"),
+    "text-stages": ("bench.text_stages", "after bench/prompt_control/run.sh: where text control is lost "
+                                         "(base model, super-resolution or measuring), stage by stage"),
     "phantoms": ("bench.phantoms", "time per procedural phantom at 64³, 128³, 256³"),
     "studies-build": ("bench.studies_build", "`studies build` and `studies audit` on a paper-sized study"),
     "unet-attention": ("bench.unet_attention", "bottom-only attention vs MONAI's UNet: one CPU training step"),

@@ -118,34 +118,52 @@ def sample_one(pipeline: Pipeline, prompt: str, seed: int, *, guidance: float, s
     `tile` (voxels) runs the super-resolution model on overlapping tiles (a quarter of a tile overlaps) when the
     whole volume does not fit in memory.
     """
-    device, shape = pipeline.device, pipeline.grid_shape
-    low_shape = tuple(s // 4 for s in shape)
+    shape = pipeline.grid_shape
     gen = torch.Generator().manual_seed(seed)
-    noise_low = torch.randn((1, 4, *low_shape), generator=gen).to(device)
-    noise_full = torch.randn((1, 4, *shape), generator=gen).to(device)
-    noise_condition = torch.randn((1, 4, *shape), generator=gen).to(device)
-    tick = (lambda _: progress.update(1)) if progress is not None else None
+    noise_low = torch.randn((1, 4, *(s // 4 for s in shape)), generator=gen)
+    noise_full = torch.randn((1, 4, *shape), generator=gen)
+    noise_condition = torch.randn((1, 4, *shape), generator=gen)
+    known = encode_fixed(fixed, shape) if fixed else None
+    low = sample_low(pipeline, prompt, noise_low, guidance=guidance, steps=steps_base, known=known,
+                     progress=progress)
+    return super_resolve(pipeline, low, noise_full, noise_condition, steps=steps_superres, known=known, tile=tile,
+                         progress=progress)
 
+
+def sample_low(pipeline: Pipeline, prompt: str, noise: torch.Tensor, *, guidance: float, steps: int,
+               known: tuple[torch.Tensor, torch.Tensor] | None = None, progress=None) -> torch.Tensor:
+    """The base stage: a guided low-resolution model-space sample (1, 4, x, y, z) in [-1, 1] from `noise`;
+    `known` = (full-resolution model-space values, channel mask) from `encode_fixed`."""
+    device = pipeline.device
     context, mask = pipeline.encoder([prompt])
     uncond, uncond_mask = pipeline.encoder([""])
-    precision = sampling_precision(device)
-    base_fn = guided(autocast(pipeline.base, precision), guidance)
-    if fixed:
-        known, known_mask = encode_fixed(fixed, shape)
-        base_fn = with_fixed_channels(base_fn, downsample(known).to(device), known_mask)
+    base_fn = guided(autocast(pipeline.base, sampling_precision(device)), guidance)
+    if known is not None:
+        base_fn = with_fixed_channels(base_fn, downsample(known[0]).to(device), known[1])
     extra = {"context": context.to(device), "context_mask": mask.to(device),
              "uncond_context": uncond.to(device), "uncond_mask": uncond_mask.to(device)}
-    low = sample_ddim(base_fn, noise_low, sampling_times(steps_base), extra, tick).clamp(-1, 1)
+    return sample_ddim(base_fn, noise.to(device), sampling_times(steps), extra, _ticker(progress)).clamp(-1, 1)
 
+
+def super_resolve(pipeline: Pipeline, low: torch.Tensor, noise: torch.Tensor, noise_condition: torch.Tensor, *,
+                  steps: int, known: tuple[torch.Tensor, torch.Tensor] | None = None, tile: int | None = None,
+                  progress=None) -> np.ndarray:
+    """The super-resolution stage: a full-resolution model-space sample (4, X, Y, Z) of a low-resolution one
+    (1, 4, x, y, z), whose up-sampled copy is noised to the model's sampling time as in training."""
+    device = pipeline.device
     low_t = torch.full((1,), pipeline.low_noise, device=device)
-    condition = add_noise(upsample(low), low_t, noise_condition)
-    superres = autocast(pipeline.superres, precision)
+    condition = add_noise(upsample(low.to(device)), low_t, noise_condition.to(device))
+    superres = autocast(pipeline.superres, sampling_precision(device))
     superres_fn = superres if tile is None else tiled(superres, tile, tile // 4)
-    if fixed:
-        superres_fn = with_fixed_channels(superres_fn, known.to(device), known_mask)
-    full = sample_ddim(superres_fn, noise_full, sampling_times(steps_superres),
-                       {"low": condition, "low_t": low_t}, tick)
+    if known is not None:
+        superres_fn = with_fixed_channels(superres_fn, known[0].to(device), known[1])
+    full = sample_ddim(superres_fn, noise.to(device), sampling_times(steps), {"low": condition, "low_t": low_t},
+                       _ticker(progress))
     return full[0].clamp(-1, 1).float().cpu().numpy()
+
+
+def _ticker(progress):
+    return (lambda _: progress.update(1)) if progress is not None else None
 
 
 def generate(base_dir: Path, superres_dir: Path, text_encoder_dir: Path, prompts: list[str], seeds: list[int], *,
