@@ -10,20 +10,19 @@ from __future__ import annotations
 
 import gzip
 import io
-import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import nibabel as nib
 import numpy as np
-from tqdm import tqdm
 
 from studies.appearance import Appearance, measure, source_warnings
 from studies.blinding import NO_EXTENSIONS, served_header, served_voxels, sha256
 from studies.bundle import MEDIA_DIR, VOLUMES_DIR, load_study
 from studies.errors import StudyError
+from studies.workers import map_volumes
 
 GZIP_FLAGS = ("FTEXT", "FHCRC", "FEXTRA", "FNAME", "FCOMMENT")
 
@@ -113,7 +112,8 @@ def audit_bundle(bundle: Path, *, workers: int | None = None, progress: bool = F
     spacing = float(study["grid"]["spacing"])
     expected = served_header(shape, spacing).binaryblock + NO_EXTENSIONS
     paths = [bundle / v["file"] for v in volumes]
-    inspections = _inspect_all(paths, expected, shape, spacing, workers, progress)
+    inspections = map_volumes(partial(inspect, expected_header=expected, shape=shape, spacing=spacing), paths,
+                              workers=workers, desc="auditing volumes", progress=progress)
     for volume, found in zip(volumes, inspections):
         label = f"{volume['file']} (id {volume['id']!r}, source {volume['source']!r})"
         if found.sha256 != volume["sha256"]:
@@ -123,25 +123,6 @@ def audit_bundle(bundle: Path, *, workers: int | None = None, progress: bool = F
     appearances = {v["name"]: found.appearance for v, found in zip(volumes, inspections) if found.appearance is not None}
     sources = {v["name"]: v["source"] for v in volumes}
     return AuditReport(failures, source_warnings(appearances, sources))
-
-
-def _inspect_all(paths: list[Path], expected: bytes, shape: tuple[int, int, int], spacing: float,
-                 workers: int | None, progress: bool) -> list[Inspection]:
-    workers = workers or min(os.cpu_count() or 1, max(len(paths), 1))
-    arguments = ([expected] * len(paths), [shape] * len(paths), [spacing] * len(paths))
-    with tqdm(total=len(paths), desc="auditing volumes", unit="volume", disable=not progress) as bar:
-        if workers == 1:
-            results = []
-            for path in paths:
-                results.append(inspect(path, expected, shape, spacing))
-                bar.update()
-            return results
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            results = []
-            for result in pool.map(inspect, paths, *arguments):
-                results.append(result)
-                bar.update()
-            return results
 
 
 def _listing_failures(bundle: Path, study: dict[str, Any]) -> list[str]:

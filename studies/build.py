@@ -11,19 +11,16 @@ import shutil
 import tempfile
 import time
 from collections import Counter
-from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from tqdm import tqdm
 
 from studies.blinding import opaque_name, served_bytes, sha256
 from studies.bundle import FORMAT, MEDIA_DIR, STUDY_FILE, VOLUMES_DIR, write_study
 from studies.errors import StudyError
 from studies.manifest import Manifest, read_manifest, slugify
 from studies.normalise import canonical_shape, normalise, open_volume
+from studies.workers import map_volumes
 
 
 @dataclass(frozen=True)
@@ -43,35 +40,6 @@ def run_job(job: Job) -> tuple[Path, str]:
     content = served_bytes(normalise(job.file, job.intensity, job.shape, job.spacing, job.label), job.spacing)
     job.target.write_bytes(content)
     return job.target, sha256(content)
-
-
-def run_jobs(jobs: list[Job], workers: int, progress: bool) -> dict[Path, str]:
-    """Run the jobs on `workers` processes (in this process when 1) behind a progress bar; stop at the first error."""
-    bar = tqdm(total=len(jobs), desc="normalising volumes", unit="volume", disable=not progress)
-    digests: dict[Path, str] = {}
-    try:
-        if workers == 1:
-            for job in jobs:
-                target, digest = run_job(job)
-                digests[target] = digest
-                bar.update()
-            return digests
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            pending = {pool.submit(run_job, job) for job in jobs}
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                for future in done:
-                    if future.exception() is not None:
-                        pool.shutdown(wait=True, cancel_futures=True)
-                        raise future.exception()
-                    target, digest = future.result()
-                    digests[target] = digest
-                    bar.update()
-        return digests
-    except BrokenProcessPool:
-        raise StudyError("a worker process died (out of memory?); try fewer workers, e.g. --workers 1") from None
-    finally:
-        bar.close()
 
 
 def study_shape(manifest: Manifest) -> tuple[int, int, int]:
@@ -139,7 +107,7 @@ def build_bundle(manifest_path: Path, out: Path, *, workers: int | None = None, 
         jobs = [Job(v.file, v.intensity, shape, manifest.spacing, volume_label(manifest, v.id),
                     staging / VOLUMES_DIR / f"{names[v.id]}.nii.gz") for v in manifest.volumes]
         secrets.SystemRandom().shuffle(jobs)  # write order (and so inode order) says nothing about manifest order
-        by_target = run_jobs(jobs, workers or min(os.cpu_count() or 1, len(jobs)), progress)
+        by_target = dict(map_volumes(run_job, jobs, workers=workers, desc="normalising volumes", progress=progress))
         digests = {v.id: by_target[staging / VOLUMES_DIR / f"{names[v.id]}.nii.gz"] for v in manifest.volumes}
         video = _copy_video(manifest, staging)
         _same_timestamps(staging)
