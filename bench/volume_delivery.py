@@ -18,8 +18,14 @@ Pages: the recognition page (one scan) and the four-scan ranking page (the platf
 four viewers loaded one after the other as the platform's viewer.js does). "First slice" is the time from navigation
 start until the first viewer has called Papaya's `loadingComplete` *and* its canvas shows a CT slice (more than 16
 grey levels); "all scans" is the same for the last viewer. Each run uses a fresh browser context with the cache
-disabled; runs of the different ways alternate, after one discarded warm-up run of each. The table gives medians and
-the ratio naive / way (the issue's target for the platform: at least 3).
+disabled: a reader's first page. "Next page" rows are what a reader meets on every later page: in a fresh context
+with the cache on, the previous task's page is shown until its viewers are ready (and, on the platform, until the
+browser has prefetched the next page's scans), then the next task's page is measured; the naive pages have
+papaya.js cached as well, but their scans come over the network. Runs of the different ways alternate, after one
+discarded warm-up run of each. "First task, after welcome" is a new reader's first task page as the platform gives
+it: the welcome page is shown until the browser has prefetched task 1's scan, then "Start the study" is clicked and
+the time runs from that click (a fresh reader each run; the naive row is the cold first page: a static site has no
+welcome page to prefetch from). The table gives medians and the ratio naive / way (the issue's target: at least 3).
 
 Inputs are made in the work folder: 4 procedural phantoms (`python -m generator phantoms`, realistic CT noise) and a
 bundle (`python -m studies build`). `--mbit N` throttles downloads to N Mbit/s (Chrome's network emulation) to see a
@@ -42,6 +48,7 @@ import tempfile
 import threading
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable
 
 if __package__ in (None, ""):  # run as a script: `python bench/volume_delivery.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -120,21 +127,26 @@ SCAN = ('<div class="scan"><div class="scan-head"><span class="scan-letter">Scan
         '<button type="button">Swap main view</button></div><div class="viewer-host" id="viewer-{}"></div></div>')
 
 
+RECOGNITION = '[recognition]\nvolumes = ["scan-0", "scan-1"]\n'
+
+
 def make_bundle(work: Path, size: int) -> Path:
-    """Four procedural phantoms and their blinded bundle (one recognition scan, one ranking set), made once per work folder."""
+    """Four procedural phantoms and their blinded bundle (two recognition scans, one ranking set), made once per work
+    folder."""
     bundle = work / "bundle"
-    if (bundle / "study.json").exists():
+    if (bundle / "study.json").exists() and RECOGNITION in (work / "study.toml").read_text():
         return bundle
+    shutil.rmtree(bundle, ignore_errors=True)  # the bundle of this benchmark's earlier study (one recognition scan)
     phantoms = work / "phantoms"
     if not (phantoms / "case-0003" / "ct.nii.gz").exists():
         print(f"making 4 procedural phantoms at {size}³ …", flush=True)
         subprocess.run([sys.executable, "-m", "generator", "phantoms", "--out", str(phantoms), "--n", "4",
                         "--size", str(size), "--seed", "11"], cwd=ROOT, check=True, stderr=subprocess.DEVNULL)
     volumes = "\n".join(f'[[volume]]\nid = "scan-{i}"\nfile = "phantoms/case-{i:04d}/ct.nii.gz"\nsource = "s{i}"\n'
-                        + ('finding = "Consolidation"\n' if i == 0 else "") for i in range(4))
+                        + ('finding = "Consolidation"\n' if i < 2 else "") for i in range(4))
     (work / "study.toml").write_text(
         f'[study]\ntitle = "Volume delivery benchmark"\nslug = "{SLUG}"\nseed = 1\nshape = [{size}, {size}, {size}]\n'
-        f"spacing = {spacing_for(size)}\n\n{volumes}\n[recognition]\nvolumes = [\"scan-0\"]\n\n"
+        f"spacing = {spacing_for(size)}\n\n{volumes}\n{RECOGNITION}\n"
         '[[ranking]]\nstructure = "lobes and fissures"\nvolumes = ["scan-0", "scan-1", "scan-2", "scan-3"]\n')
     print("building the study bundle …", flush=True)
     subprocess.run([sys.executable, "-m", "studies", "build", str(work / "study.toml"), "--out", str(bundle)],
@@ -142,14 +154,15 @@ def make_bundle(work: Path, size: int) -> Path:
     return bundle
 
 
-def reader_pages(client: Client, token: str) -> dict[str, tuple[str, list[str]]]:
-    """Start the reader and answer every task (so every page is reachable); {kind: (task page path, scan names)}."""
+def reader_pages(client: Client, token: str) -> list[tuple[str, str, list[str]]]:
+    """Start the reader and answer every task (so every page is reachable); [(kind, task page path, scan names)] in
+    the reader's order."""
     status, page = start_reader(client, token)
-    pages: dict[str, tuple[str, list[str]]] = {}
+    pages: list[tuple[str, str, list[str]]] = []
     number = 1
     while status == 200 and b'id="task-data"' in page:
         task, csrf, names = task_page_data(page)
-        pages.setdefault(task["kind"], (f"/r/{token}/task/{number}/", names))
+        pages.append((task["kind"], f"/r/{token}/task/{number}/", names))
         status, _, reply = client.post_json(f"/r/{token}/answer", answer_payload(task, names, 0), csrf)
         if status != 200:
             raise RuntimeError(f"answer refused ({status}): {reply[:200]!r}")
@@ -158,14 +171,15 @@ def reader_pages(client: Client, token: str) -> dict[str, tuple[str, list[str]]]
     return pages
 
 
-def naive_site(folder: Path, bundle: Path, pages: dict[str, tuple[str, list[str]]], ways: set[str]) -> dict[str, str]:
-    """Static pages showing the platform pages' scans as plain `.nii.gz` (naive), plain raw `.nii` (raw) and raw
-    `.zst.nii` served with Content-Encoding: zstd (zstd); {way/page: path}."""
+def naive_site(folder: Path, bundle: Path, pages: list[tuple[str, str, list[str]]],
+               ways: set[str]) -> dict[tuple[str, int], str]:
+    """Static pages showing each platform page's scans as plain `.nii.gz` (naive), plain raw `.nii` (raw) and raw
+    `.zst.nii` served with Content-Encoding: zstd (zstd); {(way, page index): path}."""
     folder.mkdir(parents=True, exist_ok=True)
     for name, source in (("papaya.js", PAPAYA / "papaya.js"), ("papaya.css", PAPAYA / "papaya.css"),
                          ("reader.css", ROOT / "static" / "surveys" / "reader.css")):
         shutil.copyfile(source, folder / name)
-    for names in (names for _, names in pages.values()):
+    for names in (names for _, _, names in pages):
         for name in names:
             gz = folder / f"{name}.nii.gz"
             if not gz.exists():
@@ -177,15 +191,15 @@ def naive_site(folder: Path, bundle: Path, pages: dict[str, tuple[str, list[str]
             if "zstd" in ways and not (folder / f"{name}.zst.nii").exists():
                 subprocess.run(["zstd", "-q", "-3", str(raw), "-o", str(folder / f"{name}.zst.nii")], check=True)
     paths = {}
-    for kind, (_, names) in pages.items():
+    for index, (_, _, names) in enumerate(pages):
         for way, suffix in (("naive", ".nii.gz"), ("raw", ".nii"), ("zstd", ".zst.nii")):
             if way not in ways:
                 continue
             files = [name + suffix for name in names]
             body = ONE_SCAN if len(files) == 1 else FOUR_SCANS.format("".join(SCAN.format(i) for i in range(len(files))))
-            page = folder / f"{way}-{kind}.html"
+            page = folder / f"{way}-{index + 1}.html"
             page.write_text(NAIVE_PAGE.format(body=body, files=json.dumps(files), low=LUNG[0], high=LUNG[1]))
-            paths[f"{way}/{kind}"] = "/" + page.name
+            paths[(way, index)] = "/" + page.name
     return paths
 
 
@@ -215,16 +229,33 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def measure(browser, url: str, scans: int, mbit: float | None = None, accept_encoding: str | None = None) -> dict:
-    """One page load in a fresh context with the cache disabled (the download throttled to `mbit` Mbit/s and the
-    requests' Accept-Encoding replaced, if given): seconds to first slice, to all slices, bytes received, and the
-    Content-Encodings of the volumes."""
-    context = browser.new_context(viewport=VIEWPORT)
+PREVIOUS_DONE = ("(document.body.dataset.viewersReady === 'true' || !document.querySelector('.scan')) && "
+                 "(!document.getElementById('upcoming-scans') || document.body.dataset.prefetched === 'true')")
+"""True on a previous page once its viewers (if any) are ready and (platform pages) the next page's scans are
+prefetched."""
+
+
+START = "Start the study"
+"""In place of a page's URL: the page that the welcome page's start button leads to."""
+
+
+def measure(browser, url: str, scans: int, mbit: float | None = None, accept_encoding: str | None = None,
+            previous: str | None = None) -> dict:
+    """One page load in a fresh context (the download throttled to `mbit` Mbit/s and the requests' Accept-Encoding
+    replaced, if given): seconds to first slice, to all slices, bytes received, and the Content-Encodings of the
+    volumes. Without `previous` the cache is disabled; with it, the cache is on and the page at `previous` is shown
+    first, until it is done (PREVIOUS_DONE); `url` START then clicks the welcome page's start button. Runs with a
+    cache get a fresh profile on disk, as a reader's browser has: the in-memory cache of Playwright's incognito
+    contexts does not keep responses of this size."""
+    profile = tempfile.TemporaryDirectory(prefix="bench-profile-") if previous else None
+    context = browser.browser_type.launch_persistent_context(
+        profile.name, executable_path=CHROMIUM, headless=True, args=ARGS, viewport=VIEWPORT) if profile \
+        else browser.new_context(viewport=VIEWPORT)
     try:
         page = context.new_page()
         cdp = context.new_cdp_session(page)
         cdp.send("Network.enable")
-        cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+        cdp.send("Network.setCacheDisabled", {"cacheDisabled": previous is None})
         if mbit:
             cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0,
                                                           "downloadThroughput": mbit * 1e6 / 8, "uploadThroughput": -1})
@@ -234,30 +265,45 @@ def measure(browser, url: str, scans: int, mbit: float | None = None, accept_enc
         codings: set[str] = set()
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.on("response", lambda response: codings.add(response.headers.get("content-encoding", "none"))
-                if ".nii" in response.url else None)
+                if ".nii" in response.url and response.request.resource_type == "fetch" else None)
         page.add_init_script(WATCH)
-        page.goto(url, wait_until="commit")
+        if previous:
+            page.goto(previous, wait_until="commit")
+            page.wait_for_function(PREVIOUS_DONE, timeout=180_000, polling=50)
+            codings.clear()
+        if url == START:
+            page.click(f"text={START}", no_wait_after=True)
+        else:
+            page.goto(url, wait_until="commit")
         page.wait_for_function(f"window.__bench && window.__bench.painted.filter(x => x).length >= {scans}",
                                timeout=180_000, polling=50)
         if errors:
             raise RuntimeError(f"{url}: {errors}")
-        state = page.evaluate("""() => ({
+        state = page.evaluate("""() => {
+          const scans = () => performance.getEntriesByType('resource')  // the page's own, not those it prefetches
+              .filter(e => e.name.includes('.nii') && ['fetch', 'xmlhttprequest'].includes(e.initiatorType));
+          return {
             painted: window.__bench.painted, loaded: window.__bench.loaded, canvas: window.__bench.canvas,
-            bytes: performance.getEntriesByType('resource').filter(e => e.name.includes('.nii'))
-                   .reduce((sum, e) => sum + e.encodedBodySize, 0),
+            bytes: scans().reduce((sum, e) => sum + e.transferSize, 0),
             steps: {
                 html: performance.getEntriesByType('navigation')[0].responseEnd,
                 papaya_js: (performance.getEntriesByType('resource').find(e => e.name.endsWith('papaya.js')) || {}).responseEnd,
                 window_load: performance.getEntriesByType('navigation')[0].loadEventStart,
-                volume_start: (performance.getEntriesByType('resource').find(e => e.name.includes('.nii')) || {}).startTime,
-                volume_end: (performance.getEntriesByType('resource').find(e => e.name.includes('.nii')) || {}).responseEnd}})""")
+                volume_start: (scans()[0] || {}).startTime,
+                volume_end: (scans()[0] || {}).responseEnd}};
+        }""")
     finally:
         context.close()
+        if profile:
+            profile.cleanup()
     return {"first": state["painted"][0] / 1000, "all": max(state["painted"]) / 1000, "bytes": state["bytes"],
             "canvas": state["canvas"][0], "loaded_first": state["loaded"][0] / 1000, "codings": codings,
             "steps": {name: round(value / 1000, 3) for name, value in state["steps"].items() if value is not None}}
 
 
+PAGES = {"first-task": "first task, after welcome", "recognition": "recognition (1 scan)",
+         "ranking": "ranking (4 scans)", "next-recognition": "next page, 1 scan", "next-ranking": "next page, 4 scans"}
+"""The measured pages: the first page of each kind, and the next page of each kind after the task before it."""
 WAYS = {
     "naive": "naive .nii.gz, Papaya inflates in JS",
     "platform": "platform view, Content-Encoding: zstd",
@@ -265,20 +311,41 @@ WAYS = {
     "raw": "static raw .nii, no compression (ref.)",
     "zstd": "static .nii, Content-Encoding: zstd (ref.)",
 }
+NEXT_PAGE_WAYS = ("naive", "platform", "platform-gzip")
+"""The ways measured on next pages (the static references have nothing to prefetch with)."""
 PLATFORM_WAYS = {"platform": (None, "zstd"), "platform-gzip": ("gzip, deflate", "gzip")}
 """The platform's ways: (Accept-Encoding the page's requests send instead of Chromium's own, expected encoding)."""
 
 
-def measure_way(browser, key: str, url: str, scans: int, mbit: float | None) -> dict:
-    """`measure` of way/page `key`, with the platform's ways' Accept-Encoding, checking the encoding they got."""
+Url = str | tuple[str, str] | Callable[[], str | tuple[str, str]]
+
+
+def measured_pages(pages: list[tuple[str, str, list[str]]]) -> list[tuple[str, int, int | None]]:
+    """[(PAGES key, index of the page, index of the page shown before it or None)]: the first page of each kind,
+    and the first page of each kind that follows another task."""
+    chosen = []
+    for kind in ("recognition", "ranking"):
+        indices = [i for i, (k, _, _) in enumerate(pages) if k == kind]
+        chosen.append((kind, indices[0], None))
+        following = [i for i in indices if i > 0]
+        if following:
+            chosen.append((f"next-{kind}", following[0], following[0] - 1))
+    return chosen
+
+
+def measure_way(browser, key: str, url: Url, scans: int, mbit: float | None) -> dict:
+    """`measure` of way/page `key` (url: the page, (previous page, page), or a function giving a fresh one of these
+    for each run), with the platform's ways' Accept-Encoding, checking the encoding they got."""
     accept_encoding, expected = PLATFORM_WAYS.get(key.split("/")[0], (None, None))
-    result = measure(browser, url, scans, mbit, accept_encoding)
+    url = url() if callable(url) else url
+    previous, url = url if isinstance(url, tuple) else (None, url)
+    result = measure(browser, url, scans, mbit, accept_encoding, previous)
     if expected and result["codings"] != {expected}:
         raise RuntimeError(f"{key}: the volumes came with Content-Encoding {sorted(result['codings'])}, not {expected}")
     return result
 
 
-def run(browser, urls: dict[str, str], scans: dict[str, int], repeats: int, mbit: float | None) -> dict[str, list[dict]]:
+def run(browser, urls: dict[str, Url], scans: dict[str, int], repeats: int, mbit: float | None) -> dict[str, list[dict]]:
     """Warm up each url once, then `repeats` alternating rounds; {way/page: [measurements]}."""
     for key, url in urls.items():
         measure_way(browser, key, url, scans[key], mbit)
@@ -297,7 +364,7 @@ def table(results: dict[str, list[dict]], raw_mb: float, repeats: int, version: 
              f"127.0.0.1 ({link}); median of {repeats} fresh contexts, cache disabled",
              f"{'page':<21} {'way':<42} {'MB sent':>7} {'page ready':>10} {'1st volume':>10} {'first slice':>11} "
              f"{'all scans':>9} {'naive/this':>10}"]
-    for kind, label in (("recognition", "recognition (1 scan)"), ("ranking", "ranking (4 scans)")):
+    for kind, label in PAGES.items():
         baseline = results.get(f"naive/{kind}")
         if not baseline:
             continue
@@ -314,11 +381,13 @@ def table(results: dict[str, list[dict]], raw_mb: float, repeats: int, version: 
             spread = f"({min(r['all'] for r in runs):.2f}–{max(r['all'] for r in runs):.2f})"
             lines.append(f"{label:<21} {WAYS[way]:<42} {sent:>7.1f} {ready:>10.2f} {volume:>10.2f} {first:>11.2f} "
                          f"{every:>9.2f} {base / every:>9.2f}×  {spread}")
-    lines += ["seconds from navigation start: page ready = window load event (papaya.js parsed; the viewers start "
+    lines += ["first page: a fresh browser, cache disabled; next page: the previous task's page was shown until it was "
+              "done (platform: the next page's scans prefetched), cache on.",
+              "seconds from navigation start: page ready = window load event (papaya.js parsed; the viewers start "
               "loading), 1st volume = first volume received and decoded by the network stack, first slice / all "
               "scans = Papaya's loadingComplete and a CT slice on the canvas of the first / last viewer.",
               "naive/this = naive median / this median of 'all scans' (= first slice for one scan); "
-              "(min–max) of 'all scans'; MB sent = volume bytes on the wire."]
+              "(min–max) of 'all scans'; MB sent = bytes of the page's scans on the wire (0 when the cache answered)."]
     return "\n".join(lines)
 
 
@@ -346,7 +415,8 @@ def main(argv: list[str] | None = None) -> None:
         run_dir = Path(temporary) / "run"
         port = free_port()
         env = platform_environment(run_dir / "data", port)
-        token = set_up_study(env, bundle, SLUG, 1)[0]
+        token, *new_readers = set_up_study(env, bundle, SLUG, 1 + len(PLATFORM_WAYS) * (args.repeats + 1))
+        fresh = iter(new_readers)  # one reader per "first task, after welcome" run: starting changes a reader
         with Gunicorn(env, port, workers=2, logs=run_dir / "logs") as server:
             client = Client(server.url)
             pages = reader_pages(client, token)
@@ -354,15 +424,23 @@ def main(argv: list[str] | None = None) -> None:
             if not args.no_reference:
                 ways |= {"raw", "zstd"} if shutil.which("zstd") else {"raw"}
             naive_paths = naive_site(run_dir / "static", bundle, pages, ways)
-            raw_mb = (run_dir / "static" / f"{pages['recognition'][1][0]}.nii").stat().st_size / 1e6
+            raw_mb = (run_dir / "static" / f"{pages[0][2][0]}.nii").stat().st_size / 1e6
             with static_server(run_dir / "static") as static_url, sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+                def url(way: str, index: int) -> str:
+                    return server.url + pages[index][1] if way in PLATFORM_WAYS else static_url + naive_paths[(way, index)]
+
                 urls, scans = {}, {}
-                for kind, (path, names) in pages.items():
-                    for way in (way for way in WAYS if way in ways):
-                        key = f"{way}/{kind}"
-                        urls[key] = server.url + path if way in PLATFORM_WAYS else static_url + naive_paths[key]
-                        scans[key] = len(names)
+                for page, index, previous in measured_pages(pages):
+                    for way in (way for way in WAYS if way in ways and (previous is None or way in NEXT_PAGE_WAYS)):
+                        key = f"{way}/{page}"
+                        urls[key] = url(way, index) if previous is None else (url(way, previous), url(way, index))
+                        scans[key] = len(pages[index][2])
+                for way in NEXT_PAGE_WAYS:
+                    key = f"{way}/first-task"
+                    urls[key] = (lambda: (f"{server.url}/r/{next(fresh)}/", START)) if way in PLATFORM_WAYS \
+                        else static_url + naive_paths[(way, 0)]
+                    scans[key] = len(pages[0][2])
                 print(f"measuring {len(urls)} page/way pairs × {args.repeats} (+1 warm-up) …", file=sys.stderr, flush=True)
                 try:
                     results = run(browser, urls, scans, args.repeats, args.mbit)

@@ -123,6 +123,7 @@
       status.textContent = scans.length > 1 ? "All " + scans.length + " scans loaded" : "Scan loaded";
       document.body.dataset.viewersReady = "true";
       if (linkBox && linkBox.checked) { follow(0); }
+      document.dispatchEvent(new Event("viewers-ready"));
       return;
     }
     status.textContent = "Loading scan " + (index + 1) + " of " + scans.length + "…";

@@ -63,6 +63,12 @@ LINKED = ("papayaContainers.every(p => ['x', 'y', 'z'].every("
 """True in the page when all four scans show the same voxel."""
 
 
+SCAN_BYTES_OVER_NETWORK = ("performance.getEntriesByType('resource')"
+                           ".filter(e => e.name.endsWith('.nii') && e.initiatorType === 'fetch').map(e => e.transferSize)")
+"""Bytes each scan shown on the page took over the network (0 when the browser's cache answered; the next page's
+scans, prefetched by <link> elements, are left out)."""
+
+
 def _heap_bytes(page):
     """JavaScript heap in use after a full garbage collection (Chrome DevTools Protocol)."""
     session = page.context.new_cdp_session(page)
@@ -89,10 +95,12 @@ def test_a_radiologist_completes_the_study_and_the_exports_hold_the_answers(page
     page.screenshot(path=SCREENSHOTS / "1-welcome.png", full_page=True)
     page.fill("#id_years_experience", "11")
     page.select_option("#id_level", "senior")
+    page.wait_for_selector("body[data-prefetched=true]")  # task 1's scan, fetched while the reader reads
     page.click("text=Start the study")
 
     # Task 1, recognition: opens in the lung window; the mediastinum preset is one click.
     _viewers_ready(page, 1)
+    assert page.evaluate(SCAN_BYTES_OVER_NETWORK) == [0], "the scan prefetched by the welcome page came again"
     assert page.input_value("#window-width") == "1500" and page.input_value("#window-level") == "-600"
     assert page.evaluate("[papayaContainers[0].viewer.screenVolumes[0].screenMin, "
                          "papayaContainers[0].viewer.screenVolumes[0].screenMax]") == [-1350, 150]
@@ -103,11 +111,13 @@ def test_a_radiologist_completes_the_study_and_the_exports_hold_the_answers(page
     assert "Choose a finding" in page.text_content("#missing")
     _answer_recognition(page, "Pleural effusion")
     page.screenshot(path=SCREENSHOTS / "2-recognition.png", full_page=True)
+    page.wait_for_selector("body[data-prefetched=true]")  # task 2's scan, fetched into the cache meanwhile
     page.click("#next")
 
     # Task 2, recognition, then the tab is reloaded: the link resumes here with the answer shown.
     page.wait_for_url("**/task/2/")
     _viewers_ready(page, 1)
+    assert page.evaluate(SCAN_BYTES_OVER_NETWORK) == [0], "the prefetched scan was downloaded again"
     _answer_recognition(page, "Cardiomegaly")
     page.fill("#note", "enlarged cardiac silhouette")
     page.click("#options")  # blur saves the note

@@ -65,7 +65,7 @@ def test_the_task_pages_name_scans_only_by_letter_and_opaque_name(client, alice)
     answer_everything(client, alice)
     page = client.get(alice.path("task", 3)).content.decode()
     names = set(re.findall(r"/scan/([0-9a-z]+)\.nii", page))
-    assert names == set(alice.reader.plan[2]["volumes"])
+    assert names == set(alice.reader.plan[2]["volumes"]) | set(alice.reader.plan[3]["volumes"])  # this task's, the next's
     assert all(re.fullmatch(r"[0-9a-f]{24}", name) for name in names)
 
 

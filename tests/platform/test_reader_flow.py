@@ -144,3 +144,24 @@ def test_a_study_imported_without_a_recognition_window_opens_recognition_in_the_
     study.save()
     start(client, alice)
     assert client.get(alice.path("task", 1)).context["window"] == "lung"
+
+
+def test_each_task_page_names_the_next_pages_scans_for_the_browser_to_prefetch(client, alice):
+    start(client, alice)
+    answer_everything(client, alice)
+    plan = alice.reader.plan
+    names = lambda task: [task["volume"]] if task["kind"] == "recognition" else task["volumes"]  # noqa: E731
+    for position in range(len(plan)):
+        upcoming = client.get(alice.path("task", position + 1)).context["upcoming"]
+        expected = [] if position + 1 == len(plan) else \
+            [alice.path("volume", n) for n in names(plan[position + 1]) if n not in names(plan[position])]
+        assert upcoming == expected
+    assert expected == [] and any(client.get(alice.path("task", p + 1)).context["upcoming"] for p in range(len(plan) - 1))
+
+
+def test_the_welcome_page_names_the_first_tasks_scans_for_the_browser_to_prefetch(client, alice):
+    first = alice.reader.plan[0]
+    names = [first["volume"]] if first["kind"] == "recognition" else first["volumes"]
+    response = client.get(alice.path("welcome"))
+    assert response.context["upcoming"] == [alice.path("volume", name) for name in names]
+    assert b'id="upcoming-scans"' in response.content

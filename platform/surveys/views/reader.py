@@ -44,6 +44,7 @@ def _welcome_page(request: HttpRequest, reader: Reader, token: str, form: Demogr
         "reader": reader, "token": token, "form": form, "tasks": len(reader.plan),
         "instructions": _markdown(reader.study.instructions),
         "video_url": reverse("surveys:video", args=[token, reader.study.video]) if reader.study.video else "",
+        "upcoming": _upcoming(reader, token, -1),
     }, status=status)
 
 
@@ -94,6 +95,7 @@ def task(request: HttpRequest, reader: Reader, token: str, number: int) -> HttpR
         "answer_url": reverse("surveys:answer", args=[token]),
         "instructions": _markdown(reader.study.instructions),
         "presets": [{"name": n, "width": round(w), "level": round(lv)} for n, (w, lv) in WINDOWS.items()],
+        "upcoming": _upcoming(reader, token, position),
     }
     if plan_task["kind"] == "recognition":
         context.update({
@@ -111,6 +113,20 @@ def task(request: HttpRequest, reader: Reader, token: str, number: int) -> HttpR
         "task_data": {"position": position, "kind": "ranking", "set": plan_task["set"]},
     })
     return render(request, "surveys/ranking.html", context)
+
+
+def _volumes_of(plan_task: dict) -> list[str]:
+    return [plan_task["volume"]] if plan_task["kind"] == "recognition" else list(plan_task["volumes"])
+
+
+def _upcoming(reader: Reader, token: str, position: int) -> list[str]:
+    """URLs of the scans of the task after `position` (-1: the welcome page) that this page does not show: the page
+    has the browser fetch them into its cache while the reader works, so the next page need not wait for them."""
+    if position + 1 >= len(reader.plan):
+        return []
+    shown = set(_volumes_of(reader.task(position))) if position >= 0 else set()
+    return [reverse("surveys:volume", args=[token, name])
+            for name in _volumes_of(reader.task(position + 1)) if name not in shown]
 
 
 def _scan_letter(index: int) -> str:
