@@ -46,10 +46,3 @@ def upsample(x, factor: int = 4):
     for axis in (-3, -2, -1):
         x = x.repeat_interleave(factor, dim=axis) if hasattr(x, "repeat_interleave") else np.repeat(x, factor, axis=axis)
     return x
-
-
-def low_resolution_affine(affine: np.ndarray, factor: int = 4) -> np.ndarray:
-    """The affine of `downsample(x, factor)`: voxel 0 stays in place, the spacing grows by `factor`."""
-    low = np.array(affine, dtype=np.float64)
-    low[:3, :3] *= factor
-    return low
