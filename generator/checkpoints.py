@@ -20,7 +20,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from generator.digests import file_sha256
+from studies.bundle import file_sha256
 from generator.nets.configs import Config, ConfigError, config_from_dict, config_to_dict, make_base, make_superres
 
 FORMAT = 1

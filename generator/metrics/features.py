@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from generator.digests import file_sha256
+from studies.bundle import file_sha256
 
 FINDINGS = ("pleural_effusion", "cardiomegaly", "consolidation", "emphysema")
 HU_RANGE = (-1024.0, 600.0)

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from generator.checkpoints import CheckpointError, load_checkpoint, load_training_state, save_checkpoint
-from generator.digests import file_sha256
+from studies.bundle import file_sha256
 from generator.nets.configs import get_config, make_superres
 
 

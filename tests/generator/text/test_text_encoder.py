@@ -5,7 +5,7 @@ import pytest
 import torch
 from transformers import AutoModel
 
-from generator.digests import file_sha256
+from studies.bundle import file_sha256
 from generator.text.encoder import ReportEncoder
 from generator.text.errors import TextError
 from tests.generator.text.conftest import example_report
