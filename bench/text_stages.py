@@ -39,7 +39,7 @@ from generator.data.dataset import find_cases
 from generator.data.model_space import HU_MAX, HU_MIN, downsample, from_model, to_model
 from generator.metrics.anatomy import measure
 from generator.prompt_experiment import read_pairs, welch_greater
-from generator.sampling import load_pipeline, sample_low, super_resolve
+from generator.sampling import load_pipeline, sample_low, seed_noise, super_resolve
 
 PAIRS = Path(__file__).resolve().parent / "prompt_control" / "pairs.toml"
 STAGES = ("real, truth", "real, measured", "real → low → trilinear", "real → low → super-res",
@@ -103,9 +103,7 @@ def main(argv: list[str] | None = None) -> None:
                     bar.update(1)
                 prompt = getattr(pair, side)
                 for seed in range(args.n):
-                    gen = torch.Generator().manual_seed(seed)  # the draw order of generator.sampling.sample_one
-                    noise_low = torch.randn((1, 4, *(s // 4 for s in shape)), generator=gen)
-                    noise_full, noise_condition = (torch.randn((1, 4, *shape), generator=gen) for _ in range(2))
+                    noise_low, noise_full, noise_condition = seed_noise(seed, shape)  # as sample_one draws it
                     low = sample_low(pipeline, prompt, noise_low, guidance=args.guidance, steps=args.steps_base)
                     full = super_resolve(pipeline, low, noise_full, noise_condition, steps=args.steps_superres)
                     spacing = float(np.linalg.norm(pipeline.affine[:3, 0]))

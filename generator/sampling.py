@@ -119,15 +119,20 @@ def sample_one(pipeline: Pipeline, prompt: str, seed: int, *, guidance: float, s
     whole volume does not fit in memory.
     """
     shape = pipeline.grid_shape
-    gen = torch.Generator().manual_seed(seed)
-    noise_low = torch.randn((1, 4, *(s // 4 for s in shape)), generator=gen)
-    noise_full = torch.randn((1, 4, *shape), generator=gen)
-    noise_condition = torch.randn((1, 4, *shape), generator=gen)
+    noise_low, noise_full, noise_condition = seed_noise(seed, shape)
     known = encode_fixed(fixed, shape) if fixed else None
     low = sample_low(pipeline, prompt, noise_low, guidance=guidance, steps=steps_base, known=known,
                      progress=progress)
     return super_resolve(pipeline, low, noise_full, noise_condition, steps=steps_superres, known=known, tile=tile,
                          progress=progress)
+
+
+def seed_noise(seed: int, shape: tuple[int, int, int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The noise of one seed, drawn on the CPU in a fixed order (so any device gives the same sample): the base
+    stage's start (1, 4, shape / 4), the super-resolution stage's start and its condition's noise (1, 4, shape)."""
+    gen = torch.Generator().manual_seed(seed)
+    noise_low = torch.randn((1, 4, *(s // 4 for s in shape)), generator=gen)
+    return noise_low, torch.randn((1, 4, *shape), generator=gen), torch.randn((1, 4, *shape), generator=gen)
 
 
 def sample_low(pipeline: Pipeline, prompt: str, noise: torch.Tensor, *, guidance: float, steps: int,
