@@ -9,18 +9,27 @@
   var progressDone = document.getElementById("progress-done");
   var IDLE_AFTER_MS = 60000, REPORT_EVERY_MS = 15000, TICK_MS = 1000;
   // unreported: active seconds the server has not acknowledged; sending: the part of them in a POST still under way.
-  var lastActivity = Date.now(), unreported = 0, sending = 0, queue = Promise.resolve(true);
+  var unreported = 0, sending = 0, queue = Promise.resolve(true);
+  var lastActivity = Date.now(), lastTick = lastActivity, active = document.visibilityState === "visible";
 
+  /* Count the time since the last tick if the reader was active then (tab visible, input within the idle limit),
+     to the millisecond, so that short visits to a page count too. */
+  function tick() {
+    var now = Date.now();
+    if (active) { unreported += (now - lastTick) / 1000; }
+    lastTick = now;
+    active = document.visibilityState === "visible" && now - lastActivity < IDLE_AFTER_MS;
+  }
   ["mousemove", "mousedown", "keydown", "wheel", "touchstart"].forEach(function (type) {
-    document.addEventListener(type, function () { lastActivity = Date.now(); }, {passive: true});
+    document.addEventListener(type, function () { lastActivity = Date.now(); if (!active) { tick(); } }, {passive: true});
   });
-  window.setInterval(function () {
-    if (document.visibilityState === "visible" && Date.now() - lastActivity < IDLE_AFTER_MS) { unreported += TICK_MS / 1000; }
-  }, TICK_MS);
+  document.addEventListener("visibilitychange", tick);
+  window.setInterval(tick, TICK_MS);
 
   /* POST the fields with the seconds not yet sent; they count as reported only once the server acknowledges them,
      so a failed save leaves them for the next one. */
   function post(fields, keepalive) {
+    tick();
     var seconds = unreported - sending;
     sending += seconds;
     return fetch(config.answerUrl, {
@@ -54,7 +63,7 @@
   }
 
   window.setInterval(function () { if (unreported >= REPORT_EVERY_MS / 1000) { save({}); } }, REPORT_EVERY_MS);
-  window.addEventListener("pagehide", function () { if (unreported > sending) { post({}, true).catch(function () {}); } });
+  window.addEventListener("pagehide", function () { tick(); if (unreported > sending) { post({}, true).catch(function () {}); } });
 
   var requirement;
   if (task.kind === "recognition") {

@@ -172,6 +172,7 @@ def test_a_radiologist_completes_the_study_and_the_exports_hold_the_answers(page
     assert [(r["reader"], r["years_experience"], r["level"]) for r in readers] == [("dr-browser", "11", "senior")]
     assert readers[0]["finished"] and float(readers[0]["minutes"]) > 0
     pathology = {r["answer"]: r for r in rows("pathology")}
+    assert all(float(r["seconds"]) > 0 for r in [*pathology.values(), *rows("rankings")]), "a page's time was lost"
     assert set(pathology) == {"Pleural effusion", "Cardiomegaly"}
     assert pathology["Cardiomegaly"]["note"] == "enlarged cardiac silhouette"
     plan = invited.refresh().plan
