@@ -17,6 +17,8 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "evaluate": ("bench.evaluate", "`generator evaluate` on 32 volumes of 256³ against reading them"),
     "text-stages": ("bench.text_stages", "after bench/prompt_control/run.sh: where text control is lost "
                                          "(base model, super-resolution or measuring), stage by stage"),
+    "prediction": ("bench.prediction", "after bench/prompt_control/run.sh: super-resolution fidelity of "
+                                       "x0- against v-prediction after the same training steps"),
     "phantoms": ("bench.phantoms", "time per procedural phantom at 64³, 128³, 256³"),
     "studies-build": ("bench.studies_build", "`studies build` and `studies audit` on a paper-sized study"),
     "unet-attention": ("bench.unet_attention", "bottom-only attention vs MONAI's UNet: one CPU training step"),

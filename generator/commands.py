@@ -35,6 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=2, help="data-loader worker processes (default: 2)")
     p.add_argument("--save-every", type=int, help="checkpoint every N steps (default: the config's)")
+    p.add_argument("--prediction", choices=("x0", "v"), help="what the network outputs, for a new run (default: the "
+                   "config's, v; x0 is the paper's parameterisation)")
     p.add_argument("--max-minutes", type=float, help="stop with a checkpoint at the first step after this many "
                    "minutes of training (cluster time limits); --resume continues")
     p.set_defaults(run=run_train)
@@ -87,7 +89,7 @@ def run_train(args: argparse.Namespace) -> int:
     options = TrainOptions(stage=args.stage, config=args.config, data=args.data, out=args.out, steps=args.steps,
                            text_encoder=args.text_encoder, batch_size=args.batch_size, accumulate=args.accumulate,
                            resume=args.resume, seed=args.seed, workers=args.workers, save_every=args.save_every,
-                           max_minutes=args.max_minutes)
+                           max_minutes=args.max_minutes, prediction=args.prediction)
 
     def work():
         train(options)

@@ -54,6 +54,7 @@ class TrainOptions:
     workers: int = 2
     save_every: int | None = None
     max_minutes: float | None = None  # stop, with a checkpoint, at the first step boundary after this wall time
+    prediction: str | None = None  # the network's raw output, x0 or v, for a new run (default: the config's)
 
 
 class ShardSampler(Sampler):
@@ -117,6 +118,12 @@ def _train(options: TrainOptions, rank: int, world: int, device: torch.device) -
     if not options.resume and (options.out / "checkpoint.json").exists():
         raise TrainingError(f"{options.out} already holds a checkpoint; pass --resume to continue it")
     config = state.config if state else get_config(options.config)
+    if options.prediction is not None:
+        if state is not None and options.prediction != getattr(config, options.stage).prediction:
+            raise TrainingError(f"{options.out} was trained to predict {getattr(config, options.stage).prediction}; "
+                                "--prediction cannot change on --resume")
+        config = dataclasses.replace(config, **{options.stage: dataclasses.replace(getattr(config, options.stage),
+                                                                                   prediction=options.prediction)})
     seed = state.info["seed"] if state else options.seed
     batch_size = options.batch_size or config.train.batch_size
     save_every = options.save_every or config.train.save_every
@@ -150,7 +157,7 @@ def _train(options: TrainOptions, rank: int, world: int, device: torch.device) -
         ema.load_state_dict(state.ema)
         optimizer.load_state_dict(state.optimizer)
         start = state.step
-    objective = Denoiser(net)
+    objective = Denoiser(net, net.config.prediction)
     if world > 1:
         objective = DistributedDataParallel(objective, device_ids=[device.index] if device.type == "cuda" else None)
 

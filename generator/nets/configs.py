@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from generator.diffusion.denoiser import PREDICTIONS
 from generator.nets.superres import SuperResUNet
 from generator.nets.unet3d import BaseUNet
 
@@ -38,6 +39,7 @@ class BaseConfig:
     text_length: int = 128  # report tokens; the authors' code uses 192
     channels: int = 4
     in_plane: bool = False  # down-sample x and y only (the authors' layout); see bench/unet_layout.py for the cost
+    prediction: str = "v"  # the network's raw output, "x0" or "v" (generator.diffusion.denoiser)
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class SuperResConfig:
     low_noise_max: float = 0.25  # training: the condition is noised to a time drawn from [0, low_noise_max]
     low_noise_sample: float = 0.1  # sampling: the base model's output is noised to this time
     channels: int = 4
+    prediction: str = "v"
 
 
 @dataclass(frozen=True)
@@ -117,16 +120,22 @@ def config_to_dict(config: Config) -> dict:
 
 
 def config_from_dict(data: dict) -> Config:
-    """Inverse of `config_to_dict`; ConfigError names the missing or unknown key."""
+    """Inverse of `config_to_dict`; ConfigError names the missing or unknown key or a bad value.
+
+    A network configuration without `prediction` was saved before v-prediction existed: its network predicts x0."""
     try:
-        return Config(
+        config = Config(
             name=data["name"], size=int(data["size"]),
-            base=_build(BaseConfig, data["base"]),
-            superres=_build(SuperResConfig, data["superres"]),
+            base=_build(BaseConfig, {"prediction": "x0", **data["base"]}),
+            superres=_build(SuperResConfig, {"prediction": "x0", **data["superres"]}),
             train=_build(TrainConfig, data["train"]),
         )
     except (KeyError, TypeError) as error:
         raise ConfigError(f"malformed configuration: {error}") from None
+    for net in (config.base, config.superres):
+        if net.prediction not in PREDICTIONS:
+            raise ConfigError(f"malformed configuration: prediction {net.prediction!r} is not one of {PREDICTIONS}")
+    return config
 
 
 def _build(cls, values: dict):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from generator.diffusion.denoiser import x0_from_output
 from generator.nets.blocks import Attention, ResBlock, TimeEmbedding
 from generator.nets.unet3d import UNet3d
 
@@ -34,7 +35,8 @@ class AxialBottom(nn.Module):
 
 
 class SuperResUNet(nn.Module):
-    """x0 predictor for the full-resolution volume given the up-sampled low-resolution one."""
+    """x0 estimate of the full-resolution volume given the up-sampled low-resolution one; the network itself outputs
+    x0 or v (`config.prediction`)."""
 
     def __init__(self, config):
         super().__init__()
@@ -47,4 +49,5 @@ class SuperResUNet(nn.Module):
     def forward(self, x: torch.Tensor, t: torch.Tensor, low: torch.Tensor, low_t: torch.Tensor) -> torch.Tensor:
         """x, low (B, 4, X, Y, Z) (low: up-sampled condition, noised to time low_t (B,)), t (B,)."""
         emb = self.unet.time(t) + self.low_time(low_t)
-        return self.unet.run(torch.cat([x, low.to(x.dtype)], 1), emb)
+        output = self.unet.run(torch.cat([x, low.to(x.dtype)], 1), emb)
+        return x0_from_output(self.config.prediction, x, t, output)

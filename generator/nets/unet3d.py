@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from generator.diffusion.denoiser import x0_from_output
 from generator.nets.blocks import Attention, Downsample, FeedForward, ResBlock, TimeEmbedding, Upsample, group_norm
 
 
@@ -87,7 +88,8 @@ class TextBottom(nn.Module):
 
 
 class BaseUNet(nn.Module):
-    """Text-conditioned x0 predictor for the low-resolution 4-channel volume (CT, lobes, airway, vessels)."""
+    """Text-conditioned x0 estimate of the low-resolution 4-channel volume (CT, lobes, airway, vessels); the network
+    itself outputs x0 or v (`config.prediction`)."""
 
     def __init__(self, config):
         super().__init__()
@@ -101,4 +103,5 @@ class BaseUNet(nn.Module):
         """x (B, 4, X, Y, Z), t (B,), report tokens (B, L, D) with mask (B, L) True where a token is real."""
         # A report with no real token (the empty, unconditional report) attends to every padded token instead.
         mask = context_mask | ~context_mask.any(dim=1, keepdim=True)
-        return self.unet.run(x, self.unet.time(t), context=context, context_mask=mask)
+        output = self.unet.run(x, self.unet.time(t), context=context, context_mask=mask)
+        return x0_from_output(self.config.prediction, x, t, output)

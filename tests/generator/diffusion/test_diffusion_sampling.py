@@ -2,7 +2,7 @@
 import torch
 
 from generator.diffusion.ddim import sample_ddim
-from generator.diffusion.denoiser import Denoiser, add_noise
+from generator.diffusion.denoiser import Denoiser, add_noise, x0_from_output
 from generator.diffusion.fixed import with_fixed_channels
 from generator.diffusion.guidance import guided
 from generator.diffusion.schedule import alpha_bar, sampling_times
@@ -87,3 +87,33 @@ def test_the_denoiser_loss_is_zero_for_a_network_that_returns_x0():
     noise = torch.randn_like(x0)
     loss = Denoiser(Oracle())(x0, torch.full((2,), 0.3), noise, true_noise=noise)
     assert loss.item() < 1e-10
+
+
+def test_a_v_prediction_gives_back_x0_and_its_loss_is_the_error_of_v():
+    x0, noise = torch.randn(3, 4, 4, 4, 4), torch.randn(3, 4, 4, 4, 4)
+    t = torch.tensor([0.02, 0.4, 0.97])
+    a = alpha_bar(t).view(-1, 1, 1, 1, 1)
+    v = a.sqrt() * noise - (1 - a).sqrt() * x0  # Salimans & Ho 2022, section 4
+    x_t = add_noise(x0, t, noise)
+    assert torch.allclose(x0_from_output("v", x_t, t, v), x0, atol=1e-5)
+    assert torch.equal(x0_from_output("x0", x_t, t, v), v)
+
+    v_hat = v + torch.randn(v.shape, generator=torch.Generator().manual_seed(3))
+
+    class VNet(torch.nn.Module):
+        def forward(self, x_t, t):
+            return x0_from_output("v", x_t, t, v_hat)
+
+    loss = Denoiser(VNet(), "v")(x0, t, noise)
+    assert torch.allclose(loss, (v_hat - v).square().mean(), rtol=1e-3)
+    assert torch.allclose(Denoiser(VNet(), "x0")(x0, t, noise),
+                          ((1 - a) * (v_hat - v).square()).mean(), rtol=1e-3)
+
+
+def test_an_untrained_v_network_already_returns_the_nearly_clean_volume_at_low_noise():
+    x0, noise = torch.randn(1, 4, 4, 4, 4), torch.randn(1, 4, 4, 4, 4)
+    t = torch.tensor([0.02])
+    x_t = add_noise(x0, t, noise)
+    zero = torch.zeros_like(x0)
+    rms = lambda estimate: float((estimate - x0).square().mean().sqrt())  # noqa: E731
+    assert rms(x0_from_output("v", x_t, t, zero)) < 0.1 < 0.5 < rms(x0_from_output("x0", x_t, t, zero))

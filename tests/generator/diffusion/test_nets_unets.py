@@ -111,3 +111,15 @@ def test_describe_prints_parameter_counts_and_memory_for_the_paper_config():
     assert 650e6 < report["base"]["parameters"] < 750e6
     assert report["superres"]["parameters"] < report["base"]["parameters"]
     assert report["base"]["train_step_batch1_gib"] > report["base"]["parameters"] * 16 / 2**30
+
+
+def test_a_config_saved_before_v_prediction_predicts_x0_and_a_bad_prediction_is_named(tiny):
+    data = config_to_dict(tiny)
+    assert tiny.base.prediction == tiny.superres.prediction == "v"
+    for net in ("base", "superres"):
+        del data[net]["prediction"]
+    old = config_from_dict(data)
+    assert old.base.prediction == old.superres.prediction == "x0"
+    data["superres"]["prediction"] = "eps"
+    with pytest.raises(ConfigError, match="prediction 'eps'"):
+        config_from_dict(data)

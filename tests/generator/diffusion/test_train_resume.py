@@ -57,3 +57,13 @@ def test_a_time_limit_stops_at_a_step_boundary_with_a_checkpoint_that_resumes_ex
     resumed = train(options(phantoms, tmp_path / "limited", 3, resume=True))
     for name, value in straight.state_dict().items():
         assert torch.equal(resumed.state_dict()[name], value), name
+
+
+def test_the_prediction_chosen_for_a_run_is_kept_and_cannot_change_on_resume(phantoms, tmp_path):
+    train(options(phantoms, tmp_path, 1, prediction="x0"))
+    assert load_training_state(tmp_path).config.superres.prediction == "x0"
+    assert load_checkpoint(tmp_path)[1].superres.prediction == "x0"
+    with pytest.raises(TrainingError, match="trained to predict x0; --prediction cannot change on --resume"):
+        train(options(phantoms, tmp_path, 2, resume=True, prediction="v"))
+    train(options(phantoms, tmp_path, 2, resume=True))
+    assert load_training_state(tmp_path).config.superres.prediction == "x0"
