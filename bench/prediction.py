@@ -29,11 +29,13 @@ if __package__ in (None, ""):  # run as a script: `python bench/prediction.py`
 from generator.checkpoints import load_info
 from generator.data.cases import read_case
 from generator.data.dataset import find_cases
-from generator.data.model_space import HU_MAX, HU_MIN, downsample, from_model, to_model, upsample
+from generator.data.model_space import HU_MAX, HU_MIN, downsample, to_model, upsample
 from generator.diffusion.denoiser import add_noise
 from generator.metrics.anatomy import measure
 from generator.sampling import load_pipeline, super_resolve
 from generator.train import TrainOptions, train
+
+from bench.text_stages import measure_model
 
 TIMES = (0.05, 0.2, 0.5, 0.9)
 HU_PER_UNIT = (HU_MAX - HU_MIN) / 2
@@ -79,8 +81,7 @@ def evaluate(superres_dir: Path | None, work: Path, groups: dict[str, list[Path]
                 sampled = super_resolve(pipeline, low, torch.randn(x.shape, generator=noise),
                                         torch.randn(x.shape, generator=noise), steps=steps)
             errors.setdefault("sampled", []).append(_rmse_hu(torch.from_numpy(sampled[0]), x[0, 0]))
-            measured = measure(from_model(sampled, case.affine).ct.astype(np.float32), case.spacing)
-            measures.setdefault(name, []).append(measured[name])
+            measures.setdefault(name, []).append(measure_model(sampled, case.affine)[name])
     return {"errors": errors, "measures": measures}
 
 

@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
                     results = {"real, truth": json.loads((folder / "meta.json").read_text())["truth"],
                                "real, measured": measure(case.ct.astype(np.float32), case.spacing),
                                "real → low → trilinear": measure(trilinear_ct(low[0, 0].numpy(), shape), case.spacing),
-                               "real → low → super-res": _measure_model(superres, case.affine)}
+                               "real → low → super-res": measure_model(superres, case.affine)}
                     for stage, result in results.items():
                         values.setdefault((pair.name, stage, side), []).append(result[pair.measure])
                     bar.update(1)
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
                     full = super_resolve(pipeline, low, noise_full, noise_condition, steps=args.steps_superres)
                     spacing = float(np.linalg.norm(pipeline.affine[:3, 0]))
                     results = {"generated low → trilinear": measure(trilinear_ct(low[0, 0].cpu().numpy(), shape), spacing),
-                               "generated → super-res": _measure_model(full, pipeline.affine)}
+                               "generated → super-res": measure_model(full, pipeline.affine)}
                     for stage, result in results.items():
                         values.setdefault((pair.name, stage, side), []).append(result[pair.measure])
                     bar.update(1)
@@ -116,7 +116,8 @@ def main(argv: list[str] | None = None) -> None:
     print(table(pairs, values, args, steps))
 
 
-def _measure_model(x: np.ndarray, affine: np.ndarray) -> dict[str, float]:
+def measure_model(x: np.ndarray, affine: np.ndarray) -> dict[str, float]:
+    """The anatomy measures of a model-space volume (4, X, Y, Z) on the grid of `affine`."""
     case = from_model(x, affine)
     return measure(case.ct.astype(np.float32), case.spacing)
 

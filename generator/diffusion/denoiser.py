@@ -15,8 +15,13 @@ from generator.diffusion.schedule import alpha_bar
 
 def add_noise(x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
     """Forward process q(x_t | x0) (paper eq. 1): √ᾱ(t)·x0 + √(1−ᾱ(t))·noise; t has shape (B,)."""
-    a = alpha_bar(t).to(x0.dtype).view(-1, *([1] * (x0.dim() - 1)))
+    a = _per_sample(alpha_bar(t), x0)
     return a.sqrt() * x0 + (1 - a).sqrt() * noise
+
+
+def _per_sample(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """Per-sample values (B,) shaped and typed to broadcast over a batch like `like` (B, C, ...)."""
+    return values.to(like.dtype).view(-1, *([1] * (like.dim() - 1)))
 
 
 PREDICTIONS = ("x0", "v")
@@ -26,7 +31,7 @@ def x0_from_output(prediction: str, x_t: torch.Tensor, t: torch.Tensor, output: 
     """The x0 estimate of a network whose raw output is `prediction` ("x0" or "v") at x_t and times t (B,)."""
     if prediction == "x0":
         return output
-    a = alpha_bar(t).to(x_t.dtype).view(-1, *([1] * (x_t.dim() - 1)))
+    a = _per_sample(alpha_bar(t), x_t)
     return a.sqrt() * x_t - (1 - a).sqrt() * output
 
 
@@ -48,5 +53,5 @@ class Denoiser(nn.Module):
         itself: (G − x0)² = (1 − ᾱ)·(v̂ − v)², so every noise level trains the network's output equally."""
         error = (self.net(add_noise(x0, t, noise), t, **cond).float() - x0.float()) ** 2
         if self.prediction == "v":
-            error = error / (1 - alpha_bar(t).float()).view(-1, *([1] * (x0.dim() - 1)))
+            error = error / _per_sample(1 - alpha_bar(t).float(), error)
         return torch.mean(error)
