@@ -5,22 +5,28 @@ PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.requirements-installed
 NODE_STAMP := node_modules/.package-lock-installed
 
-.PHONY: setup test test-sqlite test-postgres demo bench clean
+.PHONY: setup lint test test-sqlite test-postgres demo bench clean
 
 setup: $(VENV_STAMP) $(NODE_STAMP)
 
-$(VENV_STAMP): requirements.txt
+# requirements.txt is what a production server needs; requirements-dev.txt adds the test and lint tools.
+$(VENV_STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-# The whole suite on SQLite, then the Django tests again on PostgreSQL when TEST_POSTGRES_URL names a server.
-test: setup test-sqlite test-postgres
+# Lint and format check (seconds), the whole suite on SQLite, then the Django tests again on PostgreSQL when
+# TEST_POSTGRES_URL names a server.
+test: setup lint test-sqlite test-postgres
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 test-sqlite: setup
 	$(PY) -m pytest

@@ -1,12 +1,10 @@
 """Django settings, all read from the environment (see README): production-safe unless DJANGO_DEBUG is on."""
+
 from __future__ import annotations
 
-from pathlib import Path
-
-import os
 import re
-import secrets
 import warnings
+from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -16,12 +14,8 @@ from webapp.env import env_bool, env_int, env_list, env_path, env_str
 REPO_DIR = Path(__file__).resolve().parents[2]
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
-# pytest (8.2+) sets PYTEST_VERSION: tests run the production settings with a throwaway key and plain HTTP.
-TESTING = "PYTEST_VERSION" in os.environ
-if TESTING:
-    SECRET_KEY = env_str("DJANGO_SECRET_KEY", secrets.token_urlsafe(50))
-else:
-    SECRET_KEY = env_str("DJANGO_SECRET_KEY", "insecure-development-key-only-for-DJANGO_DEBUG" if DEBUG else None)
+# The test suite runs these settings through webapp.test_settings, which only supplies a throwaway key and plain HTTP.
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "insecure-development-key-only-for-DJANGO_DEBUG" if DEBUG else None)
 if not DEBUG and len(SECRET_KEY) < 50:
     raise ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 50 characters long when DJANGO_DEBUG is off")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
@@ -116,7 +110,7 @@ WHITENOISE_AUTOREFRESH = DEBUG
 LOGIN_URL = "admin:login"
 
 # HTTPS hardening: on in production; DJANGO_HTTPS=false for plain-HTTP set-ups (tests, a demo on loopback).
-HTTPS = env_bool("DJANGO_HTTPS", not (DEBUG or TESTING))
+HTTPS = env_bool("DJANGO_HTTPS", not DEBUG)
 SECURE_SSL_REDIRECT = HTTPS
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
