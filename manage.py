@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 """Django's command-line entry point; puts platform/ (a folder, not a package) on sys.path."""
+
 import os
 import sys
 from pathlib import Path

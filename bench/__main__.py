@@ -1,8 +1,10 @@
-"""`python -m bench`: list the benchmarks; `python -m bench NAME [options]` runs one, `python -m bench NAME NAME ...` several.
+"""`python -m bench`: list the benchmarks; `python -m bench NAME [options]` runs one, `python -m bench NAME NAME ...`
+several.
 
 Options after a single NAME go to that benchmark (`python -m bench delivery --repeats 3`; `--help` shows its own).
 `make bench` runs the platform's two benchmarks (`make bench BENCH=phantoms` picks others).
 """
+
 from __future__ import annotations
 
 import runpy
@@ -10,15 +12,27 @@ import sys
 import time
 
 BENCHMARKS: dict[str, tuple[str, str]] = {
-    "delivery": ("bench.volume_delivery", "page load to first rendered slice of a 256³ CT in headless Chromium: "
-                                          "naive .nii.gz vs the platform (recognition and ranking pages)"),
-    "load": ("bench.load", "200 readers autosaving against gunicorn on SQLite and PostgreSQL, "
-                           "then again while a worker is SIGKILLed: latency, errors, nothing acknowledged lost"),
+    "delivery": (
+        "bench.volume_delivery",
+        "page load to first rendered slice of a 256³ CT in headless Chromium: "
+        "naive .nii.gz vs the platform (recognition and ranking pages)",
+    ),
+    "load": (
+        "bench.load",
+        "200 readers autosaving against gunicorn on SQLite and PostgreSQL, "
+        "then again while a worker is SIGKILLed: latency, errors, nothing acknowledged lost",
+    ),
     "evaluate": ("bench.evaluate", "`generator evaluate` on 32 volumes of 256³ against reading them"),
-    "text-stages": ("bench.text_stages", "after bench/prompt_control/run.sh: where text control is lost "
-                                         "(base model, super-resolution or measuring), stage by stage"),
-    "prediction": ("bench.prediction", "after bench/prompt_control/run.sh: super-resolution fidelity of "
-                                       "x0- against v-prediction after the same training steps"),
+    "text-stages": (
+        "bench.text_stages",
+        "after bench/prompt_control/run.sh: where text control is lost "
+        "(base model, super-resolution or measuring), stage by stage",
+    ),
+    "prediction": (
+        "bench.prediction",
+        "after bench/prompt_control/run.sh: super-resolution fidelity of "
+        "x0- against v-prediction after the same training steps",
+    ),
     "phantoms": ("bench.phantoms", "time per procedural phantom at 64³, 128³, 256³"),
     "studies-build": ("bench.studies_build", "`studies build` and `studies audit` on a paper-sized study"),
     "unet-attention": ("bench.unet_attention", "bottom-only attention vs MONAI's UNet: one CPU training step"),
@@ -48,8 +62,10 @@ def main(argv: list[str]) -> int:
         names.append(argv.pop(0))
     if not names or (argv and len(names) > 1):
         unknown = argv[0] if not names else " ".join(argv)
-        print(f"python -m bench: unknown benchmark or options {unknown!r} (options go with a single NAME)\n\n{usage()}",
-              file=sys.stderr)
+        print(
+            f"python -m bench: unknown benchmark or options {unknown!r} (options go with a single NAME)\n\n{usage()}",
+            file=sys.stderr,
+        )
         return 2
     for name in names:
         if len(names) > 1:

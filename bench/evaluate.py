@@ -4,6 +4,7 @@ The baseline is reading the same 32 CTs once in this process (decompression domi
 the ratios say how much the anatomy measures and the features cost on top of I/O. The phantoms are made once and kept
 in --work. Run: `python -m bench evaluate [--n 32] [--size 256] [--workers 2 [1]] [--work DIR]`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,25 @@ def phantoms(work: Path, name: str, n: int, size: int, seed: int) -> Path:
     """n phantoms at size³ in work/name, made unless present."""
     folder = work / name
     if not (folder / f"case-{n - 1:04d}" / "meta.json").exists():
-        subprocess.run([sys.executable, "-m", "generator", "phantoms", "--out", str(folder), "--n", str(n), "--size",
-                        str(size), "--seed", str(seed)], cwd=ROOT, check=True, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "generator",
+                "phantoms",
+                "--out",
+                str(folder),
+                "--n",
+                str(n),
+                "--size",
+                str(size),
+                "--seed",
+                str(seed),
+            ],
+            cwd=ROOT,
+            check=True,
+            stderr=subprocess.DEVNULL,
+        )
     return folder
 
 
@@ -53,9 +71,29 @@ def main() -> None:
     rows = [("read the case folders once (baseline)", baseline)]
     for workers in args.workers:
         out = args.work / f"out-{workers}"
-        rows.append((f"evaluate, random features, {workers} worker{'s' * (workers > 1)}",
-                     timed([sys.executable, "-m", "generator", "evaluate", "--real", str(sets[0]), "--generated",
-                            str(sets[1]), "--out", str(out), "--random-features", "0", "--workers", str(workers)])))
+        rows.append(
+            (
+                f"evaluate, random features, {workers} worker{'s' * (workers > 1)}",
+                timed(
+                    [
+                        sys.executable,
+                        "-m",
+                        "generator",
+                        "evaluate",
+                        "--real",
+                        str(sets[0]),
+                        "--generated",
+                        str(sets[1]),
+                        "--out",
+                        str(out),
+                        "--random-features",
+                        "0",
+                        "--workers",
+                        str(workers),
+                    ]
+                ),
+            )
+        )
     print(f"\n{args.n} volumes of {args.size}³\n{'step':<44}{'seconds':>9}{'s/volume':>10}{'vs baseline':>13}")
     for name, seconds in rows:
         print(f"{name:<44}{seconds:>9.1f}{seconds / args.n:>10.2f}{seconds / baseline:>12.1f}×")

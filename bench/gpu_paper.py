@@ -10,6 +10,7 @@ Rows, each the best of `--repeats` CUDA-synchronised runs after a warm-up, with 
 each sampling row in fp32 and in bf16 autocast, with the ratio.
 Run: `python bench/gpu_paper.py [--repeats 2] [--skip-monai]`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,10 +65,18 @@ def monai_unet(width: int, text_dim: int):
     """MONAI's DiffusionModelUNet, widths (w, 2w, 4w, 8w), two ResBlocks a level, attention at levels 3 and 4."""
     from monai.networks.nets import DiffusionModelUNet
 
-    return DiffusionModelUNet(spatial_dims=3, in_channels=4, out_channels=4, num_res_blocks=2,
-                              channels=(width, 2 * width, 4 * width, 8 * width),
-                              attention_levels=(False, False, True, True), num_head_channels=width,
-                              norm_num_groups=8, with_conditioning=True, cross_attention_dim=text_dim)
+    return DiffusionModelUNet(
+        spatial_dims=3,
+        in_channels=4,
+        out_channels=4,
+        num_res_blocks=2,
+        channels=(width, 2 * width, 4 * width, 8 * width),
+        attention_levels=(False, False, True, True),
+        num_head_channels=width,
+        norm_num_groups=8,
+        with_conditioning=True,
+        cross_attention_dim=text_dim,
+    )
 
 
 def training_rows(repeats: int, monai_width: int | None) -> list[tuple[str, int, float, float]]:
@@ -81,16 +90,22 @@ def training_rows(repeats: int, monai_width: int | None) -> list[tuple[str, int,
     net = make_base(get_config("paper"), "cuda")
     ours = f"ours paper ({_millions(net)} M)"
     for batch in (1, 2, 4):
-        step = training_step(net, lambda n, x, t, c, m: n(x, t, context=c, context_mask=m), batch,
-                             config.text_length, config.text_dim)
+        step = training_step(
+            net, lambda n, x, t, c, m: n(x, t, context=c, context_mask=m), batch, config.text_length, config.text_dim
+        )
         rows.append((ours, batch, *timed(step, repeats)))
     del net, step
     if monai_width:
         net = monai_unet(monai_width, config.text_dim).cuda()
         name = f"MONAI, attention at levels 3-4 ({_millions(net)} M)"
         for batch in (1, 2):
-            step = training_step(net, lambda n, x, t, c, m: n(x, (t * 1000).long(), context=c), batch,
-                                 config.text_length, config.text_dim)
+            step = training_step(
+                net,
+                lambda n, x, t, c, m: n(x, (t * 1000).long(), context=c),
+                batch,
+                config.text_length,
+                config.text_dim,
+            )
             try:
                 rows.append((name, batch, *timed(step, repeats)))
             except torch.OutOfMemoryError:
@@ -116,24 +131,29 @@ def sampling_rows(repeats: int) -> list[tuple[str, str, float, float]]:
     base = make_base(config, device).eval()
     context = torch.randn(1, config.base.text_length, config.base.text_dim, device=device)
     mask = torch.ones(1, config.base.text_length, dtype=torch.bool, device=device)
-    extra = {"context": context, "context_mask": mask, "uncond_context": torch.zeros_like(context),
-             "uncond_mask": mask}
+    extra = {"context": context, "context_mask": mask, "uncond_context": torch.zeros_like(context), "uncond_mask": mask}
     noise = torch.randn(1, 4, 64, 64, 64, device=device)
     for precision in ("fp32", "bf16"):
+
         def run():
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=precision == "bf16"):
                 sample_ddim(guided(base, 3.0), noise, sampling_times(50), extra)
+
         rows.append(("base 64³, 50 steps, CFG", precision, *timed(run, repeats)))
-    del base
+    base = None  # frees the base model's memory before the super-resolution model is made
     superres = make_superres(config, device).eval()
     full = torch.randn(1, 4, 256, 256, 256, device=device)
     low_t = torch.full((1,), 0.1, device=device)
-    for label, model in (("super-resolution 256³, 20 steps, whole", superres),
-                         ("super-resolution 256³, 20 steps, 128³ tiles", tiled(superres, 128, 32))):
+    for label, model in (
+        ("super-resolution 256³, 20 steps, whole", superres),
+        ("super-resolution 256³, 20 steps, 128³ tiles", tiled(superres, 128, 32)),
+    ):
         for precision in ("fp32", "bf16"):
+
             def run(steps: int = 20):
                 with torch.autocast("cuda", dtype=torch.bfloat16, enabled=precision == "bf16"):
                     sample_ddim(model, full, sampling_times(steps), {"low": full, "low_t": low_t})
+
             try:
                 rows.append((label, precision, *timed(run, 1, warmup=lambda: run(1))))
             except torch.OutOfMemoryError:

@@ -23,6 +23,7 @@ sets up); skipped, saying so, when none answers.
 Run: `python -m bench load [--readers 200] [--workers 4] [--saves 2] [--postgres URL | --no-postgres] [--no-kill]
 [--kills 1]`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,18 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: `python bench/load.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.platform_server import ROOT, Client, Gunicorn, ThrowawayDatabase, free_port, platform_environment, \
-    postgres_server, set_up_study, start_reader, task_page_data
+from bench.platform_server import (
+    ROOT,
+    Client,
+    Gunicorn,
+    ThrowawayDatabase,
+    free_port,
+    platform_environment,
+    postgres_server,
+    set_up_study,
+    start_reader,
+    task_page_data,
+)
 
 SLUG = "bench-load"
 OPTIONS = ("Consolidation", "Pleural effusion", "Cardiomegaly")
@@ -52,7 +63,9 @@ CONNECTION_ERRORS = (OSError, http.client.HTTPException)
 
 
 def make_bundle(folder: Path) -> Path:
-    """A 32³ bundle like the platform tests': 8 volumes, 2 recognition items and 2 ranking sets, so 4 tasks per reader."""
+    """A 32³ bundle like the platform tests': 8 volumes, 2 recognition items and 2 ranking sets, so 4 tasks per
+    reader.
+    """
     from studies.build import build_bundle
     from studies.synthetic import write_chest
 
@@ -61,21 +74,31 @@ def make_bundle(folder: Path) -> Path:
     for number in (1, 2):
         for i, source in enumerate(("real", "medsyn", "ha-gan", "medical-diffusion")):
             volume_id = f"{source}-{number}"
-            write_chest(folder / f"scans/{volume_id}.nii.gz", (32, 32, 32), spacing=(8.0, 8.0, 8.0), noise_hu=20.0,
-                        seed=10 * number + i)
+            write_chest(
+                folder / f"scans/{volume_id}.nii.gz",
+                (32, 32, 32),
+                spacing=(8.0, 8.0, 8.0),
+                noise_hu=20.0,
+                seed=10 * number + i,
+            )
             finding = '\nfinding = "Consolidation"' if number == 1 and i < 2 else ""
-            tables.append(f'[[volume]]\nid = "{volume_id}"\nfile = "scans/{volume_id}.nii.gz"\nsource = "{source}"{finding}')
+            tables.append(
+                f'[[volume]]\nid = "{volume_id}"\nfile = "scans/{volume_id}.nii.gz"\nsource = "{source}"{finding}'
+            )
     manifest = folder / "study.toml"
     manifest.write_text(
         f'[study]\ntitle = "Load benchmark"\nslug = "{SLUG}"\nseed = 7\nshape = [32, 32, 32]\nspacing = 8.0\n\n'
         + "\n\n".join(tables)
         + '\n\n[recognition]\nvolumes = ["real-1", "medsyn-1"]\n\n'
-          '[[ranking]]\nstructure = "lobes and fissures"\nvolumes = ["real-1", "medsyn-1", "ha-gan-1", "medical-diffusion-1"]\n\n'
-          '[[ranking]]\nstructure = "vessels"\nvolumes = ["real-2", "medsyn-2", "ha-gan-2", "medical-diffusion-2"]\n')
+        '[[ranking]]\nstructure = "lobes and fissures"\n'
+        'volumes = ["real-1", "medsyn-1", "ha-gan-1", "medical-diffusion-1"]\n\n'
+        '[[ranking]]\nstructure = "vessels"\nvolumes = ["real-2", "medsyn-2", "ha-gan-2", "medical-diffusion-2"]\n'
+    )
     return build_bundle(manifest, folder / "bundle", workers=1, progress=False)
 
 
 # --- the simulated readers ---------------------------------------------------------------------------------------
+
 
 @dataclass
 class Tally:
@@ -176,7 +199,7 @@ def save_payload(task: dict, names: list[str], reader: int, save: int) -> dict:
     """An autosave as autosave.js posts it, whose value differs from this reader's previous save of the task."""
     if task["kind"] == "recognition":
         return {**task, "option": OPTIONS[save % len(OPTIONS)], "note": f"reader {reader} save {save}", "seconds": 0.5}
-    order = names[save % len(names):] + names[:save % len(names)]
+    order = names[save % len(names) :] + names[: save % len(names)]
     return {**task, "ranks": {name: rank for rank, name in enumerate(order, start=1)}, "seconds": 0.5}
 
 
@@ -240,12 +263,18 @@ def run_scenario(database: str, database_url: str | None, kill: bool, args, bund
         idle = lone_reader(server.url, lone, args.idle_saves)
         tally = Tally(planned_saves=len(tokens) * 4 * args.saves, deadline=time.monotonic() + args.deadline)
         gate = threading.Barrier(len(tokens) + 1)
-        threads = [threading.Thread(target=simulated_reader, args=(server.url, token, i, args.saves, tally, gate),
-                                    daemon=True) for i, token in enumerate(tokens)]
+        threads = [
+            threading.Thread(target=simulated_reader, args=(server.url, token, i, args.saves, tally, gate), daemon=True)
+            for i, token in enumerate(tokens)
+        ]
         for thread in threads:
             thread.start()
         killed: list[dict] = []
-        killer = threading.Thread(target=kill_midway, args=(server, tally, args.kills, killed), daemon=True) if kill else None
+        killer = (
+            threading.Thread(target=kill_midway, args=(server, tally, args.kills, killed), daemon=True)
+            if kill
+            else None
+        )
         gate.wait()
         start = time.perf_counter()
         if killer:
@@ -260,11 +289,18 @@ def run_scenario(database: str, database_url: str | None, kill: bool, args, bund
         if stuck:
             tally.error(f"reader threads still waiting at the end: {stuck}")
     check = verify(env, tally, work)
-    description = "; ".join(f"worker {k['pid']} SIGKILLed at {k['at']:.1f} s ({k['acked']} saves acknowledged, "
-                            f"{k['in_flight']}), replaced after {k['replaced']:.2f} s" for k in killed)
+    description = "; ".join(
+        f"worker {k['pid']} SIGKILLed at {k['at']:.1f} s ({k['acked']} saves acknowledged, "
+        f"{k['in_flight']}), replaced after {k['replaced']:.2f} s"
+        for k in killed
+    )
     if kill and not killed:
         description = "no worker was killed (the run ended first)"
-    scenario = ("worker SIGKILLed midway" if args.kills == 1 else f"{args.kills} workers SIGKILLed") if kill else "all readers at once"
+    scenario = (
+        ("worker SIGKILLed midway" if args.kills == 1 else f"{args.kills} workers SIGKILLed")
+        if kill
+        else "all readers at once"
+    )
     return Run(database, scenario, len(tokens), tally, seconds, statistics.median(idle), check, statuses, description)
 
 
@@ -292,8 +328,13 @@ def kill_midway(server: Gunicorn, tally: Tally, kills: int, killed: list[dict]) 
         before = server.worker_pids()
         victim = before[0]
         os.kill(victim, signal.SIGKILL)
-        kill = {"pid": victim, "at": time.monotonic() - start, "acked": tally.acknowledged, "replaced": float("nan"),
-                "in_flight": f"{saves} autosaves and {pages} pages in flight"}
+        kill = {
+            "pid": victim,
+            "at": time.monotonic() - start,
+            "acked": tally.acknowledged,
+            "replaced": float("nan"),
+            "in_flight": f"{saves} autosaves and {pages} pages in flight",
+        }
         killed.append(kill)
         moment = time.monotonic()
         while time.monotonic() - moment < 60:
@@ -306,12 +347,14 @@ def kill_midway(server: Gunicorn, tally: Tally, kills: int, killed: list[dict]) 
 
 # --- checking the database afterwards (a child process with Django) -----------------------------------------------
 
+
 def verify(env: dict[str, str], tally: Tally, work: Path) -> dict:
     """Run the check below in a child process with the platform's settings and this run's database."""
     saves = work / "saves.json"
     saves.write_text(json.dumps(tally.readers))
-    result = subprocess.run([sys.executable, "-m", "bench.load", "--verify", str(saves)], env=env, cwd=ROOT,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.load", "--verify", str(saves)], env=env, cwd=ROOT, capture_output=True, text=True
+    )
     if result.returncode:
         sys.exit(f"bench load: the database check failed:\n{result.stdout}{result.stderr}")
     return json.loads(result.stdout)
@@ -337,7 +380,9 @@ def check_database(saves_file: Path) -> dict:
         keys = {json.dumps(value, sort_keys=True) for value in changes}
         final = {}
         for position, answer in reader.answers_by_position().items():
-            final[position] = {"ranks": answer.ranks} if hasattr(answer, "ranks") else {"option": answer.option, "note": answer.note}
+            final[position] = (
+                {"ranks": answer.ranks} if hasattr(answer, "ranks") else {"option": answer.option, "note": answer.note}
+            )
         last_acked: dict[int, dict] = {}
         for position, value in record["acked"]:
             acked += 1
@@ -352,11 +397,18 @@ def check_database(saves_file: Path) -> dict:
             if stored != value and json.dumps(stored, sort_keys=True) not in unacked:
                 wrong_final += 1
                 examples.append(f"{reader.label} task {position + 1}: stored {stored}, last acknowledged {value}")
-    return {"acked": acked, "missing_in_audit": missing_in_audit, "wrong_final": wrong_final,
-            "stored_unacked": stored_unacked, "audit_rows": audit_rows, "examples": examples[:5]}
+    return {
+        "acked": acked,
+        "missing_in_audit": missing_in_audit,
+        "wrong_final": wrong_final,
+        "stored_unacked": stored_unacked,
+        "audit_rows": audit_rows,
+        "examples": examples[:5],
+    }
 
 
 # --- the table -----------------------------------------------------------------------------------------------------
+
 
 def percentile(samples: list[float], q: float) -> float:
     """The q-quantile (0..1) of `samples`, nearest rank."""
@@ -368,12 +420,14 @@ def percentile(samples: list[float], q: float) -> float:
 
 def table(runs: list[Run], args, skipped: list[str]) -> str:
     cores = os.cpu_count()
-    lines = [f"Load: {args.readers} readers at once, each: start, 4 task pages, {args.saves} autosaves per task "
-             f"({4 * args.saves} in all); gunicorn {args.workers} sync workers on 127.0.0.1, {cores} CPUs; "
-             f"baseline = one reader alone, same server, {args.idle_saves} autosaves",
-             f"{'database':<11} {'scenario':<24} {'saves':>6} {'acked':>6} {'errors':>6} {'retry ok':>8} "
-             f"{'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'alone p50':>9} {'p50/alone':>9} {'p99/alone':>9} "
-             f"{'saves/s':>7} {'page p50/p99 ms':>15} {'lost':>5}"]
+    lines = [
+        f"Load: {args.readers} readers at once, each: start, 4 task pages, {args.saves} autosaves per task "
+        f"({4 * args.saves} in all); gunicorn {args.workers} sync workers on 127.0.0.1, {cores} CPUs; "
+        f"baseline = one reader alone, same server, {args.idle_saves} autosaves",
+        f"{'database':<11} {'scenario':<24} {'saves':>6} {'acked':>6} {'errors':>6} {'retry ok':>8} "
+        f"{'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'alone p50':>9} {'p50/alone':>9} {'p99/alone':>9} "
+        f"{'saves/s':>7} {'page p50/p99 ms':>15} {'lost':>5}",
+    ]
     for run in runs:
         t, c = run.tally, run.check
         errors = sum(t.errors.values())
@@ -381,13 +435,17 @@ def table(runs: list[Run], args, skipped: list[str]) -> str:
         pages = t.page_ms
         lost = c["missing_in_audit"] + c["wrong_final"]
         lines.append(
-            f"{run.database:<11} {run.scenario:<24} {len(t.save_ms):>6} {t.acknowledged:>6} {errors:>6} {t.retried_ok:>8} "
+            f"{run.database:<11} {run.scenario:<24} {len(t.save_ms):>6} {t.acknowledged:>6} {errors:>6} "
+            f"{t.retried_ok:>8} "
             f"{p50:>7.0f} {p99:>7.0f} {max(t.save_ms, default=float('nan')):>7.0f} {run.idle_p50:>9.1f} "
             f"{p50 / run.idle_p50:>8.1f}× {p99 / run.idle_p50:>8.1f}× {t.acknowledged / run.seconds:>7.0f} "
-            f"{percentile(pages, 0.5):>7.0f}/{percentile(pages, 0.99):<7.0f} {lost:>5}")
-    lines.append("saves = autosave requests sent (with retries), acked = answered 200 saved; errors = failed requests "
-                 "(connection errors, HTTP errors); retry ok = saves acknowledged on the reader's second try; "
-                 "lost = acknowledged saves missing from the audit trail or overwritten in the stored answer.")
+            f"{percentile(pages, 0.5):>7.0f}/{percentile(pages, 0.99):<7.0f} {lost:>5}"
+        )
+    lines.append(
+        "saves = autosave requests sent (with retries), acked = answered 200 saved; errors = failed requests "
+        "(connection errors, HTTP errors); retry ok = saves acknowledged on the reader's second try; "
+        "lost = acknowledged saves missing from the audit trail or overwritten in the stored answer."
+    )
     for run in runs:
         t, c = run.tally, run.check
         notes = []
@@ -395,8 +453,10 @@ def table(runs: list[Run], args, skipped: list[str]) -> str:
             notes.append("errors: " + ", ".join(f"{kind} ×{n}" for kind, n in sorted(t.errors.items())))
         server_errors = {s: n for s, n in run.server_statuses.items() if s.startswith("5")}
         notes.append(f"server log: {sum(run.server_statuses.values())} responses, 5xx: {server_errors or 0}")
-        notes.append(f"database: {c['acked']} acknowledged saves checked, {c['audit_rows']} audit rows, "
-                     f"{c['stored_unacked']} never-acknowledged saves stored anyway")
+        notes.append(
+            f"database: {c['acked']} acknowledged saves checked, {c['audit_rows']} audit rows, "
+            f"{c['stored_unacked']} never-acknowledged saves stored anyway"
+        )
         if run.killed:
             notes.append(run.killed)
         notes.append(f"{run.seconds:.1f} s")
@@ -408,18 +468,25 @@ def table(runs: list[Run], args, skipped: list[str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench load", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench load", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--readers", type=int, default=200, help="simulated readers at once (default 200)")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers (default 4)")
     parser.add_argument("--saves", type=int, default=2, help="autosaves per task and reader (default 2; 4 tasks)")
     parser.add_argument("--idle-saves", type=int, default=40, help="autosaves of the lone baseline reader (default 40)")
-    parser.add_argument("--deadline", type=float, default=120.0, help="no new request after this many seconds (default 120)")
+    parser.add_argument(
+        "--deadline", type=float, default=120.0, help="no new request after this many seconds (default 120)"
+    )
     parser.add_argument("--postgres", metavar="URL", help="PostgreSQL server to create a throwaway database on")
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
     parser.add_argument("--no-kill", action="store_true", help="leave out the SIGKILL runs")
-    parser.add_argument("--kills", type=int, default=1, help="workers killed, one after the other, in each SIGKILL run "
-                                                             "(default 1: half-way)")
+    parser.add_argument(
+        "--kills",
+        type=int,
+        default=1,
+        help="workers killed, one after the other, in each SIGKILL run (default 1: half-way)",
+    )
     parser.add_argument("--verify", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.verify:
@@ -442,8 +509,11 @@ def main(argv: list[str] | None = None) -> None:
         for label, url in databases:
             for kill in scenarios:
                 work = Path(temporary) / f"{label}-{'kill' if kill else 'steady'}"
-                print(f"{label}: {args.readers} readers{', killing a worker midway' if kill else ''} …",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"{label}: {args.readers} readers{', killing a worker midway' if kill else ''} …",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 if url:
                     with ThrowawayDatabase(url) as database_url:
                         runs.append(run_scenario(label, database_url, kill, args, bundle, work))

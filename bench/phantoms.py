@@ -3,6 +3,7 @@
 Run: `.venv/bin/python -m bench.phantoms [--sizes 64 128 256] [--repeats 3]`. The baseline (drawing the
 phantom's own noise volume) is measured in the same run, so the ratios compare across machines.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,7 +38,7 @@ def main() -> None:
         for size in args.sizes:
             rng = np.random.default_rng(0)
             baseline = _best(lambda: rng.standard_normal((size,) * 3, dtype=np.float32), args.repeats)
-            index = iter(range(10 ** 6))
+            index = iter(range(10**6))
             build = _best(lambda: make_phantom(size, 0, next(index)), args.repeats)
             case = make_phantom(size, 0, 0)
             write = _best(lambda: write_case(case, Path(tmp) / f"case-{size}"), args.repeats)

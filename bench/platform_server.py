@@ -4,6 +4,7 @@ to it the way the reader's browser does.
 
 Not a benchmark itself; `bench/volume_delivery.py` and `bench/load.py` use it.
 """
+
 from __future__ import annotations
 
 import html
@@ -41,14 +42,16 @@ def platform_environment(data_dir: Path, port: int, database_url: str | None = N
     env = dict(os.environ)
     for name in ("PYTEST_VERSION", "DATABASE_URL", "DJANGO_DEBUG", "DJANGO_SETTINGS_MODULE"):
         env.pop(name, None)
-    env.update({
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_HTTPS": "false",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "PLATFORM_DATA_DIR": str(data_dir),
-        "PLATFORM_BASE_URL": f"http://127.0.0.1:{port}",
-        "DJANGO_LOG_LEVEL": "ERROR",
-    })
+    env.update(
+        {
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+            "DJANGO_HTTPS": "false",
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+            "PLATFORM_DATA_DIR": str(data_dir),
+            "PLATFORM_BASE_URL": f"http://127.0.0.1:{port}",
+            "DJANGO_LOG_LEVEL": "ERROR",
+        }
+    )
     if database_url:
         env["DATABASE_URL"] = database_url
     return env
@@ -56,8 +59,9 @@ def platform_environment(data_dir: Path, port: int, database_url: str | None = N
 
 def manage(env: dict[str, str], *arguments: str) -> str:
     """Run `manage.py ARGUMENTS` with `env` and return its standard output; stop the benchmark if it fails."""
-    result = subprocess.run([sys.executable, str(ROOT / "manage.py"), *arguments], env=env, cwd=ROOT,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *arguments], env=env, cwd=ROOT, capture_output=True, text=True
+    )
     if result.returncode:
         sys.exit(f"bench: manage.py {' '.join(arguments)} failed:\n{result.stdout}{result.stderr}")
     return result.stdout
@@ -84,11 +88,31 @@ class Gunicorn:
     def __enter__(self) -> "Gunicorn":
         self.logs.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            [str(GUNICORN), "--chdir", str(ROOT / "platform"), "--bind", f"127.0.0.1:{self.port}",
-             "--workers", str(self.workers), "--backlog", "2048", "--timeout", "60",
-             "--access-logfile", str(self.logs / "access.log"), "--access-logformat", ACCESS_LOG_FORMAT,
-             "--error-logfile", str(self.logs / "error.log"), "webapp.wsgi:application"],
-            env=self.env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                str(GUNICORN),
+                "--chdir",
+                str(ROOT / "platform"),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(self.workers),
+                "--backlog",
+                "2048",
+                "--timeout",
+                "60",
+                "--access-logfile",
+                str(self.logs / "access.log"),
+                "--access-logformat",
+                ACCESS_LOG_FORMAT,
+                "--error-logfile",
+                str(self.logs / "error.log"),
+                "webapp.wsgi:application",
+            ],
+            env=self.env,
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -150,8 +174,9 @@ class Client:
     timeout: float = 60.0
     cookies: dict[str, str] = field(default_factory=dict)
 
-    def request(self, method: str, path: str, body: bytes | None = None,
-                headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    def request(
+        self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
         """One request on a fresh connection (gunicorn's sync workers close each one); (status, headers, body)."""
         parts = urlsplit(self.base)
         connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=self.timeout)
@@ -174,13 +199,21 @@ class Client:
         return self.request("GET", path)
 
     def post_form(self, path: str, fields: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-        return self.request("POST", path, urlencode(fields).encode(), {
-            "Content-Type": "application/x-www-form-urlencoded", "Origin": self.base, "Referer": self.base + path})
+        return self.request(
+            "POST",
+            path,
+            urlencode(fields).encode(),
+            {"Content-Type": "application/x-www-form-urlencoded", "Origin": self.base, "Referer": self.base + path},
+        )
 
     def post_json(self, path: str, payload: dict, csrf: str) -> tuple[int, dict[str, str], bytes]:
         """What autosave.js's fetch() sends: JSON body, X-CSRFToken header, same-origin cookies."""
-        return self.request("POST", path, json.dumps(payload).encode(), {
-            "Content-Type": "application/json", "X-CSRFToken": csrf, "Origin": self.base})
+        return self.request(
+            "POST",
+            path,
+            json.dumps(payload).encode(),
+            {"Content-Type": "application/json", "X-CSRFToken": csrf, "Origin": self.base},
+        )
 
 
 def form_csrf(page: bytes) -> str:
@@ -206,8 +239,9 @@ def start_reader(client: Client, token: str) -> tuple[int, bytes]:
     status, _, page = client.get(f"/r/{token}/")
     if status != 200:
         raise RuntimeError(f"welcome page answered {status}")
-    status, headers, _ = client.post_form(f"/r/{token}/start", {"csrfmiddlewaretoken": form_csrf(page),
-                                                                 "years_experience": "", "level": ""})
+    status, headers, _ = client.post_form(
+        f"/r/{token}/start", {"csrfmiddlewaretoken": form_csrf(page), "years_experience": "", "level": ""}
+    )
     if status != 302:
         raise RuntimeError(f"start answered {status}")
     location = urlsplit(headers["Location"]).path
@@ -219,15 +253,21 @@ def answer_payload(task: dict, names: list[str], variant: int, option: str = "Co
     """A complete autosave of `task` as autosave.js sends it; `variant` makes a note/rank order unique."""
     if task["kind"] == "recognition":
         return {**task, "option": option, "note": f"bench note {variant}", "seconds": 0}
-    order = names[variant % len(names):] + names[:variant % len(names)]  # a rotation: a permutation of 1..k
+    order = names[variant % len(names) :] + names[: variant % len(names)]  # a rotation: a permutation of 1..k
     return {**task, "ranks": {name: rank for rank, name in enumerate(order, start=1)}, "seconds": 0}
 
 
 def postgres_server(explicit: str | None) -> tuple[str | None, str]:
     """(URL of a reachable PostgreSQL server, how it was chosen) or (None, why not)."""
-    candidates = [explicit] if explicit else [
-        url for url in (os.environ.get("DATABASE_URL"), os.environ.get("TEST_POSTGRES_URL"), CI_POSTGRES)
-        if url and url.split(":", 1)[0] in ("postgres", "postgresql")]
+    candidates = (
+        [explicit]
+        if explicit
+        else [
+            url
+            for url in (os.environ.get("DATABASE_URL"), os.environ.get("TEST_POSTGRES_URL"), CI_POSTGRES)
+            if url and url.split(":", 1)[0] in ("postgres", "postgresql")
+        ]
+    )
     import psycopg
 
     problems = []

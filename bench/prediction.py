@@ -13,6 +13,7 @@ Each is measured on the `--cases` phantoms with the largest effusion and the `--
 The first row copies the nearest-up-sampled condition (no model). Run after bench/prompt_control/run.sh:
 `python -m bench prediction WORK [--train-steps 300 | --x0 DIR --v DIR] [--cases 3] [--steps 10]`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,6 +27,7 @@ import torch
 if __package__ in (None, ""):  # run as a script: `python bench/prediction.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.text_stages import measure_model
 from generator.checkpoints import load_info
 from generator.data.cases import read_case
 from generator.data.dataset import find_cases
@@ -35,8 +37,6 @@ from generator.metrics.anatomy import measure
 from generator.sampling import load_pipeline, super_resolve
 from generator.train import TrainOptions, train
 
-from bench.text_stages import measure_model
-
 TIMES = (0.05, 0.2, 0.5, 0.9)
 HU_PER_UNIT = (HU_MAX - HU_MIN) / 2
 
@@ -45,16 +45,28 @@ def trained(work: Path, prediction: str, steps: int, batch_size: int) -> Path:
     """The super-resolution checkpoint predicting `prediction` after `steps` steps, trained unless it exists."""
     out = work / f"superres-{prediction}-{steps}"
     if not (out / "checkpoint.json").exists():
-        train(TrainOptions(stage="superres", config="small", data=work / "phantoms", out=out, steps=steps,
-                           batch_size=batch_size, prediction=prediction, workers=2))
+        train(
+            TrainOptions(
+                stage="superres",
+                config="small",
+                data=work / "phantoms",
+                out=out,
+                steps=steps,
+                batch_size=batch_size,
+                prediction=prediction,
+                workers=2,
+            )
+        )
     return out
 
 
 def chosen(folders: list[Path], count: int) -> dict[str, list[Path]]:
     """The `count` phantoms with the largest effusion and the `count` with the largest %LAA-950."""
     truths = [(folder, json.loads((folder / "meta.json").read_text())["truth"]) for folder in folders]
-    return {name: [folder for folder, _ in sorted(truths, key=lambda item: -item[1][name])[:count]]
-            for name in ("effusion_ml", "laa950_percent")}
+    return {
+        name: [folder for folder, _ in sorted(truths, key=lambda item: -item[1][name])[:count]]
+        for name in ("effusion_ml", "laa950_percent")
+    }
 
 
 def evaluate(superres_dir: Path | None, work: Path, groups: dict[str, list[Path]], steps: int) -> dict:
@@ -75,11 +87,17 @@ def evaluate(superres_dir: Path | None, work: Path, groups: dict[str, list[Path]
                 condition = add_noise(upsample(low), low_t, torch.randn(x.shape, generator=noise))
                 for t in TIMES:
                     at = torch.full((1,), t)
-                    x0 = pipeline.superres(add_noise(x, at, torch.randn(x.shape, generator=noise)), at,
-                                           low=condition, low_t=low_t)
+                    x0 = pipeline.superres(
+                        add_noise(x, at, torch.randn(x.shape, generator=noise)), at, low=condition, low_t=low_t
+                    )
                     errors.setdefault(f"t={t:g}", []).append(_rmse_hu(x0[0, 0], x[0, 0]))
-                sampled = super_resolve(pipeline, low, torch.randn(x.shape, generator=noise),
-                                        torch.randn(x.shape, generator=noise), steps=steps)
+                sampled = super_resolve(
+                    pipeline,
+                    low,
+                    torch.randn(x.shape, generator=noise),
+                    torch.randn(x.shape, generator=noise),
+                    steps=steps,
+                )
             errors.setdefault("sampled", []).append(_rmse_hu(torch.from_numpy(sampled[0]), x[0, 0]))
             measures.setdefault(name, []).append(measure_model(sampled, case.affine)[name])
     return {"errors": errors, "measures": measures}
@@ -102,20 +120,26 @@ def _rmse_hu(estimate: torch.Tensor, truth: torch.Tensor) -> float:
 def table(rows: list[tuple[str, str, dict]], real: dict[str, list[float]], groups: dict, steps: int) -> str:
     """One row per model: x0 errors by time, sampled error, and the two measures (mean over their phantoms)."""
     columns = [f"t={t:g}" for t in TIMES] + ["sampled"]
-    lines = [f"Super-resolution fidelity on {len(groups['effusion_ml'])} + {len(groups['laa950_percent'])} phantoms "
-             f"(largest effusion + most emphysema); CT RMSE in HU; DDIM {steps} steps",
-             f"{'model':<32} {'step':>6} " + " ".join(f"{c:>8}" for c in columns) + f" {'effusion mL':>12} {'%LAA-950':>9}"]
+    lines = [
+        f"Super-resolution fidelity on {len(groups['effusion_ml'])} + {len(groups['laa950_percent'])} phantoms "
+        f"(largest effusion + most emphysema); CT RMSE in HU; DDIM {steps} steps",
+        f"{'model':<32} {'step':>6} " + " ".join(f"{c:>8}" for c in columns) + f" {'effusion mL':>12} {'%LAA-950':>9}",
+    ]
     for label, step, result in [("phantoms, measured", "", {"errors": {}, "measures": real}), *rows]:
-        errors = " ".join(f"{np.mean(result['errors'][c]):8.0f}" if c in result["errors"] else f"{'–':>8}"
-                          for c in columns)
+        errors = " ".join(
+            f"{np.mean(result['errors'][c]):8.0f}" if c in result["errors"] else f"{'–':>8}" for c in columns
+        )
         m = result["measures"]
-        lines.append(f"{label:<32} {step:>6} {errors} {np.mean(m['effusion_ml']):12.0f} {np.mean(m['laa950_percent']):9.2f}")
+        lines.append(
+            f"{label:<32} {step:>6} {errors} {np.mean(m['effusion_ml']):12.0f} {np.mean(m['laa950_percent']):9.2f}"
+        )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench prediction", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench prediction", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("work", type=Path, help="bench/prompt_control/run.sh's folder (phantoms, text, base)")
     parser.add_argument("--train-steps", type=int, default=300, help="steps of each training (default 300)")
     parser.add_argument("--batch-size", type=int, default=8)
@@ -136,8 +160,13 @@ def main(argv: list[str] | None = None) -> None:
     groups = chosen(find_cases(args.work / "phantoms"), args.cases)
     rows = [("copy the up-sampled condition", "", evaluate(None, args.work, groups, args.steps))]
     for prediction, folder in folders.items():
-        rows.append((f"predicting {prediction}", str(load_info(folder)["step"]),
-                     evaluate(folder, args.work, groups, args.steps)))
+        rows.append(
+            (
+                f"predicting {prediction}",
+                str(load_info(folder)["step"]),
+                evaluate(folder, args.work, groups, args.steps),
+            )
+        )
     print(table(rows, real_measures(groups), groups, args.steps))
 
 

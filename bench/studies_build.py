@@ -8,6 +8,7 @@ which stay meaningful on a machine shared with other jobs: CPU seconds / 2 is th
 
     .venv/bin/python bench/studies_build.py [--volumes 20] [--size 256]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,7 +39,9 @@ SOURCES = {
 
 
 def write_inputs(folder: Path, volumes: int, size: int) -> Path:
-    """Write `volumes` inputs cycling through the sources (each with its own noise) and a manifest; return the manifest."""
+    """Write `volumes` inputs cycling through the sources (each with its own noise) and a manifest; return the
+    manifest.
+    """
     scale = size / 256
     bases = {}
     for source, (shape, spacing, axcodes, _, _) in SOURCES.items():
@@ -58,11 +61,15 @@ def write_inputs(folder: Path, volumes: int, size: int) -> Path:
         image = nib.Nifti1Image(hu if dtype != "int16" else np.rint(hu).astype(np.int16), affine)
         image.set_data_dtype(dtype)
         nib.save(image, str(folder / f"{source}-{index}.nii.gz"))
-        entries.append(f'[[volume]]\nid = "{source}-{index}"\nfile = "{source}-{index}.nii.gz"\n'
-                       f'source = "{source}"\nintensity = "{intensity}"\n')
+        entries.append(
+            f'[[volume]]\nid = "{source}-{index}"\nfile = "{source}-{index}.nii.gz"\n'
+            f'source = "{source}"\nintensity = "{intensity}"\n'
+        )
     manifest = folder / "study.toml"
-    manifest.write_text(f'[study]\ntitle = "benchmark"\nseed = 1\nshape = [{size}, {size}, {size}]\n'
-                        f'spacing = {256 / size}\n\n' + "\n".join(entries))
+    manifest.write_text(
+        f'[study]\ntitle = "benchmark"\nseed = 1\nshape = [{size}, {size}, {size}]\n'
+        f"spacing = {256 / size}\n\n" + "\n".join(entries)
+    )
     return manifest
 
 
@@ -96,7 +103,10 @@ def main() -> None:
         print(f"| {'step':<28} | {'seconds':>8} | {'s/volume':>8} | {'time ratio':>11} | {'CPU s':>7} |")
         print(f"|{'-' * 30}|{'-' * 10}|{'-' * 10}|{'-' * 13}|{'-' * 9}|")
         for label, seconds, cpu in rows:
-            print(f"| {label:<28} | {seconds:8.1f} | {seconds / args.volumes:8.2f} | {seconds / baseline:10.2f}x | {cpu:7.1f} |")
+            print(
+                f"| {label:<28} | {seconds:8.1f} | {seconds / args.volumes:8.2f} | "
+                f"{seconds / baseline:10.2f}x | {cpu:7.1f} |"
+            )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

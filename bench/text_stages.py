@@ -19,6 +19,7 @@ low-resolution CT noise, correlated over four voxels, which the rule-based fluid
 (effusion reads 0 there even for real phantoms), and which blurs emphysema's −975 HU specks above −950 HU. Run after
 bench/prompt_control/run.sh on its work folder: `python -m bench text-stages WORK [--n 16] [--cases 8]`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,14 @@ from generator.prompt_experiment import read_pairs, welch_greater
 from generator.sampling import load_pipeline, sample_low, seed_noise, super_resolve
 
 PAIRS = Path(__file__).resolve().parent / "prompt_control" / "pairs.toml"
-STAGES = ("real, truth", "real, measured", "real → low → trilinear", "real → low → super-res",
-          "generated low → trilinear", "generated → super-res")
+STAGES = (
+    "real, truth",
+    "real, measured",
+    "real → low → trilinear",
+    "real → low → super-res",
+    "generated low → trilinear",
+    "generated → super-res",
+)
 
 
 def chosen_phantoms(folders: list[Path], measure_name: str, count: int) -> tuple[list[Path], list[Path]]:
@@ -61,14 +68,16 @@ def trilinear_ct(low: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
     Nearest-neighbour down-sampling keeps voxel 0, 4, 8 …, so the interpolation puts low voxel i at full voxel 4i."""
     hu = (np.clip(low, -1, 1) + 1) / 2 * (HU_MAX - HU_MIN) + HU_MIN
-    grid = np.meshgrid(*(np.minimum(np.arange(n) / 4, low.shape[axis] - 1) for axis, n in enumerate(shape)),
-                       indexing="ij")
+    grid = np.meshgrid(
+        *(np.minimum(np.arange(n) / 4, low.shape[axis] - 1) for axis, n in enumerate(shape)), indexing="ij"
+    )
     return ndimage.map_coordinates(hu.astype(np.float32), grid, order=1, mode="nearest")
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench text-stages", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench text-stages", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("work", type=Path, help="bench/prompt_control/run.sh's folder (phantoms, text, base, superres)")
     parser.add_argument("--pairs", type=Path, default=PAIRS)
     parser.add_argument("--n", type=int, default=16, help="generated volumes per prompt (default 16)")
@@ -92,12 +101,19 @@ def main(argv: list[str] | None = None) -> None:
                     case = read_case(folder)
                     low = downsample(torch.from_numpy(to_model(case)))[None]
                     noise = torch.Generator().manual_seed(index)
-                    superres = super_resolve(pipeline, low, torch.randn((1, 4, *shape), generator=noise),
-                                             torch.randn((1, 4, *shape), generator=noise), steps=args.steps_superres)
-                    results = {"real, truth": json.loads((folder / "meta.json").read_text())["truth"],
-                               "real, measured": measure(case.ct.astype(np.float32), case.spacing),
-                               "real → low → trilinear": measure(trilinear_ct(low[0, 0].numpy(), shape), case.spacing),
-                               "real → low → super-res": measure_model(superres, case.affine)}
+                    superres = super_resolve(
+                        pipeline,
+                        low,
+                        torch.randn((1, 4, *shape), generator=noise),
+                        torch.randn((1, 4, *shape), generator=noise),
+                        steps=args.steps_superres,
+                    )
+                    results = {
+                        "real, truth": json.loads((folder / "meta.json").read_text())["truth"],
+                        "real, measured": measure(case.ct.astype(np.float32), case.spacing),
+                        "real → low → trilinear": measure(trilinear_ct(low[0, 0].numpy(), shape), case.spacing),
+                        "real → low → super-res": measure_model(superres, case.affine),
+                    }
                     for stage, result in results.items():
                         values.setdefault((pair.name, stage, side), []).append(result[pair.measure])
                     bar.update(1)
@@ -107,8 +123,10 @@ def main(argv: list[str] | None = None) -> None:
                     low = sample_low(pipeline, prompt, noise_low, guidance=args.guidance, steps=args.steps_base)
                     full = super_resolve(pipeline, low, noise_full, noise_condition, steps=args.steps_superres)
                     spacing = float(np.linalg.norm(pipeline.affine[:3, 0]))
-                    results = {"generated low → trilinear": measure(trilinear_ct(low[0, 0].cpu().numpy(), shape), spacing),
-                               "generated → super-res": measure_model(full, pipeline.affine)}
+                    results = {
+                        "generated low → trilinear": measure(trilinear_ct(low[0, 0].cpu().numpy(), shape), spacing),
+                        "generated → super-res": measure_model(full, pipeline.affine),
+                    }
                     for stage, result in results.items():
                         values.setdefault((pair.name, stage, side), []).append(result[pair.measure])
                     bar.update(1)
@@ -124,18 +142,24 @@ def measure_model(x: np.ndarray, affine: np.ndarray) -> dict[str, float]:
 
 def table(pairs, values: dict, args, steps: dict) -> str:
     """One row per pair and stage: both groups' mean ± sd and the one-tailed Welch p."""
-    lines = [f"Text control stage by stage: base step {steps['base']}, super-resolution step {steps['superres']}; "
-             f"{args.cases} real phantoms and {args.n} generated volumes per group; guidance {args.guidance:g}, "
-             f"DDIM {args.steps_base} + {args.steps_superres} steps",
-             f"{'pair':<13} {'measure':<15} {'stage':<27} {'positive':>17} {'negative':>17} {'p (pos > neg)':>13}"]
+    lines = [
+        f"Text control stage by stage: base step {steps['base']}, super-resolution step {steps['superres']}; "
+        f"{args.cases} real phantoms and {args.n} generated volumes per group; guidance {args.guidance:g}, "
+        f"DDIM {args.steps_base} + {args.steps_superres} steps",
+        f"{'pair':<13} {'measure':<15} {'stage':<27} {'positive':>17} {'negative':>17} {'p (pos > neg)':>13}",
+    ]
     for pair in pairs:
         for stage in STAGES:
             positive, negative = (values[(pair.name, stage, side)] for side in ("positive", "negative"))
             p = welch_greater(positive, negative)["p"]
-            lines.append(f"{pair.name:<13} {pair.measure:<15} {stage:<27} {_mean_sd(positive):>17} "
-                         f"{_mean_sd(negative):>17} {'–' if p is None else f'{p:.2g}':>13}")
-    lines.append("real groups: the phantoms with the largest truth of the measure against phantoms without findings; "
-                 "generated groups: the pair's positive and negative prompts with the same seeds.")
+            lines.append(
+                f"{pair.name:<13} {pair.measure:<15} {stage:<27} {_mean_sd(positive):>17} "
+                f"{_mean_sd(negative):>17} {'–' if p is None else f'{p:.2g}':>13}"
+            )
+    lines.append(
+        "real groups: the phantoms with the largest truth of the measure against phantoms without findings; "
+        "generated groups: the pair's positive and negative prompts with the same seeds."
+    )
     return "\n".join(lines)
 
 

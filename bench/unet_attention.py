@@ -7,6 +7,7 @@ what makes a 3D text-conditioned model affordable. Each model runs in its own pr
 memory is its own. The paper configuration on a GPU is measured by `bench/gpu_paper.py`.
 Run: `.venv/bin/python bench/unet_attention.py [--size 64] [--repeats 2]`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,15 +26,33 @@ def build(kind: str, width: int):
         from generator.nets.configs import BaseConfig
         from generator.nets.unet3d import BaseUNet
 
-        model = BaseUNet(BaseConfig(width=width, mults=(1, 2, 4, 8), res_blocks=1, heads=8, depth=1,
-                                    text_dim=TEXT_DIM, text_length=TEXT_TOKENS, in_plane=kind == "in-plane"))
+        model = BaseUNet(
+            BaseConfig(
+                width=width,
+                mults=(1, 2, 4, 8),
+                res_blocks=1,
+                heads=8,
+                depth=1,
+                text_dim=TEXT_DIM,
+                text_length=TEXT_TOKENS,
+                in_plane=kind == "in-plane",
+            )
+        )
         return model, lambda x, t, c, m: model(x, t, context=c, context_mask=m)
     from monai.networks.nets import DiffusionModelUNet
 
-    model = DiffusionModelUNet(spatial_dims=3, in_channels=4, out_channels=4, num_res_blocks=1,
-                               channels=(width, 2 * width, 4 * width, 8 * width),
-                               attention_levels=(False, False, True, True), num_head_channels=width,
-                               norm_num_groups=8, with_conditioning=True, cross_attention_dim=TEXT_DIM)
+    model = DiffusionModelUNet(
+        spatial_dims=3,
+        in_channels=4,
+        out_channels=4,
+        num_res_blocks=1,
+        channels=(width, 2 * width, 4 * width, 8 * width),
+        attention_levels=(False, False, True, True),
+        num_head_channels=width,
+        norm_num_groups=8,
+        with_conditioning=True,
+        cross_attention_dim=TEXT_DIM,
+    )
     return model, lambda x, t, c, m: model(x, (t * 1000).long(), context=c)
 
 
@@ -54,8 +73,13 @@ def measure(kind: str, width: int, size: int, repeats: int) -> dict:
         times.append(time.perf_counter() - start)
         model.zero_grad(set_to_none=True)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
-    return {"model": kind, "width": width, "parameters": sum(p.numel() for p in model.parameters()),
-            "seconds": min(times[1:]), "peak_mib": peak / 1024}
+    return {
+        "model": kind,
+        "width": width,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "seconds": min(times[1:]),
+        "peak_mib": peak / 1024,
+    }
 
 
 def main() -> None:
@@ -71,21 +95,39 @@ def main() -> None:
         return
     rows = []
     for kind, width in (("ours", args.ours_width), ("monai", args.monai_width), ("in-plane", args.ours_width)):
-        done = subprocess.run([sys.executable, __file__, "--size", str(args.size), "--repeats", str(args.repeats),
-                               "--child", kind, str(width)], capture_output=True, text=True)
+        done = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--size",
+                str(args.size),
+                "--repeats",
+                str(args.repeats),
+                "--child",
+                kind,
+                str(width),
+            ],
+            capture_output=True,
+            text=True,
+        )
         if done.returncode:
             sys.exit(f"{kind} failed:\n{done.stderr[-2000:]}")
         rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
     ours, monai, in_plane = rows
     print(f"forward+backward at {args.size}^3, batch 1, CPU, 2 threads, best of {args.repeats}")
     print(f"{'model':<34}{'parameters':>12}{'seconds':>10}{'peak MiB':>10}")
-    names = {"ours": "ours (attention at bottom only)", "monai": "MONAI (attention at levels 3, 4)",
-             "in-plane": "ours, down-sampling x and y only"}
+    names = {
+        "ours": "ours (attention at bottom only)",
+        "monai": "MONAI (attention at levels 3, 4)",
+        "in-plane": "ours, down-sampling x and y only",
+    }
     for row in rows:
         print(f"{names[row['model']]:<34}{row['parameters']:>12,}{row['seconds']:>10.2f}{row['peak_mib']:>10.0f}")
     for name, other in (("ratio MONAI / ours", monai), ("ratio in-plane / ours", in_plane)):
-        print(f"{name:<34}{other['parameters'] / ours['parameters']:>12.2f}"
-              f"{other['seconds'] / ours['seconds']:>10.2f}{other['peak_mib'] / ours['peak_mib']:>10.2f}")
+        print(
+            f"{name:<34}{other['parameters'] / ours['parameters']:>12.2f}"
+            f"{other['seconds'] / ours['seconds']:>10.2f}{other['peak_mib'] / ours['peak_mib']:>10.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ bundle (`python -m studies build`). `--mbit N` throttles downloads to N Mbit/s (
 remote reader's link instead of loopback. Run: `python -m bench delivery [--repeats 5] [--size 256] [--work DIR]
 [--mbit N]`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,13 +54,28 @@ from typing import Callable
 if __package__ in (None, ""):  # run as a script: `python bench/volume_delivery.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.platform_server import ROOT, Client, Gunicorn, answer_payload, free_port, platform_environment, \
-    set_up_study, start_reader, task_page_data
+from bench.platform_server import (
+    ROOT,
+    Client,
+    Gunicorn,
+    answer_payload,
+    free_port,
+    platform_environment,
+    set_up_study,
+    start_reader,
+    task_page_data,
+)
 from generator.data.anatomy import spacing_for
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 VIEWPORT = {"width": 1600, "height": 1000}
 PAPAYA = ROOT / "node_modules" / "papaya-viewer" / "release" / "current" / "standard"
 SLUG = "bench-delivery"
@@ -71,7 +87,9 @@ WATCH = """
   function greyLevels(canvas) {  // distinct grey values in a sample of pixels: a CT slice has many, a blank canvas 1
     const d = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
     const seen = new Set();
-    for (let i = 0; i < d.length && seen.size <= 16; i += 4 * 13) { if (d[i] === d[i + 1] && d[i] === d[i + 2]) seen.add(d[i]); }
+    for (let i = 0; i < d.length && seen.size <= 16; i += 4 * 13) {
+      if (d[i] === d[i + 1] && d[i] === d[i + 2]) seen.add(d[i]);
+    }
     return seen.size;
   }
   function waitForSlice(scan, index) {
@@ -117,14 +135,20 @@ function load(index) {{
 window.addEventListener("load", function () {{ load(0); }});
 </script></body></html>
 """
-ONE_SCAN = ('<div class="task-layout"><section class="viewers one"><div class="tools" style="height:38px"></div>'
-            '<div class="scan"><div class="viewer-host" id="viewer-0"></div><div class="scan-tools">'
-            '<button type="button">Swap main view</button></div></div></section><form class="answer-panel">'
-            '<h1>Which finding does this scan show?</h1></form></div>')
-FOUR_SCANS = ('<h1 class="ranking-question">Rank the scans</h1><div class="tools" style="height:38px"></div>'
-              '<section class="viewers grid">{}</section>')
-SCAN = ('<div class="scan"><div class="scan-head"><span class="scan-letter">Scan</span>'
-        '<button type="button">Swap main view</button></div><div class="viewer-host" id="viewer-{}"></div></div>')
+ONE_SCAN = (
+    '<div class="task-layout"><section class="viewers one"><div class="tools" style="height:38px"></div>'
+    '<div class="scan"><div class="viewer-host" id="viewer-0"></div><div class="scan-tools">'
+    '<button type="button">Swap main view</button></div></div></section><form class="answer-panel">'
+    "<h1>Which finding does this scan show?</h1></form></div>"
+)
+FOUR_SCANS = (
+    '<h1 class="ranking-question">Rank the scans</h1><div class="tools" style="height:38px"></div>'
+    '<section class="viewers grid">{}</section>'
+)
+SCAN = (
+    '<div class="scan"><div class="scan-head"><span class="scan-letter">Scan</span>'
+    '<button type="button">Swap main view</button></div><div class="viewer-host" id="viewer-{}"></div></div>'
+)
 
 
 RECOGNITION = '[recognition]\nvolumes = ["scan-0", "scan-1"]\n'
@@ -140,17 +164,43 @@ def make_bundle(work: Path, size: int) -> Path:
     phantoms = work / "phantoms"
     if not (phantoms / "case-0003" / "ct.nii.gz").exists():
         print(f"making 4 procedural phantoms at {size}³ …", flush=True)
-        subprocess.run([sys.executable, "-m", "generator", "phantoms", "--out", str(phantoms), "--n", "4",
-                        "--size", str(size), "--seed", "11"], cwd=ROOT, check=True, stderr=subprocess.DEVNULL)
-    volumes = "\n".join(f'[[volume]]\nid = "scan-{i}"\nfile = "phantoms/case-{i:04d}/ct.nii.gz"\nsource = "s{i}"\n'
-                        + ('finding = "Consolidation"\n' if i < 2 else "") for i in range(4))
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "generator",
+                "phantoms",
+                "--out",
+                str(phantoms),
+                "--n",
+                "4",
+                "--size",
+                str(size),
+                "--seed",
+                "11",
+            ],
+            cwd=ROOT,
+            check=True,
+            stderr=subprocess.DEVNULL,
+        )
+    volumes = "\n".join(
+        f'[[volume]]\nid = "scan-{i}"\nfile = "phantoms/case-{i:04d}/ct.nii.gz"\nsource = "s{i}"\n'
+        + ('finding = "Consolidation"\n' if i < 2 else "")
+        for i in range(4)
+    )
     (work / "study.toml").write_text(
         f'[study]\ntitle = "Volume delivery benchmark"\nslug = "{SLUG}"\nseed = 1\nshape = [{size}, {size}, {size}]\n'
         f"spacing = {spacing_for(size)}\n\n{volumes}\n{RECOGNITION}\n"
-        '[[ranking]]\nstructure = "lobes and fissures"\nvolumes = ["scan-0", "scan-1", "scan-2", "scan-3"]\n')
+        '[[ranking]]\nstructure = "lobes and fissures"\nvolumes = ["scan-0", "scan-1", "scan-2", "scan-3"]\n'
+    )
     print("building the study bundle …", flush=True)
-    subprocess.run([sys.executable, "-m", "studies", "build", str(work / "study.toml"), "--out", str(bundle)],
-                   cwd=ROOT, check=True, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "studies", "build", str(work / "study.toml"), "--out", str(bundle)],
+        cwd=ROOT,
+        check=True,
+        stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+    )
     return bundle
 
 
@@ -171,13 +221,17 @@ def reader_pages(client: Client, token: str) -> list[tuple[str, str, list[str]]]
     return pages
 
 
-def naive_site(folder: Path, bundle: Path, pages: list[tuple[str, str, list[str]]],
-               ways: set[str]) -> dict[tuple[str, int], str]:
+def naive_site(
+    folder: Path, bundle: Path, pages: list[tuple[str, str, list[str]]], ways: set[str]
+) -> dict[tuple[str, int], str]:
     """Static pages showing each platform page's scans as plain `.nii.gz` (naive), plain raw `.nii` (raw) and raw
     `.zst.nii` served with Content-Encoding: zstd (zstd); {(way, page index): path}."""
     folder.mkdir(parents=True, exist_ok=True)
-    for name, source in (("papaya.js", PAPAYA / "papaya.js"), ("papaya.css", PAPAYA / "papaya.css"),
-                         ("reader.css", ROOT / "static" / "surveys" / "reader.css")):
+    for name, source in (
+        ("papaya.js", PAPAYA / "papaya.js"),
+        ("papaya.css", PAPAYA / "papaya.css"),
+        ("reader.css", ROOT / "static" / "surveys" / "reader.css"),
+    ):
         shutil.copyfile(source, folder / name)
     for names in (names for _, _, names in pages):
         for name in names:
@@ -196,7 +250,9 @@ def naive_site(folder: Path, bundle: Path, pages: list[tuple[str, str, list[str]
             if way not in ways:
                 continue
             files = [name + suffix for name in names]
-            body = ONE_SCAN if len(files) == 1 else FOUR_SCANS.format("".join(SCAN.format(i) for i in range(len(files))))
+            body = (
+                ONE_SCAN if len(files) == 1 else FOUR_SCANS.format("".join(SCAN.format(i) for i in range(len(files))))
+            )
             page = folder / f"{way}-{index + 1}.html"
             page.write_text(NAIVE_PAGE.format(body=body, files=json.dumps(files), low=LUNG[0], high=LUNG[1]))
             paths[(way, index)] = "/" + page.name
@@ -205,7 +261,9 @@ def naive_site(folder: Path, bundle: Path, pages: list[tuple[str, str, list[str]
 
 @contextmanager
 def static_server(folder: Path):
-    """Python's http.server on 127.0.0.1 serving `folder` (plain files: `.gz` as application/gzip, no Content-Encoding)."""
+    """Python's http.server on 127.0.0.1 serving `folder` (plain files: `.gz` as application/gzip, no
+    Content-Encoding).
+    """
     handler = functools.partial(_QuietHandler, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -229,8 +287,10 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-PREVIOUS_DONE = ("(document.body.dataset.viewersReady === 'true' || !document.querySelector('.scan')) && "
-                 "(!document.getElementById('upcoming-scans') || document.body.dataset.prefetched === 'true')")
+PREVIOUS_DONE = (
+    "(document.body.dataset.viewersReady === 'true' || !document.querySelector('.scan')) && "
+    "(!document.getElementById('upcoming-scans') || document.body.dataset.prefetched === 'true')"
+)
 """True on a previous page once its viewers (if any) are ready and (platform pages) the next page's scans are
 prefetched."""
 
@@ -239,8 +299,14 @@ START = "Start the study"
 """In place of a page's URL: the page that the welcome page's start button leads to."""
 
 
-def measure(browser, url: str, scans: int, mbit: float | None = None, accept_encoding: str | None = None,
-            previous: str | None = None) -> dict:
+def measure(
+    browser,
+    url: str,
+    scans: int,
+    mbit: float | None = None,
+    accept_encoding: str | None = None,
+    previous: str | None = None,
+) -> dict:
     """One page load in a fresh context (the download throttled to `mbit` Mbit/s and the requests' Accept-Encoding
     replaced, if given): seconds to first slice, to all slices, bytes received, and the Content-Encodings of the
     volumes. Without `previous` the cache is disabled; with it, the cache is on and the page at `previous` is shown
@@ -248,24 +314,36 @@ def measure(browser, url: str, scans: int, mbit: float | None = None, accept_enc
     cache get a fresh profile on disk, as a reader's browser has: the in-memory cache of Playwright's incognito
     contexts does not keep responses of this size."""
     profile = tempfile.TemporaryDirectory(prefix="bench-profile-") if previous else None
-    context = browser.browser_type.launch_persistent_context(
-        profile.name, executable_path=CHROMIUM, headless=True, args=ARGS, viewport=VIEWPORT) if profile \
+    context = (
+        browser.browser_type.launch_persistent_context(
+            profile.name, executable_path=CHROMIUM, headless=True, args=ARGS, viewport=VIEWPORT
+        )
+        if profile
         else browser.new_context(viewport=VIEWPORT)
+    )
     try:
         page = context.new_page()
         cdp = context.new_cdp_session(page)
         cdp.send("Network.enable")
         cdp.send("Network.setCacheDisabled", {"cacheDisabled": previous is None})
         if mbit:
-            cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0,
-                                                          "downloadThroughput": mbit * 1e6 / 8, "uploadThroughput": -1})
+            cdp.send(
+                "Network.emulateNetworkConditions",
+                {"offline": False, "latency": 0, "downloadThroughput": mbit * 1e6 / 8, "uploadThroughput": -1},
+            )
         if accept_encoding:
             cdp.send("Network.setExtraHTTPHeaders", {"headers": {"Accept-Encoding": accept_encoding}})
         errors: list[str] = []
         codings: set[str] = set()
         page.on("pageerror", lambda error: errors.append(str(error)))
-        page.on("response", lambda response: codings.add(response.headers.get("content-encoding", "none"))
-                if ".nii" in response.url and response.request.resource_type == "fetch" else None)
+        page.on(
+            "response",
+            lambda response: (
+                codings.add(response.headers.get("content-encoding", "none"))
+                if ".nii" in response.url and response.request.resource_type == "fetch"
+                else None
+            ),
+        )
         page.add_init_script(WATCH)
         if previous:
             page.goto(previous, wait_until="commit")
@@ -275,8 +353,9 @@ def measure(browser, url: str, scans: int, mbit: float | None = None, accept_enc
             page.click(f"text={START}", no_wait_after=True)
         else:
             page.goto(url, wait_until="commit")
-        page.wait_for_function(f"window.__bench && window.__bench.painted.filter(x => x).length >= {scans}",
-                               timeout=180_000, polling=50)
+        page.wait_for_function(
+            f"window.__bench && window.__bench.painted.filter(x => x).length >= {scans}", timeout=180_000, polling=50
+        )
         if errors:
             raise RuntimeError(f"{url}: {errors}")
         state = page.evaluate("""() => {
@@ -287,7 +366,8 @@ def measure(browser, url: str, scans: int, mbit: float | None = None, accept_enc
             bytes: scans().reduce((sum, e) => sum + e.transferSize, 0),
             steps: {
                 html: performance.getEntriesByType('navigation')[0].responseEnd,
-                papaya_js: (performance.getEntriesByType('resource').find(e => e.name.endsWith('papaya.js')) || {}).responseEnd,
+                papaya_js: (performance.getEntriesByType('resource')
+                    .find(e => e.name.endsWith('papaya.js')) || {}).responseEnd,
                 window_load: performance.getEntriesByType('navigation')[0].loadEventStart,
                 volume_start: (scans()[0] || {}).startTime,
                 volume_end: (scans()[0] || {}).responseEnd}};
@@ -296,13 +376,24 @@ def measure(browser, url: str, scans: int, mbit: float | None = None, accept_enc
         context.close()
         if profile:
             profile.cleanup()
-    return {"first": state["painted"][0] / 1000, "all": max(state["painted"]) / 1000, "bytes": state["bytes"],
-            "canvas": state["canvas"][0], "loaded_first": state["loaded"][0] / 1000, "codings": codings,
-            "steps": {name: round(value / 1000, 3) for name, value in state["steps"].items() if value is not None}}
+    return {
+        "first": state["painted"][0] / 1000,
+        "all": max(state["painted"]) / 1000,
+        "bytes": state["bytes"],
+        "canvas": state["canvas"][0],
+        "loaded_first": state["loaded"][0] / 1000,
+        "codings": codings,
+        "steps": {name: round(value / 1000, 3) for name, value in state["steps"].items() if value is not None},
+    }
 
 
-PAGES = {"first-task": "first task, after welcome", "recognition": "recognition (1 scan)",
-         "ranking": "ranking (4 scans)", "next-recognition": "next page, 1 scan", "next-ranking": "next page, 4 scans"}
+PAGES = {
+    "first-task": "first task, after welcome",
+    "recognition": "recognition (1 scan)",
+    "ranking": "ranking (4 scans)",
+    "next-recognition": "next page, 1 scan",
+    "next-ranking": "next page, 4 scans",
+}
 """The measured pages: the first page of each kind, and the next page of each kind after the task before it."""
 WAYS = {
     "naive": "naive .nii.gz, Papaya inflates in JS",
@@ -345,7 +436,9 @@ def measure_way(browser, key: str, url: Url, scans: int, mbit: float | None) -> 
     return result
 
 
-def run(browser, urls: dict[str, Url], scans: dict[str, int], repeats: int, mbit: float | None) -> dict[str, list[dict]]:
+def run(
+    browser, urls: dict[str, Url], scans: dict[str, int], repeats: int, mbit: float | None
+) -> dict[str, list[dict]]:
     """Warm up each url once, then `repeats` alternating rounds; {way/page: [measurements]}."""
     for key, url in urls.items():
         measure_way(browser, key, url, scans[key], mbit)
@@ -360,10 +453,12 @@ def run(browser, urls: dict[str, Url], scans: dict[str, int], repeats: int, mbit
 def table(results: dict[str, list[dict]], raw_mb: float, repeats: int, version: str, mbit: float | None) -> str:
     """The printed table: medians per page and way, ratio naive / way."""
     link = f"downloads throttled to {mbit:g} Mbit/s" if mbit else "full loopback speed"
-    lines = [f"Volume delivery: {raw_mb:.1f} MB int16 CT per scan (256³ phantom with CT noise), {version} headless, "
-             f"127.0.0.1 ({link}); median of {repeats} fresh contexts, cache disabled",
-             f"{'page':<21} {'way':<42} {'MB sent':>7} {'page ready':>10} {'1st volume':>10} {'first slice':>11} "
-             f"{'all scans':>9} {'naive/this':>10}"]
+    lines = [
+        f"Volume delivery: {raw_mb:.1f} MB int16 CT per scan (256³ phantom with CT noise), {version} headless, "
+        f"127.0.0.1 ({link}); median of {repeats} fresh contexts, cache disabled",
+        f"{'page':<21} {'way':<42} {'MB sent':>7} {'page ready':>10} {'1st volume':>10} {'first slice':>11} "
+        f"{'all scans':>9} {'naive/this':>10}",
+    ]
     for kind, label in PAGES.items():
         baseline = results.get(f"naive/{kind}")
         if not baseline:
@@ -379,28 +474,42 @@ def table(results: dict[str, list[dict]], raw_mb: float, repeats: int, version: 
             ready = statistics.median(r["steps"]["window_load"] for r in runs)
             volume = statistics.median(r["steps"]["volume_end"] for r in runs)
             spread = f"({min(r['all'] for r in runs):.2f}–{max(r['all'] for r in runs):.2f})"
-            lines.append(f"{label:<21} {WAYS[way]:<42} {sent:>7.1f} {ready:>10.2f} {volume:>10.2f} {first:>11.2f} "
-                         f"{every:>9.2f} {base / every:>9.2f}×  {spread}")
-    lines += ["first page: a fresh browser, cache disabled; next page: the previous task's page was shown until it was "
-              "done (platform: the next page's scans prefetched), cache on.",
-              "seconds from navigation start: page ready = window load event (papaya.js parsed; the viewers start "
-              "loading), 1st volume = first volume received and decoded by the network stack, first slice / all "
-              "scans = Papaya's loadingComplete and a CT slice on the canvas of the first / last viewer.",
-              "naive/this = naive median / this median of 'all scans' (= first slice for one scan); "
-              "(min–max) of 'all scans'; MB sent = bytes of the page's scans on the wire (0 when the cache answered)."]
+            lines.append(
+                f"{label:<21} {WAYS[way]:<42} {sent:>7.1f} {ready:>10.2f} {volume:>10.2f} {first:>11.2f} "
+                f"{every:>9.2f} {base / every:>9.2f}×  {spread}"
+            )
+    lines += [
+        "first page: a fresh browser, cache disabled; next page: the previous task's page was shown until it was "
+        "done (platform: the next page's scans prefetched), cache on.",
+        "seconds from navigation start: page ready = window load event (papaya.js parsed; the viewers start "
+        "loading), 1st volume = first volume received and decoded by the network stack, first slice / all "
+        "scans = Papaya's loadingComplete and a CT slice on the canvas of the first / last viewer.",
+        "naive/this = naive median / this median of 'all scans' (= first slice for one scan); "
+        "(min–max) of 'all scans'; MB sent = bytes of the page's scans on the wire (0 when the cache answered).",
+    ]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench delivery", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench delivery", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeats", type=int, default=5, help="measured runs of each way and page (default 5)")
     parser.add_argument("--size", type=int, default=256, help="phantom grid size (default 256)")
-    parser.add_argument("--work", type=Path, help="keep phantoms and bundle here for re-runs (default: a temporary folder)")
-    parser.add_argument("--mbit", type=float, help="throttle each page's downloads to this many Mbit/s (Chrome "
-                                                    "DevTools' network emulation), as on a hospital link")
-    parser.add_argument("--no-reference", action="store_true",
-                        help="leave out the reference rows (static raw .nii; zstd Content-Encoding)")
+    parser.add_argument(
+        "--work", type=Path, help="keep phantoms and bundle here for re-runs (default: a temporary folder)"
+    )
+    parser.add_argument(
+        "--mbit",
+        type=float,
+        help="throttle each page's downloads to this many Mbit/s (Chrome "
+        "DevTools' network emulation), as on a hospital link",
+    )
+    parser.add_argument(
+        "--no-reference",
+        action="store_true",
+        help="leave out the reference rows (static raw .nii; zstd Content-Encoding)",
+    )
     args = parser.parse_args(argv)
     if not os.path.exists(CHROMIUM):
         sys.exit(f"bench delivery: Debian's Chromium is not at {CHROMIUM} (apt-get install chromium)")
@@ -427,8 +536,11 @@ def main(argv: list[str] | None = None) -> None:
             raw_mb = (run_dir / "static" / f"{pages[0][2][0]}.nii").stat().st_size / 1e6
             with static_server(run_dir / "static") as static_url, sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+
                 def url(way: str, index: int) -> str:
-                    return server.url + pages[index][1] if way in PLATFORM_WAYS else static_url + naive_paths[(way, index)]
+                    return (
+                        server.url + pages[index][1] if way in PLATFORM_WAYS else static_url + naive_paths[(way, index)]
+                    )
 
                 urls, scans = {}, {}
                 for page, index, previous in measured_pages(pages):
@@ -438,10 +550,15 @@ def main(argv: list[str] | None = None) -> None:
                         scans[key] = len(pages[index][2])
                 for way in NEXT_PAGE_WAYS:
                     key = f"{way}/first-task"
-                    urls[key] = (lambda: (f"{server.url}/r/{next(fresh)}/", START)) if way in PLATFORM_WAYS \
+                    urls[key] = (
+                        (lambda: (f"{server.url}/r/{next(fresh)}/", START))
+                        if way in PLATFORM_WAYS
                         else static_url + naive_paths[(way, 0)]
+                    )
                     scans[key] = len(pages[0][2])
-                print(f"measuring {len(urls)} page/way pairs × {args.repeats} (+1 warm-up) …", file=sys.stderr, flush=True)
+                print(
+                    f"measuring {len(urls)} page/way pairs × {args.repeats} (+1 warm-up) …", file=sys.stderr, flush=True
+                )
                 try:
                     results = run(browser, urls, scans, args.repeats, args.mbit)
                     version = f"Chromium {browser.version}"

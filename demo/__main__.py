@@ -5,6 +5,7 @@ The demo is honest about what it shows: no patient data anywhere. The 'real' sca
 for a few minutes (cached: a second run starts serving at once); two degraded renderings of the phantoms stand in for
 baseline generators, so each ranking set compares four sources as in the paper's reader study.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,8 +53,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "var" / "demo", help="demo folder (default: var/demo)")
     parser.add_argument("--size", type=int, default=SIZE, help=f"study grid and phantom size (default: {SIZE})")
     parser.add_argument("--config", default="small", help="generator config to train (default: small)")
-    parser.add_argument("--train-minutes", type=float, default=TRAIN_MINUTES,
-                        help=f"training budget of both models together (default: {TRAIN_MINUTES:g})")
+    parser.add_argument(
+        "--train-minutes",
+        type=float,
+        default=TRAIN_MINUTES,
+        help=f"training budget of both models together (default: {TRAIN_MINUTES:g})",
+    )
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--no-serve", action="store_true", help="stop after the import (tests)")
     args = parser.parse_args(argv)
@@ -63,13 +68,26 @@ def main(argv: list[str] | None = None) -> None:
     if not manifest.exists():
         if not (phantoms / f"case-{N_PHANTOMS - 1:04d}" / "meta.json").exists():
             step(f"Making {N_PHANTOMS} procedural phantoms at {args.size}³ (the study's 'real' scans)")
-            run("-m", "generator", "phantoms", "--out", str(phantoms), "--n", str(N_PHANTOMS), "--size",
-                str(args.size), "--seed", str(SEED))
+            run(
+                "-m",
+                "generator",
+                "phantoms",
+                "--out",
+                str(phantoms),
+                "--n",
+                str(N_PHANTOMS),
+                "--size",
+                str(args.size),
+                "--seed",
+                str(SEED),
+            )
         model = train_model(ModelPlan(args.config, args.train_minutes), work / "model", run, step)
         generated = study_set(model, work / "study-set", run, step)
         steps = trained_steps(model)
-        about = (f"config {args.config}, {steps['base']} base and {steps['superres']} super-resolution training steps "
-                 "on this machine's CPU: expect coarse images")
+        about = (
+            f"config {args.config}, {steps['base']} base and {steps['superres']} super-resolution training steps "
+            "on this machine's CPU: expect coarse images"
+        )
         step("Writing the demo manifest and the baseline renderings")
         write_manifest(work, phantoms, generated, args.size, SEED, about)
     if not bundle.exists():
@@ -85,8 +103,16 @@ def main(argv: list[str] | None = None) -> None:
     if args.no_serve:
         return
     step(f"Serving with gunicorn on http://127.0.0.1:{args.port} (Ctrl-C stops)")
-    run("--chdir", "platform", "--bind", f"127.0.0.1:{args.port}", "--workers", "2", "webapp.wsgi:application",
-        program=str(Path(sys.executable).with_name("gunicorn")))
+    run(
+        "--chdir",
+        "platform",
+        "--bind",
+        f"127.0.0.1:{args.port}",
+        "--workers",
+        "2",
+        "webapp.wsgi:application",
+        program=str(Path(sys.executable).with_name("gunicorn")),
+    )
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ Recognition: phantoms with one finding each and the model's volumes prompted wit
 a phantom, one of the model's volumes, and the phantom smoothed and 4× down-sampled (stand-ins for baseline
 generators), so readers compare four sources as in the paper's design.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,12 @@ from scipy import ndimage
 
 from generator.data.anatomy import spacing_for
 
-OPTIONS = {"pleural_effusion": "Pleural effusion", "cardiomegaly": "Cardiomegaly",
-           "consolidation": "Consolidation", None: "No abnormalities"}
+OPTIONS = {
+    "pleural_effusion": "Pleural effusion",
+    "cardiomegaly": "Cardiomegaly",
+    "consolidation": "Consolidation",
+    None: "No abnormalities",
+}
 REAL, GENERATED = "phantom", "medsyn-small"
 BASELINES = ("smoothed", "low-resolution")
 
@@ -51,13 +56,25 @@ def write_manifest(work: Path, phantoms: Path, generated: dict, size: int, seed:
         for name in [name for name, meta in metas.items() if only_finding(meta) == finding][:1]:
             used.add(name)
             recognition.append(name)
-            volumes.append({"id": name, "file": relative(phantoms / name / "ct.nii.gz"), "source": REAL,
-                            "finding": OPTIONS[finding]})
+            volumes.append(
+                {
+                    "id": name,
+                    "file": relative(phantoms / name / "ct.nii.gz"),
+                    "source": REAL,
+                    "finding": OPTIONS[finding],
+                }
+            )
     index_folder = work / "study-set"
     for volume in generated["recognition"]:
         recognition.append(volume["id"])
-        volumes.append({"id": volume["id"], "file": relative(index_folder / volume["file"]), "source": GENERATED,
-                        "finding": volume["finding"]})
+        volumes.append(
+            {
+                "id": volume["id"],
+                "file": relative(index_folder / volume["file"]),
+                "source": GENERATED,
+                "finding": volume["finding"],
+            }
+        )
     spare = [name for name in metas if name not in used]
     rankings = []
     for number, volume in enumerate(generated["ranking"]):
@@ -65,8 +82,10 @@ def write_manifest(work: Path, phantoms: Path, generated: dict, size: int, seed:
         image = nib.load(phantoms / name / "ct.nii.gz")
         tag = f"{volume['structure'].split()[0]}-{volume['set']}"
         ids = [f"{REAL}-{tag}", volume["id"]]
-        volumes += [{"id": ids[0], "file": relative(phantoms / name / "ct.nii.gz"), "source": REAL},
-                    {"id": volume["id"], "file": relative(index_folder / volume["file"]), "source": GENERATED}]
+        volumes += [
+            {"id": ids[0], "file": relative(phantoms / name / "ct.nii.gz"), "source": REAL},
+            {"id": volume["id"], "file": relative(index_folder / volume["file"]), "source": GENERATED},
+        ]
         for kind in BASELINES:
             path = scans / f"{kind}-{tag}.nii.gz"
             data = np.clip(rendering(image.get_fdata(), kind), -1024, 3071).astype(np.int16)
@@ -74,20 +93,33 @@ def write_manifest(work: Path, phantoms: Path, generated: dict, size: int, seed:
             volumes.append({"id": f"{kind}-{tag}", "file": relative(path), "source": kind})
             ids.append(f"{kind}-{tag}")
         rankings.append({"structure": volume["structure"], "volumes": ids})
-    instructions = ("This is a **demonstration** study: no patient data. The scans come from four sources: procedural "
-                    "chest-CT phantoms made by the project's own generator, a small MedSyn model trained on those "
-                    f"phantoms ({about_model}), and two degraded renderings of the phantoms. First name the most "
-                    "prominent finding in each scan; then rank sets of four scans by how well they preserve the named "
-                    "structure (1 = best preserved).")
-    lines = ["[study]", 'title = "Demo study: procedural phantoms and a small MedSyn model"', 'slug = "demo"',
-             f"seed = {seed}", f"shape = [{size}, {size}, {size}]", f"spacing = {spacing_for(size)}",
-             f"instructions = {json.dumps(instructions)}", ""]
+    instructions = (
+        "This is a **demonstration** study: no patient data. The scans come from four sources: procedural "
+        "chest-CT phantoms made by the project's own generator, a small MedSyn model trained on those "
+        f"phantoms ({about_model}), and two degraded renderings of the phantoms. First name the most "
+        "prominent finding in each scan; then rank sets of four scans by how well they preserve the named "
+        "structure (1 = best preserved)."
+    )
+    lines = [
+        "[study]",
+        'title = "Demo study: procedural phantoms and a small MedSyn model"',
+        'slug = "demo"',
+        f"seed = {seed}",
+        f"shape = [{size}, {size}, {size}]",
+        f"spacing = {spacing_for(size)}",
+        f"instructions = {json.dumps(instructions)}",
+        "",
+    ]
     for volume in volumes:
         lines += ["[[volume]]"] + [f"{key} = {json.dumps(value)}" for key, value in volume.items()] + [""]
     lines += ["[recognition]", f"volumes = {json.dumps(recognition)}", ""]
     for ranking in rankings:
-        lines += ["[[ranking]]", f"structure = {json.dumps(ranking['structure'])}",
-                  f"volumes = {json.dumps(ranking['volumes'])}", ""]
+        lines += [
+            "[[ranking]]",
+            f"structure = {json.dumps(ranking['structure'])}",
+            f"volumes = {json.dumps(ranking['volumes'])}",
+            "",
+        ]
     manifest = work / "study.toml"
     manifest.write_text("\n".join(lines), encoding="utf-8")
     return manifest

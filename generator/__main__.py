@@ -1,4 +1,5 @@
 """`python -m generator COMMAND ...`: data, report encoder, diffusion training and sampling, evaluation."""
+
 from __future__ import annotations
 
 import argparse

@@ -9,6 +9,7 @@ Layout of a checkpoint folder (the `--out` of `train`):
 Writes are atomic: the step's files are written first, then `checkpoint.json` is replaced in one `os.replace`,
 then the previous step's files are removed, so an interruption always leaves the last good checkpoint loadable.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from studies.bundle import file_sha256
 from generator.nets.configs import Config, ConfigError, config_from_dict, config_to_dict, make_base, make_superres
+from studies.bundle import file_sha256
 
 FORMAT = 1
 STAGES = {"base": make_base, "superres": make_superres}
@@ -44,19 +45,34 @@ class TrainingState:
     info: dict
 
 
-def save_checkpoint(folder: Path, *, stage: str, config: Config, step: int, model: nn.Module, ema: nn.Module,
-                    optimizer: torch.optim.Optimizer, info: dict) -> str:
+def save_checkpoint(
+    folder: Path,
+    *,
+    stage: str,
+    config: Config,
+    step: int,
+    model: nn.Module,
+    ema: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    info: dict,
+) -> str:
     """Write the step's checkpoint atomically into `folder` and return the EMA weights' digest."""
     folder.mkdir(parents=True, exist_ok=True)
     previous = _read_index(folder) if (folder / "checkpoint.json").exists() else None
-    names = {"model": f"model-{step}.safetensors", "ema": f"ema-{step}.safetensors",
-             "training": f"training-{step}.pt"}
+    names = {"model": f"model-{step}.safetensors", "ema": f"ema-{step}.safetensors", "training": f"training-{step}.pt"}
     save_file(_contiguous(model.state_dict()), str(folder / names["model"]))
     save_file(_contiguous(ema.state_dict()), str(folder / names["ema"]))
     torch.save({"optimizer": optimizer.state_dict()}, folder / names["training"])
     digest = file_sha256(folder / names["ema"])
-    index = {"format": FORMAT, "stage": stage, "step": step, "digest": digest, "files": names,
-             "config": config_to_dict(config), **info}
+    index = {
+        "format": FORMAT,
+        "stage": stage,
+        "step": step,
+        "digest": digest,
+        "files": names,
+        "config": config_to_dict(config),
+        **info,
+    }
     temporary = folder / f"checkpoint.json.tmp-{os.getpid()}"
     temporary.write_text(json.dumps(index, indent=2))
     os.replace(temporary, folder / "checkpoint.json")
@@ -88,9 +104,15 @@ def load_training_state(folder: Path) -> TrainingState:
         raise CheckpointError(f"{folder}: {training.name} is missing; the checkpoint cannot be resumed")
     extra = torch.load(training, map_location="cpu", weights_only=True)
     info = {k: v for k, v in index.items() if k not in ("format", "stage", "step", "digest", "files", "config")}
-    return TrainingState(index["stage"], _config(index, folder), int(index["step"]),
-                         _load_weights(folder, index["files"]["model"]), _load_weights(folder, index["files"]["ema"]),
-                         extra["optimizer"], info)
+    return TrainingState(
+        index["stage"],
+        _config(index, folder),
+        int(index["step"]),
+        _load_weights(folder, index["files"]["model"]),
+        _load_weights(folder, index["files"]["ema"]),
+        extra["optimizer"],
+        info,
+    )
 
 
 def _read_index(folder: Path) -> dict:

@@ -1,4 +1,5 @@
 """Diffusion sub-commands: train, sample, segment, prompt-experiment, study-set, describe."""
+
 from __future__ import annotations
 
 import argparse
@@ -35,14 +36,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=2, help="data-loader worker processes (default: 2)")
     p.add_argument("--save-every", type=int, help="checkpoint every N steps (default: the config's)")
-    p.add_argument("--prediction", choices=("x0", "v"), help="what the network outputs, for a new run (default: the "
-                   "config's, v; x0 is the paper's parameterisation)")
-    p.add_argument("--max-minutes", type=float, help="stop with a checkpoint at the first step after this many "
-                   "minutes of training (cluster time limits); --resume continues")
+    p.add_argument(
+        "--prediction",
+        choices=("x0", "v"),
+        help="what the network outputs, for a new run (default: the config's, v; x0 is the paper's parameterisation)",
+    )
+    p.add_argument(
+        "--max-minutes",
+        type=float,
+        help="stop with a checkpoint at the first step after this many "
+        "minutes of training (cluster time limits); --resume continues",
+    )
     p.set_defaults(run=run_train)
 
-    for name, text in (("sample", "generate CT volumes with their masks from reports"),
-                       ("segment", "segment a CT: fix its CT channel and generate lobes, airway and vessels")):
+    for name, text in (
+        ("sample", "generate CT volumes with their masks from reports"),
+        ("segment", "segment a CT: fix its CT channel and generate lobes, airway and vessels"),
+    ):
         p = sub.add_parser(name, help=text)
         _generation_arguments(p, "folder for the case folders", guidance=1.0 if name == "segment" else 3.0)
         if name == "sample":
@@ -50,29 +60,40 @@ def register(sub: argparse._SubParsersAction) -> None:
             prompt.add_argument("--prompt", help="one report")
             prompt.add_argument("--reports", type=Path, help="text file of reports separated by lines of ---")
             p.add_argument("--n", type=int, default=1, help="samples per report (seeds seed, seed+1, ...)")
-            p.add_argument("--fix", action="append", default=[], metavar="CHANNEL=PATH",
-                           help="hold lobes, airway, vessels or ct to a NIfTI volume (repeatable)")
+            p.add_argument(
+                "--fix",
+                action="append",
+                default=[],
+                metavar="CHANNEL=PATH",
+                help="hold lobes, airway, vessels or ct to a NIfTI volume (repeatable)",
+            )
             p.set_defaults(run=run_sample)
         else:
             p.add_argument("--ct", type=Path, required=True, help="CT NIfTI in HU on the model's grid")
             p.add_argument("--prompt", default="", help="optional report (default: none)")
             p.set_defaults(run=run_segment)
 
-    p = sub.add_parser("prompt-experiment", help="test whether prompts move an anatomy measure the way they say",
-                       description="For each [[pair]] of PAIRS.toml (name, measure, positive, negative) sample n "
-                                   "volumes per prompt with the same seeds, measure them and test positive > "
-                                   "negative (one-tailed Welch t-test): results.csv, summary.json, summary.md, "
-                                   "prompt-experiment.png.")
+    p = sub.add_parser(
+        "prompt-experiment",
+        help="test whether prompts move an anatomy measure the way they say",
+        description="For each [[pair]] of PAIRS.toml (name, measure, positive, negative) sample n "
+        "volumes per prompt with the same seeds, measure them and test positive > "
+        "negative (one-tailed Welch t-test): results.csv, summary.json, summary.md, "
+        "prompt-experiment.png.",
+    )
     _generation_arguments(p, "folder for the results", guidance=3.0)
     p.add_argument("--pairs", type=Path, required=True, help="PAIRS.toml with [[pair]] tables")
     p.add_argument("--n", type=int, default=32, help="volumes per prompt (default: 32)")
     p.add_argument("--keep-volumes", action="store_true", help="also write the case folders under OUT/cases/")
     p.set_defaults(run=run_prompt_experiment)
 
-    p = sub.add_parser("study-set", help="generate the MedSyn volumes of a reader study and its study.toml",
-                       description="Generate the [[recognition]] and [[ranking]] volumes of PROMPTS.toml as case "
-                                   "folders under OUT/volumes/ and write OUT/study.toml (for python -m studies build) "
-                                   "and OUT/study-set.json. Under torchrun the volumes are shared across processes.")
+    p = sub.add_parser(
+        "study-set",
+        help="generate the MedSyn volumes of a reader study and its study.toml",
+        description="Generate the [[recognition]] and [[ranking]] volumes of PROMPTS.toml as case "
+        "folders under OUT/volumes/ and write OUT/study.toml (for python -m studies build) "
+        "and OUT/study-set.json. Under torchrun the volumes are shared across processes.",
+    )
     _generation_arguments(p, "folder for volumes/, study.toml and study-set.json", guidance=3.0)
     p.add_argument("--prompts", type=Path, required=True, help="PROMPTS.toml with [[recognition]] and [[ranking]]")
     p.set_defaults(run=run_study_set)
@@ -86,10 +107,22 @@ def run_train(args: argparse.Namespace) -> int:
     """`train`: one stage, on one device or under torchrun."""
     from generator.train import TrainingError, TrainOptions, train
 
-    options = TrainOptions(stage=args.stage, config=args.config, data=args.data, out=args.out, steps=args.steps,
-                           text_encoder=args.text_encoder, batch_size=args.batch_size, accumulate=args.accumulate,
-                           resume=args.resume, seed=args.seed, workers=args.workers, save_every=args.save_every,
-                           max_minutes=args.max_minutes, prediction=args.prediction)
+    options = TrainOptions(
+        stage=args.stage,
+        config=args.config,
+        data=args.data,
+        out=args.out,
+        steps=args.steps,
+        text_encoder=args.text_encoder,
+        batch_size=args.batch_size,
+        accumulate=args.accumulate,
+        resume=args.resume,
+        seed=args.seed,
+        workers=args.workers,
+        save_every=args.save_every,
+        max_minutes=args.max_minutes,
+        prediction=args.prediction,
+    )
 
     def work():
         train(options)
@@ -100,6 +133,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_sample(args: argparse.Namespace) -> int:
     """`sample`: reports in, case folders out."""
+
     def work():
         prompts = [args.prompt] if args.prompt is not None else _read_reports(args.reports)
         fixed = dict(_read_fixed(spec) for spec in args.fix)
@@ -112,8 +146,9 @@ def run_sample(args: argparse.Namespace) -> int:
 
 def run_segment(args: argparse.Namespace) -> int:
     """`segment`: CT in, case folder with generated lobes, airway and vessels out."""
-    return _guarded(lambda: _write([args.prompt], [args.seed], args, {"ct": _read_volume(args.ct, "ct")},
-                                   prefix="segmentation"))
+    return _guarded(
+        lambda: _write([args.prompt], [args.seed], args, {"ct": _read_volume(args.ct, "ct")}, prefix="segmentation")
+    )
 
 
 def run_prompt_experiment(args: argparse.Namespace) -> int:
@@ -124,8 +159,9 @@ def run_prompt_experiment(args: argparse.Namespace) -> int:
         if args.n < 1:
             raise CommandError("--n must be at least 1")
         pairs = read_pairs(args.pairs)
-        summaries = run_experiment(pairs, args.out, n=args.n, seed=args.seed, cases=_sampler(args),
-                                   keep_volumes=args.keep_volumes)
+        summaries = run_experiment(
+            pairs, args.out, n=args.n, seed=args.seed, cases=_sampler(args), keep_volumes=args.keep_volumes
+        )
         print(summary_table(summaries), end="")
         print(f"wrote results.csv, summary.json, summary.md and prompt-experiment.png to {args.out}")
 
@@ -163,8 +199,12 @@ def _generation_arguments(p: argparse.ArgumentParser, out_help: str, guidance: f
     p.add_argument("--superres", type=Path, required=True, help="super-resolution checkpoint folder")
     p.add_argument("--text-encoder", type=Path, required=True, help="the base model's report encoder folder")
     p.add_argument("--out", type=Path, required=True, help=out_help)
-    p.add_argument("--guidance", type=float, default=guidance,
-                   help=f"classifier-free guidance scale (1 = conditional only; default: {guidance:g})")
+    p.add_argument(
+        "--guidance",
+        type=float,
+        default=guidance,
+        help=f"classifier-free guidance scale (1 = conditional only; default: {guidance:g})",
+    )
     p.add_argument("--steps-base", type=int, default=50)
     p.add_argument("--steps-superres", type=int, default=20)
     p.add_argument("--seed", type=int, default=0)
@@ -175,13 +215,24 @@ def _generation_arguments(p: argparse.ArgumentParser, out_help: str, guidance: f
 def _sampler(args: argparse.Namespace) -> Callable[..., Iterator[Case]]:
     """`cases(prompts, seeds, *, fixed=None, device=None)`: the command's checkpoints and sampler settings, generating
     BATCH volumes at a time so that memory holds a batch, not the whole run."""
-    def cases(prompts: list[str], seeds: list[int], *, fixed: dict | None = None,
-              device: str | None = None) -> Iterator[Case]:
+
+    def cases(
+        prompts: list[str], seeds: list[int], *, fixed: dict | None = None, device: str | None = None
+    ) -> Iterator[Case]:
         for start in range(0, len(prompts), BATCH):
-            yield from generate(args.base, args.superres, args.text_encoder, prompts[start:start + BATCH],
-                                seeds[start:start + BATCH], guidance=args.guidance, steps_base=args.steps_base,
-                                steps_superres=args.steps_superres, fixed=fixed, device=device or args.device,
-                                tile=args.tile)
+            yield from generate(
+                args.base,
+                args.superres,
+                args.text_encoder,
+                prompts[start : start + BATCH],
+                seeds[start : start + BATCH],
+                guidance=args.guidance,
+                steps_base=args.steps_base,
+                steps_superres=args.steps_superres,
+                fixed=fixed,
+                device=device or args.device,
+                tile=args.tile,
+            )
 
     return cases
 
@@ -232,8 +283,16 @@ def _guarded(work, *errors: type[Exception]) -> int:
     """Run `work`; print domain errors as `error: ...` on stderr and return 2, else 0."""
     try:
         work()
-    except (CommandError, CheckpointError, ConfigError, CaseError, TextError, SamplingError, PromptFileError,
-            *errors) as error:
+    except (
+        CommandError,
+        CheckpointError,
+        ConfigError,
+        CaseError,
+        TextError,
+        SamplingError,
+        PromptFileError,
+        *errors,
+    ) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -16,6 +16,7 @@ Output: results.csv (pair, prompt, side, seed, value), summary.json and summary.
 difference, t, df, one-tailed p, p < 0.05), prompt-experiment.png, and with `keep_volumes` the case folders under
 cases/<pair>-<side>-seed<seed>/.
 """
+
 from __future__ import annotations
 
 import csv
@@ -96,16 +97,36 @@ def summarise_pair(pair: PromptPair, rows: list[dict]) -> dict:
     """Mean ± sd per prompt, their difference and the Welch test of one pair's result rows."""
     values = {side: [r["value"] for r in rows if r["pair"] == pair.name and r["side"] == side] for side in SIDES}
     test = welch_greater(values["positive"], values["negative"])
-    sides = {side: {"prompt": getattr(pair, side), "n": len(values[side]), "mean": float(np.mean(values[side])),
-                    "sd": float(np.std(values[side], ddof=1)) if len(values[side]) > 1 else None}
-             for side in SIDES}
+    sides = {
+        side: {
+            "prompt": getattr(pair, side),
+            "n": len(values[side]),
+            "mean": float(np.mean(values[side])),
+            "sd": float(np.std(values[side], ddof=1)) if len(values[side]) > 1 else None,
+        }
+        for side in SIDES
+    }
     difference = sides["positive"]["mean"] - sides["negative"]["mean"]
-    return {"pair": pair.name, "measure": pair.measure, **sides, "difference": difference, "test": TEST, **test,
-            "significant": test["p"] is not None and test["p"] < ALPHA}
+    return {
+        "pair": pair.name,
+        "measure": pair.measure,
+        **sides,
+        "difference": difference,
+        "test": TEST,
+        **test,
+        "significant": test["p"] is not None and test["p"] < ALPHA,
+    }
 
 
-def run_experiment(pairs: list[PromptPair], out: Path, *, n: int, seed: int,
-                   cases: Callable[[list[str], list[int]], Iterable[Case]], keep_volumes: bool = False) -> list[dict]:
+def run_experiment(
+    pairs: list[PromptPair],
+    out: Path,
+    *,
+    n: int,
+    seed: int,
+    cases: Callable[[list[str], list[int]], Iterable[Case]],
+    keep_volumes: bool = False,
+) -> list[dict]:
     """Sample n volumes per prompt with `cases(prompts, seeds)`, measure them and write results.csv, summary.json,
     summary.md and prompt-experiment.png into `out` (and the case folders under out/cases/ with `keep_volumes`);
     return the per-pair summaries."""
@@ -119,15 +140,15 @@ def run_experiment(pairs: list[PromptPair], out: Path, *, n: int, seed: int,
                 prompt = getattr(pair, side)
                 for case in cases([prompt] * n, seeds):
                     value = measure(case.ct.astype(np.float32), case.spacing)[pair.measure]
-                    rows.append({"pair": pair.name, "prompt": prompt, "side": side, "seed": case.meta["seed"],
-                                 "value": value})
+                    rows.append(
+                        {"pair": pair.name, "prompt": prompt, "side": side, "seed": case.meta["seed"], "value": value}
+                    )
                     if keep_volumes:
                         write_case(case, out / "cases" / f"{pair.name}-{side}-seed{case.meta['seed']}")
                     bar.update(1)
     summaries = [summarise_pair(pair, rows) for pair in pairs]
     _write_results(rows, out / "results.csv")
-    (out / "summary.json").write_text(json.dumps({"n": n, "seed": seed, "alpha": ALPHA,
-                                                  "pairs": summaries}, indent=2))
+    (out / "summary.json").write_text(json.dumps({"n": n, "seed": seed, "alpha": ALPHA, "pairs": summaries}, indent=2))
     (out / "summary.md").write_text(summary_table(summaries))
     plot_pairs(rows, summaries, out / "prompt-experiment.png")
     return summaries
@@ -135,16 +156,31 @@ def run_experiment(pairs: list[PromptPair], out: Path, *, n: int, seed: int,
 
 def summary_table(summaries: list[dict]) -> str:
     """A Markdown table of the summaries (one row per pair), followed by the prompts."""
-    lines = [f"Test: {TEST}; significant when p < {ALPHA}.", "",
-             "| pair | measure | positive (mean ± sd) | negative (mean ± sd) | difference | t | df | p | p < 0.05 |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"Test: {TEST}; significant when p < {ALPHA}.",
+        "",
+        "| pair | measure | positive (mean ± sd) | negative (mean ± sd) | difference | t | df | p | p < 0.05 |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for s in summaries:
-        cells = [s["pair"], s["measure"], _mean_sd(s["positive"]), _mean_sd(s["negative"]), _number(s["difference"]),
-                 _number(s["t"]), _number(s["df"]), _number(s["p"]), "yes" if s["significant"] else "no"]
+        cells = [
+            s["pair"],
+            s["measure"],
+            _mean_sd(s["positive"]),
+            _mean_sd(s["negative"]),
+            _number(s["difference"]),
+            _number(s["t"]),
+            _number(s["df"]),
+            _number(s["p"]),
+            "yes" if s["significant"] else "no",
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
-    lines += [f"- {s['pair']}: positive “{s['positive']['prompt']}” (n = {s['positive']['n']}), "
-              f"negative “{s['negative']['prompt']}” (n = {s['negative']['n']})" for s in summaries]
+    lines += [
+        f"- {s['pair']}: positive “{s['positive']['prompt']}” (n = {s['positive']['n']}), "
+        f"negative “{s['negative']['prompt']}” (n = {s['negative']['n']})"
+        for s in summaries
+    ]
     return "\n".join(lines) + "\n"
 
 

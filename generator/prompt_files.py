@@ -1,5 +1,6 @@
 """The researcher's TOML files of prompts (prompt-experiment's pairs, study-set's prompts), read with errors that
 name the file, the table and the key."""
+
 from __future__ import annotations
 
 import tomllib

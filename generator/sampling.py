@@ -7,6 +7,7 @@ On GPUs with bf16 both networks run under bf16 autocast (measured with bench/gpu
 config: a base sample 1.25× faster, a whole-volume 256³ super-resolution sample in 38.5 instead of 54.3 GiB);
 the sampler's own arithmetic (DDIM update, guidance mix, fixed channels) stays in fp32.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,32 +48,55 @@ class Pipeline:
     device: torch.device
 
 
-def load_pipeline(base_dir: Path, superres_dir: Path, text_encoder_dir: Path,
-                  device: str | torch.device = "cpu") -> Pipeline:
+def load_pipeline(
+    base_dir: Path, superres_dir: Path, text_encoder_dir: Path, device: str | torch.device = "cpu"
+) -> Pipeline:
     """Load both checkpoints and the text encoder, and check that they belong together."""
     device = torch.device(device)
     base, base_config, base_step, base_digest = load_checkpoint(base_dir, device)
     superres, sr_config, sr_step, sr_digest = load_checkpoint(superres_dir, device)
     base_info, sr_info = load_info(base_dir), load_info(superres_dir)
     if base_info["stage"] != "base" or sr_info["stage"] != "superres":
-        raise SamplingError(f"--base must be a base checkpoint and --superres a superres one; got "
-                            f"{base_info['stage']} and {sr_info['stage']}")
+        raise SamplingError(
+            f"--base must be a base checkpoint and --superres a superres one; got "
+            f"{base_info['stage']} and {sr_info['stage']}"
+        )
     if base_info["grid"]["shape"] != sr_info["grid"]["shape"]:
-        raise SamplingError(f"the base model was trained on {base_info['grid']['shape']} volumes and the "
-                            f"super-resolution model on {sr_info['grid']['shape']}")
+        raise SamplingError(
+            f"the base model was trained on {base_info['grid']['shape']} volumes and the "
+            f"super-resolution model on {sr_info['grid']['shape']}"
+        )
     encoder = ReportEncoder.load(text_encoder_dir, max_length=base_config.base.text_length, device=device)
     if encoder.digest != base_info["text_encoder"]["digest"]:
-        raise SamplingError(f"{text_encoder_dir}: these are not the text-encoder weights the base model was trained "
-                            f"with ({base_info['text_encoder']['path']})")
+        raise SamplingError(
+            f"{text_encoder_dir}: these are not the text-encoder weights the base model was trained "
+            f"with ({base_info['text_encoder']['path']})"
+        )
     provenance = {
-        "base": {"path": str(Path(base_dir).resolve()), "config": base_config.name, "step": base_step,
-                 "digest": base_digest},
-        "superres": {"path": str(Path(superres_dir).resolve()), "config": sr_config.name, "step": sr_step,
-                     "digest": sr_digest},
+        "base": {
+            "path": str(Path(base_dir).resolve()),
+            "config": base_config.name,
+            "step": base_step,
+            "digest": base_digest,
+        },
+        "superres": {
+            "path": str(Path(superres_dir).resolve()),
+            "config": sr_config.name,
+            "step": sr_step,
+            "digest": sr_digest,
+        },
         "text_encoder": {"path": str(Path(text_encoder_dir).resolve()), "digest": encoder.digest},
     }
-    return Pipeline(base, superres, encoder, sr_config.superres.low_noise_sample,
-                    tuple(base_info["grid"]["shape"]), np.array(base_info["grid"]["affine"]), provenance, device)
+    return Pipeline(
+        base,
+        superres,
+        encoder,
+        sr_config.superres.low_noise_sample,
+        tuple(base_info["grid"]["shape"]),
+        np.array(base_info["grid"]["affine"]),
+        provenance,
+        device,
+    )
 
 
 def sampling_precision(device: torch.device) -> torch.dtype | None:
@@ -102,17 +126,27 @@ def encode_fixed(fixed: dict[str, np.ndarray], shape: tuple[int, ...]) -> tuple[
     for name, array in fixed.items():
         if tuple(array.shape) != tuple(shape):
             raise SamplingError(f"fixed {name} has shape {tuple(array.shape)}, the model's grid is {tuple(shape)}")
-    arrays = {name: np.zeros(shape, dtype=dtype) for name, dtype in
-              zip(CHANNELS, (np.int16, np.uint8, np.uint8, np.uint8))}
+    arrays = {
+        name: np.zeros(shape, dtype=dtype) for name, dtype in zip(CHANNELS, (np.int16, np.uint8, np.uint8, np.uint8))
+    }
     arrays.update({name: np.asarray(array).astype(arrays[name].dtype) for name, array in fixed.items()})
     known = to_model(Case(**arrays, affine=np.eye(4)))
     mask = torch.tensor([name in fixed for name in CHANNELS])
     return torch.from_numpy(known)[None], mask
 
 
-def sample_one(pipeline: Pipeline, prompt: str, seed: int, *, guidance: float, steps_base: int,
-               steps_superres: int, fixed: dict[str, np.ndarray] | None = None, tile: int | None = None,
-               progress=None) -> np.ndarray:
+def sample_one(
+    pipeline: Pipeline,
+    prompt: str,
+    seed: int,
+    *,
+    guidance: float,
+    steps_base: int,
+    steps_superres: int,
+    fixed: dict[str, np.ndarray] | None = None,
+    tile: int | None = None,
+    progress=None,
+) -> np.ndarray:
     """One full-resolution model-space sample (4, X, Y, Z); the same seed and settings give the same sample.
 
     `tile` (voxels) runs the super-resolution model on overlapping tiles (a quarter of a tile overlaps) when the
@@ -121,10 +155,10 @@ def sample_one(pipeline: Pipeline, prompt: str, seed: int, *, guidance: float, s
     shape = pipeline.grid_shape
     noise_low, noise_full, noise_condition = seed_noise(seed, shape)
     known = encode_fixed(fixed, shape) if fixed else None
-    low = sample_low(pipeline, prompt, noise_low, guidance=guidance, steps=steps_base, known=known,
-                     progress=progress)
-    return super_resolve(pipeline, low, noise_full, noise_condition, steps=steps_superres, known=known, tile=tile,
-                         progress=progress)
+    low = sample_low(pipeline, prompt, noise_low, guidance=guidance, steps=steps_base, known=known, progress=progress)
+    return super_resolve(
+        pipeline, low, noise_full, noise_condition, steps=steps_superres, known=known, tile=tile, progress=progress
+    )
 
 
 def seed_noise(seed: int, shape: tuple[int, int, int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -135,8 +169,16 @@ def seed_noise(seed: int, shape: tuple[int, int, int]) -> tuple[torch.Tensor, to
     return noise_low, torch.randn((1, 4, *shape), generator=gen), torch.randn((1, 4, *shape), generator=gen)
 
 
-def sample_low(pipeline: Pipeline, prompt: str, noise: torch.Tensor, *, guidance: float, steps: int,
-               known: tuple[torch.Tensor, torch.Tensor] | None = None, progress=None) -> torch.Tensor:
+def sample_low(
+    pipeline: Pipeline,
+    prompt: str,
+    noise: torch.Tensor,
+    *,
+    guidance: float,
+    steps: int,
+    known: tuple[torch.Tensor, torch.Tensor] | None = None,
+    progress=None,
+) -> torch.Tensor:
     """The base stage: a guided low-resolution model-space sample (1, 4, x, y, z) in [-1, 1] from `noise`;
     `known` = (full-resolution model-space values, channel mask) from `encode_fixed`."""
     device = pipeline.device
@@ -145,14 +187,26 @@ def sample_low(pipeline: Pipeline, prompt: str, noise: torch.Tensor, *, guidance
     base_fn = guided(autocast(pipeline.base, sampling_precision(device)), guidance)
     if known is not None:
         base_fn = with_fixed_channels(base_fn, downsample(known[0]).to(device), known[1])
-    extra = {"context": context.to(device), "context_mask": mask.to(device),
-             "uncond_context": uncond.to(device), "uncond_mask": uncond_mask.to(device)}
+    extra = {
+        "context": context.to(device),
+        "context_mask": mask.to(device),
+        "uncond_context": uncond.to(device),
+        "uncond_mask": uncond_mask.to(device),
+    }
     return sample_ddim(base_fn, noise.to(device), sampling_times(steps), extra, _ticker(progress)).clamp(-1, 1)
 
 
-def super_resolve(pipeline: Pipeline, low: torch.Tensor, noise: torch.Tensor, noise_condition: torch.Tensor, *,
-                  steps: int, known: tuple[torch.Tensor, torch.Tensor] | None = None, tile: int | None = None,
-                  progress=None) -> np.ndarray:
+def super_resolve(
+    pipeline: Pipeline,
+    low: torch.Tensor,
+    noise: torch.Tensor,
+    noise_condition: torch.Tensor,
+    *,
+    steps: int,
+    known: tuple[torch.Tensor, torch.Tensor] | None = None,
+    tile: int | None = None,
+    progress=None,
+) -> np.ndarray:
     """The super-resolution stage: a full-resolution model-space sample (4, X, Y, Z) of a low-resolution one
     (1, 4, x, y, z), whose up-sampled copy is noised to the model's sampling time as in training."""
     device = pipeline.device
@@ -162,8 +216,9 @@ def super_resolve(pipeline: Pipeline, low: torch.Tensor, noise: torch.Tensor, no
     superres_fn = superres if tile is None else tiled(superres, tile, tile // 4)
     if known is not None:
         superres_fn = with_fixed_channels(superres_fn, known[0].to(device), known[1])
-    full = sample_ddim(superres_fn, noise.to(device), sampling_times(steps), {"low": condition, "low_t": low_t},
-                       _ticker(progress))
+    full = sample_ddim(
+        superres_fn, noise.to(device), sampling_times(steps), {"low": condition, "low_t": low_t}, _ticker(progress)
+    )
     return full[0].clamp(-1, 1).float().cpu().numpy()
 
 
@@ -171,10 +226,21 @@ def _ticker(progress):
     return (lambda _: progress.update(1)) if progress is not None else None
 
 
-def generate(base_dir: Path, superres_dir: Path, text_encoder_dir: Path, prompts: list[str], seeds: list[int], *,
-             guidance: float = 1.0, steps_base: int = 50, steps_superres: int = 20,
-             fixed: dict[str, np.ndarray] | None = None, device: str | torch.device = "cpu",
-             tile: int | None = None, show_progress: bool = True) -> list[Case]:
+def generate(
+    base_dir: Path,
+    superres_dir: Path,
+    text_encoder_dir: Path,
+    prompts: list[str],
+    seeds: list[int],
+    *,
+    guidance: float = 1.0,
+    steps_base: int = 50,
+    steps_superres: int = 20,
+    fixed: dict[str, np.ndarray] | None = None,
+    device: str | torch.device = "cpu",
+    tile: int | None = None,
+    show_progress: bool = True,
+) -> list[Case]:
     """Generate one case per (prompt, seed) pair at the training data's grid and affine, with meta.json fields."""
     if len(prompts) != len(seeds):
         raise SamplingError(f"{len(prompts)} prompts but {len(seeds)} seeds")
@@ -183,13 +249,29 @@ def generate(base_dir: Path, superres_dir: Path, text_encoder_dir: Path, prompts
     if tile is not None and (tile < factor or tile % factor):
         raise SamplingError(f"--tile must be a positive multiple of {factor} for this super-resolution model")
     precision = sampling_precision(pipeline.device)
-    settings = {"sampler": "ddim", "precision": "bf16" if precision else "fp32", "guidance": guidance, "steps_base": steps_base, "steps_superres": steps_superres,
-                "fixed": sorted(fixed or {}), "tile": tile}
+    settings = {
+        "sampler": "ddim",
+        "precision": "bf16" if precision else "fp32",
+        "guidance": guidance,
+        "steps_base": steps_base,
+        "steps_superres": steps_superres,
+        "fixed": sorted(fixed or {}),
+        "tile": tile,
+    }
     cases = []
     with tqdm(total=len(prompts) * (steps_base + steps_superres), desc="sampling", disable=not show_progress) as bar:
         for prompt, seed in zip(prompts, seeds):
-            x = sample_one(pipeline, prompt, seed, guidance=guidance, steps_base=steps_base,
-                           steps_superres=steps_superres, fixed=fixed, tile=tile, progress=bar)
+            x = sample_one(
+                pipeline,
+                prompt,
+                seed,
+                guidance=guidance,
+                steps_base=steps_base,
+                steps_superres=steps_superres,
+                fixed=fixed,
+                tile=tile,
+                progress=bar,
+            )
             meta = {"prompt": prompt, "seed": seed, **settings, "checkpoints": pipeline.provenance}
             case = from_model(x, pipeline.affine, report=prompt, meta=meta)
             for name, array in (fixed or {}).items():

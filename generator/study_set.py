@@ -13,6 +13,7 @@ researcher has. out/study-set.json lists the ids by role for programs. Volume k 
 whatever the number of processes, so under `torchrun` (rank r generates volumes r, r + world, …) the volumes are
 the same as with one process.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,10 @@ SOURCE = "medsyn"
 MANIFEST, INDEX, VOLUMES = "study.toml", "study-set.json", "volumes"
 # The paper's other scans of a ranking set: the real one and the two baseline generators'.
 COMPANIONS = ("real", "ha-gan", "medical-diffusion")
-NORMAL_REPORT = ("FINDINGS: The lungs are clear without consolidation. No emphysema. There is no pleural effusion. "
-                 "Heart size is normal. The central airways are patent. IMPRESSION: Normal CT of the chest.")
+NORMAL_REPORT = (
+    "FINDINGS: The lungs are clear without consolidation. No emphysema. There is no pleural effusion. "
+    "Heart size is normal. The central airways are patent. IMPRESSION: Normal CT of the chest."
+)
 STUDY_KEYS = {"title", "seed", "options"}
 RECOGNITION_KEYS = {"prompt", "finding", "n"}
 RANKING_KEYS = {"structure", "prompt", "sets"}
@@ -90,13 +93,15 @@ def read_plan(path: Path, seed: int = 0) -> StudySetPlan:
         file.known_keys(table, RECOGNITION_KEYS, where)
         prompt, finding = file.text(table, "prompt", where), file.text(table, "finding", where)
         if finding.casefold() not in canonical:
-            raise file.fail(where, f"finding {finding!r} is not among the recognition options "
-                                   f"{list(canonical.values())}")
+            raise file.fail(
+                where, f"finding {finding!r} is not among the recognition options {list(canonical.values())}"
+            )
         finding = canonical[finding.casefold()]
         done = sum(v.finding == finding for v in volumes)
         for k in range(1, file.integer(table, "n", where, 1, minimum=1) + 1):
-            volumes.append(PlannedVolume(f"{SOURCE}-{slugify(finding)}-{done + k}", prompt, seed + len(volumes),
-                                         finding=finding))
+            volumes.append(
+                PlannedVolume(f"{SOURCE}-{slugify(finding)}-{done + k}", prompt, seed + len(volumes), finding=finding)
+            )
     for number, table in enumerate(file.tables("ranking"), start=1):
         where = f"[[ranking]] #{number}"
         file.known_keys(table, RANKING_KEYS, where)
@@ -104,11 +109,14 @@ def read_plan(path: Path, seed: int = 0) -> StudySetPlan:
         prompt = file.text(table, "prompt", where, default=NORMAL_REPORT)
         done = sum(v.structure == structure for v in volumes)
         for k in range(done + 1, done + file.integer(table, "sets", where, 4, minimum=1) + 1):
-            volume = PlannedVolume(f"{SOURCE}-{slugify(structure)}-set{k}", prompt, seed + len(volumes),
-                                   structure=structure, set=k)
+            volume = PlannedVolume(
+                f"{SOURCE}-{slugify(structure)}-set{k}", prompt, seed + len(volumes), structure=structure, set=k
+            )
             if not slugify(structure) or any(v.id == volume.id for v in volumes):
-                raise file.fail(where, f"structure {structure!r} needs letters or digits that set it apart from "
-                                       "the other structures")
+                raise file.fail(
+                    where,
+                    f"structure {structure!r} needs letters or digits that set it apart from the other structures",
+                )
             volumes.append(volume)
     if not volumes:
         raise file.fail("top level", "nothing to generate: add [[recognition]] or [[ranking]] tables")
@@ -125,10 +133,12 @@ def make_study_set(plan: StudySetPlan, out: Path, cases: Callable[..., Iterable[
     rank, world, rank_device = setup_distributed()
     try:
         mine = list(plan.volumes[rank::world])
-        generated = cases([v.prompt for v in mine], [v.seed for v in mine],
-                          device=str(rank_device) if world > 1 else device)
-        for volume, case in tqdm(zip(mine, generated), total=len(mine), desc="study set",
-                                 unit="volume", disable=rank > 0):
+        generated = cases(
+            [v.prompt for v in mine], [v.seed for v in mine], device=str(rank_device) if world > 1 else device
+        )
+        for volume, case in tqdm(
+            zip(mine, generated), total=len(mine), desc="study set", unit="volume", disable=rank > 0
+        ):
             write_case(case, out / VOLUMES / volume.id)
         if world > 1:
             dist.barrier()
@@ -143,21 +153,30 @@ def write_manifest(plan: StudySetPlan, out: Path) -> Path:
     image = nib.load(str(Path(out) / plan.volumes[0].file))
     shape, spacing = tuple(int(n) for n in image.shape), float(np.mean(image.header.get_zooms()[:3]))
     (out / MANIFEST).write_text(manifest_text(plan, shape, spacing), encoding="utf-8")
-    index = {"manifest": MANIFEST, "title": plan.title,
-             "recognition": [_entry(v, "finding") for v in plan.volumes if v.finding is not None],
-             "ranking": [_entry(v, "structure", "set") for v in plan.volumes if v.structure is not None]}
+    index = {
+        "manifest": MANIFEST,
+        "title": plan.title,
+        "recognition": [_entry(v, "finding") for v in plan.volumes if v.finding is not None],
+        "ranking": [_entry(v, "structure", "set") for v in plan.volumes if v.structure is not None],
+    }
     (out / INDEX).write_text(json.dumps(index, indent=2), encoding="utf-8")
     return out / MANIFEST
 
 
 def manifest_text(plan: StudySetPlan, shape: tuple[int, int, int], spacing: float) -> str:
     """study.toml: the study, the MedSyn volumes, [recognition], and each ranking set as a commented-out block."""
-    lines = ["# Written by `python -m generator study-set`. As it stands this is a recognition-only study:",
-             "#     python -m studies build study.toml --out BUNDLE",
-             "# To add the ranking sets, fill in each commented-out block at the end with the set's real and baseline",
-             "# scans and uncomment it. Served grid: the generator's (real and baseline scans are resampled to it).",
-             "", "[study]", f"title = {_toml(plan.title)}", f"seed = {plan.seed}",
-             f"shape = {_toml(list(shape))}", f"spacing = {_toml(round(spacing, 6))}"]
+    lines = [
+        "# Written by `python -m generator study-set`. As it stands this is a recognition-only study:",
+        "#     python -m studies build study.toml --out BUNDLE",
+        "# To add the ranking sets, fill in each commented-out block at the end with the set's real and baseline",
+        "# scans and uncomment it. Served grid: the generator's (real and baseline scans are resampled to it).",
+        "",
+        "[study]",
+        f"title = {_toml(plan.title)}",
+        f"seed = {plan.seed}",
+        f"shape = {_toml(list(shape))}",
+        f"spacing = {_toml(round(spacing, 6))}",
+    ]
     for v in plan.volumes:
         lines += ["", "[[volume]]", f"id = {_toml(v.id)}", f"file = {_toml(v.file)}", f"source = {_toml(SOURCE)}"]
         lines += [f"finding = {_toml(v.finding)}"] if v.finding is not None else []
@@ -166,8 +185,11 @@ def manifest_text(plan: StudySetPlan, shape: tuple[int, int, int], spacing: floa
         lines += ["", "[recognition]", f"volumes = {_toml(recognition)}", f"options = {_toml(list(plan.options))}"]
     for v in plan.volumes:
         if v.structure is not None:
-            lines += ["", f"## Ranking set {v.set} of {_toml(v.structure)}: put the set's other scans at these files",
-                      "## (or change the paths, relative to this file), then remove the '# ' in front of the lines."]
+            lines += [
+                "",
+                f"## Ranking set {v.set} of {_toml(v.structure)}: put the set's other scans at these files",
+                "## (or change the paths, relative to this file), then remove the '# ' in front of the lines.",
+            ]
             lines += ["# " + line if line else "#" for line in _ranking_block(v)]
     return "\n".join(lines) + "\n"
 
@@ -177,8 +199,13 @@ def _ranking_block(volume: PlannedVolume) -> list[str]:
     slug = f"{slugify(volume.structure)}-set{volume.set}"
     lines = []
     for source in COMPANIONS:
-        lines += ["[[volume]]", f"id = {_toml(f'{source}-{slug}')}",
-                  f"file = {_toml(f'scans/{source}-{slug}.nii.gz')}", f"source = {_toml(source)}", ""]
+        lines += [
+            "[[volume]]",
+            f"id = {_toml(f'{source}-{slug}')}",
+            f"file = {_toml(f'scans/{source}-{slug}.nii.gz')}",
+            f"source = {_toml(source)}",
+            "",
+        ]
     ids = [volume.id] + [f"{source}-{slug}" for source in COMPANIONS]
     return lines + ["[[ranking]]", f"structure = {_toml(volume.structure)}", f"volumes = {_toml(ids)}"]
 
@@ -186,8 +213,14 @@ def _ranking_block(volume: PlannedVolume) -> list[str]:
 def _entry(volume: PlannedVolume, *role: str) -> dict:
     """A study-set.json entry: id, role fields, prompt, seed, case folder and CT file (relative to the index)."""
     fields = asdict(volume)
-    return {"id": volume.id, **{key: fields[key] for key in role}, "prompt": volume.prompt, "seed": volume.seed,
-            "folder": f"{VOLUMES}/{volume.id}", "file": volume.file}
+    return {
+        "id": volume.id,
+        **{key: fields[key] for key in role},
+        "prompt": volume.prompt,
+        "seed": volume.seed,
+        "folder": f"{VOLUMES}/{volume.id}",
+        "file": volume.file,
+    }
 
 
 def _toml(value: str | int | float | list) -> str:

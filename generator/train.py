@@ -5,6 +5,7 @@ bf16 is missing), gradient accumulation, EMA weights, condition dropout for clas
 checkpoints. Every random draw of a step (times, noise, dropped reports, crops) comes from a generator seeded with
 (seed, step, rank, micro-batch), and the data order from (seed, epoch), so `--resume` continues bit-exactly on CPU.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -68,7 +69,7 @@ class ShardSampler(Sampler):
         epoch, position = divmod(self.start, per_rank)
         while True:
             order = torch.randperm(self.n, generator=torch.Generator().manual_seed(self.seed * 100_003 + epoch))
-            yield from order[self.rank::self.world][:per_rank][position:].tolist()
+            yield from order[self.rank :: self.world][:per_rank][position:].tolist()
             epoch, position = epoch + 1, 0
 
 
@@ -89,9 +90,15 @@ def superres_inputs(batch: dict, config: Config, gen: torch.Generator, device) -
     """Super-resolution stage: a random crop of the full volume and the matching crop of the noised condition."""
     crop, x, low = config.superres.crop, batch["x"], batch["x_low"]
     corner = [int(torch.randint(0, (s - crop) // 4 + 1, (1,), generator=gen)) * 4 for s in x.shape[2:]]
-    x = x[..., corner[0]:corner[0] + crop, corner[1]:corner[1] + crop, corner[2]:corner[2] + crop]
-    low = upsample(low[..., corner[0] // 4:(corner[0] + crop) // 4, corner[1] // 4:(corner[1] + crop) // 4,
-                       corner[2] // 4:(corner[2] + crop) // 4])
+    x = x[..., corner[0] : corner[0] + crop, corner[1] : corner[1] + crop, corner[2] : corner[2] + crop]
+    low = upsample(
+        low[
+            ...,
+            corner[0] // 4 : (corner[0] + crop) // 4,
+            corner[1] // 4 : (corner[1] + crop) // 4,
+            corner[2] // 4 : (corner[2] + crop) // 4,
+        ]
+    )
     low_t = torch.rand(x.shape[0], generator=gen) * config.superres.low_noise_max
     low = add_noise(low, low_t, torch.randn(low.shape, generator=gen))
     return x.to(device), {"low": low.to(device), "low_t": low_t.to(device)}
@@ -120,10 +127,14 @@ def _train(options: TrainOptions, rank: int, world: int, device: torch.device) -
     config = state.config if state else get_config(options.config)
     if options.prediction is not None:
         if state is not None and options.prediction != getattr(config, options.stage).prediction:
-            raise TrainingError(f"{options.out} was trained to predict {getattr(config, options.stage).prediction}; "
-                                "--prediction cannot change on --resume")
-        config = dataclasses.replace(config, **{options.stage: dataclasses.replace(getattr(config, options.stage),
-                                                                                   prediction=options.prediction)})
+            raise TrainingError(
+                f"{options.out} was trained to predict {getattr(config, options.stage).prediction}; "
+                "--prediction cannot change on --resume"
+            )
+        config = dataclasses.replace(
+            config,
+            **{options.stage: dataclasses.replace(getattr(config, options.stage), prediction=options.prediction)},
+        )
     seed = state.info["seed"] if state else options.seed
     batch_size = options.batch_size or config.train.batch_size
     save_every = options.save_every or config.train.save_every
@@ -137,8 +148,9 @@ def _train(options: TrainOptions, rank: int, world: int, device: torch.device) -
         if state is None:
             config = dataclasses.replace(config, base=dataclasses.replace(config.base, text_dim=encoder.dim))
         elif encoder.dim != config.base.text_dim:
-            raise TrainingError(f"the text encoder's width {encoder.dim} differs from the checkpoint's "
-                                f"{config.base.text_dim}")
+            raise TrainingError(
+                f"the text encoder's width {encoder.dim} differs from the checkpoint's {config.base.text_dim}"
+            )
         info["text_encoder"] = {"path": str(Path(encoder_path).resolve()), "digest": encoder.digest}
 
     dataset = CaseDataset(options.data, full=options.stage == "superres")
@@ -161,22 +173,30 @@ def _train(options: TrainOptions, rank: int, world: int, device: torch.device) -
     if world > 1:
         objective = DistributedDataParallel(objective, device_ids=[device.index] if device.type == "cuda" else None)
 
-    loader = DataLoader(dataset, batch_size=batch_size, num_workers=options.workers, drop_last=True,
-                        sampler=ShardSampler(len(dataset), seed, rank, world, start * options.accumulate * batch_size),
-                        persistent_workers=options.workers > 0)
+    loader = DataLoader(
+        dataset,
+        batch_size=batch_size,
+        num_workers=options.workers,
+        drop_last=True,
+        sampler=ShardSampler(len(dataset), seed, rank, world, start * options.accumulate * batch_size),
+        persistent_workers=options.workers > 0,
+    )
     batches = iter(loader)
     amp_dtype = _amp_dtype(device)
     scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
     if rank == 0:
-        print(f"{options.stage}: config {config.name}, {sum(p.numel() for p in net.parameters()):,} parameters, "
-              f"{len(dataset)} cases; effective batch = {world} processes x {batch_size} x {options.accumulate} "
-              f"accumulation = {world * batch_size * options.accumulate}; steps {start} -> {options.steps}",
-              file=sys.stderr)
+        print(
+            f"{options.stage}: config {config.name}, {sum(p.numel() for p in net.parameters()):,} parameters, "
+            f"{len(dataset)} cases; effective batch = {world} processes x {batch_size} x {options.accumulate} "
+            f"accumulation = {world * batch_size * options.accumulate}; steps {start} -> {options.steps}",
+            file=sys.stderr,
+        )
     if rank == 0 and start >= options.steps:
         print(f"{options.out} is already at step {start}; raise --steps to train further", file=sys.stderr)
     deadline = None if options.max_minutes is None else time.monotonic() + 60 * options.max_minutes
-    progress = tqdm(range(start, options.steps), initial=start, total=options.steps, disable=rank != 0,
-                    desc=options.stage)
+    progress = tqdm(
+        range(start, options.steps), initial=start, total=options.steps, disable=rank != 0, desc=options.stage
+    )
     for step in progress:
         net.train()
         total = torch.zeros((), device=device)
@@ -210,13 +230,23 @@ def _train(options: TrainOptions, rank: int, world: int, device: torch.device) -
         done = step + 1
         stop = deadline is not None and _past(deadline, world, device)
         if rank == 0 and (done % save_every == 0 or done == options.steps or stop):
-            save_checkpoint(options.out, stage=options.stage, config=config, step=done, model=net, ema=ema,
-                            optimizer=optimizer, info=info)
+            save_checkpoint(
+                options.out,
+                stage=options.stage,
+                config=config,
+                step=done,
+                model=net,
+                ema=ema,
+                optimizer=optimizer,
+                info=info,
+            )
         if stop:
             progress.close()
             if rank == 0:
-                print(f"time limit of {options.max_minutes:g} minutes reached: saved step {done}; --resume continues",
-                      file=sys.stderr)
+                print(
+                    f"time limit of {options.max_minutes:g} minutes reached: saved step {done}; --resume continues",
+                    file=sys.stderr,
+                )
             break
     if world > 1:
         dist.barrier()
@@ -241,8 +271,10 @@ def _grid(dataset: CaseDataset, config: Config, root: Path) -> dict:
     """Shape and affine of the training data (written into generated cases); checks them against the config."""
     image = nib.load(str(Path(dataset.folders[0]) / "ct.nii.gz"))
     if tuple(image.shape) != (config.size,) * 3:
-        raise TrainingError(f"{root}: the cases are {'x'.join(map(str, image.shape))} but config {config.name} "
-                            f"expects {config.size}^3; make the data at --size {config.size} or pick another config")
+        raise TrainingError(
+            f"{root}: the cases are {'x'.join(map(str, image.shape))} but config {config.name} "
+            f"expects {config.size}^3; make the data at --size {config.size} or pick another config"
+        )
     return {"shape": list(image.shape), "affine": image.affine.tolist()}
 
 
@@ -272,5 +304,7 @@ def _nan_message(out: Path, step: int) -> str:
         kept = f"the last good checkpoint (step {load_info(out)['step']}) in {out} is intact"
     except CheckpointError:
         kept = "no checkpoint had been written yet"
-    return (f"the loss became NaN or infinite at step {step + 1}; training stopped without saving, and {kept}. "
-            "Check the data for non-finite values or lower the learning rate, then --resume.")
+    return (
+        f"the loss became NaN or infinite at step {step + 1}; training stopped without saving, and {kept}. "
+        "Check the data for non-finite values or lower the learning rate, then --resume."
+    )

@@ -1,4 +1,5 @@
 """`python -m studies COMMAND ...`: build, audit and preview study bundles; analyse and plan reader studies."""
+
 from __future__ import annotations
 
 import argparse

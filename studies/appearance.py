@@ -4,6 +4,7 @@ Headers can be made identical; pixels cannot. These statistics flag a source who
 different from every other source's (noisier, smoother, quantised, a different histogram, more air around
 the body), which readers might learn to recognise even though names and headers are blind.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -65,14 +66,16 @@ def body_extent_mm(hu: np.ndarray, spacing: float) -> tuple[float, float, float]
 def measure(hu: np.ndarray, spacing: float) -> Appearance:
     """The appearance statistics of one served int16 volume."""
     histogram = np.bincount((hu.astype(np.int32) - HU_MIN).ravel(), minlength=HU_MAX - HU_MIN + 1).astype(np.float64)
-    band = histogram[-1000 - HU_MIN:200 - HU_MIN + 1]
+    band = histogram[-1000 - HU_MIN : 200 - HU_MIN + 1]
     rl, ap, si = body_extent_mm(hu, spacing)
     return Appearance(
         metrics={
             "noise_hu": noise_sd(hu[:, :, ::2]),
             "grey_levels": float(np.count_nonzero(band)) / band.size,
             "padding": float(histogram[0] / hu.size),
-            "body_rl_mm": rl, "body_ap_mm": ap, "body_si_mm": si,
+            "body_rl_mm": rl,
+            "body_ap_mm": ap,
+            "body_si_mm": si,
         },
         histogram=histogram,
     )
@@ -104,20 +107,31 @@ def source_warnings(appearances: dict[str, Appearance], sources: dict[str, str])
             continue
         reported.add(pair)
         for metric, (description, unit, tolerance) in METRICS.items():
-            warning = _separable(metric, description, unit, tolerance, source,
-                                 [appearances[n].metrics.get(metric, np.nan) for n in mine],
-                                 [appearances[n].metrics.get(metric, np.nan) for n in rest])
+            warning = _separable(
+                metric,
+                description,
+                unit,
+                tolerance,
+                source,
+                [appearances[n].metrics.get(metric, np.nan) for n in mine],
+                [appearances[n].metrics.get(metric, np.nan) for n in rest],
+            )
             if warning:
                 warnings.append(warning)
-        distance = wasserstein_hu(sum(appearances[n].histogram for n in mine), sum(appearances[n].histogram for n in rest))
+        distance = wasserstein_hu(
+            sum(appearances[n].histogram for n in mine), sum(appearances[n].histogram for n in rest)
+        )
         if distance > HISTOGRAM_TOLERANCE_HU:
-            warnings.append(f"intensity histogram: source {source!r} differs from the other sources by {distance:.0f} HU "
-                            f"(Wasserstein-1 distance; tolerance {HISTOGRAM_TOLERANCE_HU:.0f} HU)")
+            warnings.append(
+                f"intensity histogram: source {source!r} differs from the other sources by {distance:.0f} HU "
+                f"(Wasserstein-1 distance; tolerance {HISTOGRAM_TOLERANCE_HU:.0f} HU)"
+            )
     return warnings
 
 
-def _separable(metric: str, description: str, unit: str, tolerance: float, source: str,
-               mine: list[float], rest: list[float]) -> str | None:
+def _separable(
+    metric: str, description: str, unit: str, tolerance: float, source: str, mine: list[float], rest: list[float]
+) -> str | None:
     mine = [v for v in mine if np.isfinite(v)]
     rest = [v for v in rest if np.isfinite(v)]
     if not mine or not rest:
@@ -126,6 +140,12 @@ def _separable(metric: str, description: str, unit: str, tolerance: float, sourc
     if abs(gap) <= tolerance or not (max(mine) < min(rest) or min(mine) > max(rest)):
         return None
     side = "above" if gap > 0 else "below"
-    note = " (the build centres each volume's own field of view on the grid and pads with air or crops)" if "field of view" in description else ""
-    return (f"{description}: every volume of source {source!r} is {side} every other volume "
-            f"(median {median(mine):.3g}{unit} vs {median(rest):.3g}{unit}){note}")
+    note = (
+        " (the build centres each volume's own field of view on the grid and pads with air or crops)"
+        if "field of view" in description
+        else ""
+    )
+    return (
+        f"{description}: every volume of source {source!r} is {side} every other volume "
+        f"(median {median(mine):.3g}{unit} vs {median(rest):.3g}{unit}){note}"
+    )

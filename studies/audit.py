@@ -6,6 +6,7 @@ defines (dtype, shape, affine, description, intent, aux file, calibration, scali
 trailing data, and differing file times or modes. Warnings: per-source differences in noise, grey
 levels, intensity histogram, field of view and compressed size (see `studies.appearance`).
 """
+
 from __future__ import annotations
 
 import gzip
@@ -64,8 +65,10 @@ def header_differences(found: bytes, expected: bytes) -> list[str]:
     want = nib.Nifti1Header.from_fileobj(io.BytesIO(expected[:348]), check=False)
     for field in want.structarr.dtype.names:
         if have.structarr[field].tobytes() != want.structarr[field].tobytes():
-            problems.append(f"NIfTI header field {field} is {have.structarr[field].tolist()!r}, "
-                            f"expected {want.structarr[field].tolist()!r}")
+            problems.append(
+                f"NIfTI header field {field} is {have.structarr[field].tolist()!r}, "
+                f"expected {want.structarr[field].tolist()!r}"
+            )
     if found[348:352] != expected[348:352]:
         problems.append("NIfTI header extensions are present (they can carry scanner or software details)")
     return problems
@@ -77,26 +80,47 @@ def inspect(path: Path, expected_header: bytes, shape: tuple[int, int, int], spa
     stat = path.stat()
     gzip_problems = []
     if content[:3] != b"\x1f\x8b\x08":
-        return Inspection(sha256(content), ["not a gzip (deflate) file"], (0, 0), [], int(stat.st_mtime), stat.st_mode & 0o777, None)
+        return Inspection(
+            sha256(content), ["not a gzip (deflate) file"], (0, 0), [], int(stat.st_mtime), stat.st_mode & 0o777, None
+        )
     flags, mtime = content[3], int.from_bytes(content[4:8], "little")
-    gzip_problems += [f"gzip header sets {name}" for bit, name in enumerate(GZIP_FLAGS) if flags & (1 << bit) and name != "FTEXT"]
+    gzip_problems += [
+        f"gzip header sets {name}" for bit, name in enumerate(GZIP_FLAGS) if flags & (1 << bit) and name != "FTEXT"
+    ]
     if mtime:
         gzip_problems.append(f"gzip header carries a timestamp ({mtime})")
     try:
         raw = gzip.decompress(content)
     except (OSError, EOFError) as error:
-        return Inspection(sha256(content), gzip_problems + [f"cannot decompress ({error})"], (0, 0), [], int(stat.st_mtime), stat.st_mode & 0o777, None)
+        return Inspection(
+            sha256(content),
+            gzip_problems + [f"cannot decompress ({error})"],
+            (0, 0),
+            [],
+            int(stat.st_mtime),
+            stat.st_mode & 0o777,
+            None,
+        )
     header_problems = header_differences(raw[:352], expected_header)
     voxels = int(np.prod(shape))
     if not header_problems and len(raw) != len(expected_header) + 2 * voxels:
-        header_problems.append(f"file holds {len(raw)} bytes, expected {len(expected_header) + 2 * voxels} (missing or trailing data)")
+        header_problems.append(
+            f"file holds {len(raw)} bytes, expected {len(expected_header) + 2 * voxels} (missing or trailing data)"
+        )
     appearance = None
     if not header_problems:
         hu = served_voxels(raw, shape)
         appearance = measure(hu, spacing)
         appearance.metrics["bits_per_voxel"] = 8.0 * len(content) / voxels
-    return Inspection(sha256(content), gzip_problems, (content[8], content[9]), header_problems,
-                      int(stat.st_mtime), stat.st_mode & 0o777, appearance)
+    return Inspection(
+        sha256(content),
+        gzip_problems,
+        (content[8], content[9]),
+        header_problems,
+        int(stat.st_mtime),
+        stat.st_mode & 0o777,
+        appearance,
+    )
 
 
 def audit_bundle(bundle: Path, *, workers: int | None = None, progress: bool = False) -> AuditReport:
@@ -112,15 +136,22 @@ def audit_bundle(bundle: Path, *, workers: int | None = None, progress: bool = F
     spacing = float(study["grid"]["spacing"])
     expected = served_header(shape, spacing).binaryblock + NO_EXTENSIONS
     paths = [bundle / v["file"] for v in volumes]
-    inspections = map_volumes(partial(inspect, expected_header=expected, shape=shape, spacing=spacing), paths,
-                              workers=workers, desc="auditing volumes", progress=progress)
+    inspections = map_volumes(
+        partial(inspect, expected_header=expected, shape=shape, spacing=spacing),
+        paths,
+        workers=workers,
+        desc="auditing volumes",
+        progress=progress,
+    )
     for volume, found in zip(volumes, inspections):
         label = f"{volume['file']} (id {volume['id']!r}, source {volume['source']!r})"
         if found.sha256 != volume["sha256"]:
             failures.append(f"{label}: sha256 does not match study.json (the file changed after the build)")
         failures += [f"{label}: {problem}" for problem in found.gzip_problems + found.header_problems]
     failures += _uniformity_failures(volumes, inspections)
-    appearances = {v["name"]: found.appearance for v, found in zip(volumes, inspections) if found.appearance is not None}
+    appearances = {
+        v["name"]: found.appearance for v, found in zip(volumes, inspections) if found.appearance is not None
+    }
     sources = {v["name"]: v["source"] for v in volumes}
     return AuditReport(failures, source_warnings(appearances, sources))
 
@@ -128,8 +159,11 @@ def audit_bundle(bundle: Path, *, workers: int | None = None, progress: bool = F
 def _listing_failures(bundle: Path, study: dict[str, Any]) -> list[str]:
     """Missing volume files, and files served next to them that study.json does not list."""
     listed = {volume["file"] for volume in study["volumes"]} | ({study["video"]} if study["video"] else set())
-    failures = [f"{volume['file']} (id {volume['id']!r}): file is missing" for volume in study["volumes"]
-                if not (bundle / volume["file"]).is_file()]
+    failures = [
+        f"{volume['file']} (id {volume['id']!r}): file is missing"
+        for volume in study["volumes"]
+        if not (bundle / volume["file"]).is_file()
+    ]
     for folder in (VOLUMES_DIR, MEDIA_DIR):
         for path in sorted((bundle / folder).rglob("*")) if (bundle / folder).is_dir() else []:
             relative = path.relative_to(bundle).as_posix()
@@ -141,13 +175,17 @@ def _listing_failures(bundle: Path, study: dict[str, Any]) -> list[str]:
 def _uniformity_failures(volumes: list[dict[str, Any]], inspections: list[Inspection]) -> list[str]:
     """File properties that must be the same for every volume: modification time, permissions, gzip trailer bytes."""
     failures = []
-    for what, values in (("modification time", [i.mtime for i in inspections]),
-                         ("file permissions", [oct(i.mode) for i in inspections]),
-                         ("gzip compression flags", [i.gzip_trailer for i in inspections])):
+    for what, values in (
+        ("modification time", [i.mtime for i in inspections]),
+        ("file permissions", [oct(i.mode) for i in inspections]),
+        ("gzip compression flags", [i.gzip_trailer for i in inspections]),
+    ):
         if len(set(values)) > 1:
             by_source: dict[str, set[Any]] = {}
             for volume, value in zip(volumes, values):
                 by_source.setdefault(volume["source"], set()).add(value)
-            detail = "; ".join(f"{source}: {', '.join(map(str, sorted(found)))}" for source, found in sorted(by_source.items()))
+            detail = "; ".join(
+                f"{source}: {', '.join(map(str, sorted(found)))}" for source, found in sorted(by_source.items())
+            )
             failures.append(f"volume files differ in {what} ({detail})")
     return failures

@@ -1,4 +1,5 @@
 """Blinding: opaque random names and byte-identical NIfTI/gzip headers, so only the voxels differ between sources."""
+
 from __future__ import annotations
 
 import gzip
@@ -37,11 +38,25 @@ def served_header(shape: tuple[int, int, int], spacing: float) -> nib.Nifti1Head
     header.set_intent("none")
     header["vox_offset"] = VOX_OFFSET
     header.set_dim_info(None, None, None)
-    for field, value in (("descrip", b""), ("aux_file", b""), ("intent_name", b""), ("db_name", b""),
-                         ("data_type", b""), ("regular", b"r"), ("cal_min", 0.0), ("cal_max", 0.0),
-                         ("glmin", 0), ("glmax", 0), ("session_error", 0), ("extents", 0),
-                         ("slice_start", 0), ("slice_end", 0), ("slice_code", 0), ("slice_duration", 0.0),
-                         ("toffset", 0.0)):
+    for field, value in (
+        ("descrip", b""),
+        ("aux_file", b""),
+        ("intent_name", b""),
+        ("db_name", b""),
+        ("data_type", b""),
+        ("regular", b"r"),
+        ("cal_min", 0.0),
+        ("cal_max", 0.0),
+        ("glmin", 0),
+        ("glmax", 0),
+        ("session_error", 0),
+        ("extents", 0),
+        ("slice_start", 0),
+        ("slice_end", 0),
+        ("slice_code", 0),
+        ("slice_duration", 0.0),
+        ("toffset", 0.0),
+    ):
         header[field] = value
     return header
 

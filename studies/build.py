@@ -3,6 +3,7 @@
 The bundle is assembled in a temporary sibling folder and renamed into place only when complete, so a
 failed or interrupted build never leaves a half-written bundle behind.
 """
+
 from __future__ import annotations
 
 import os
@@ -56,20 +57,29 @@ def volume_label(manifest: Manifest, volume_id: str) -> str:
     return f"{manifest.path}: [[volume]] {volume_id!r}"
 
 
-def study_document(manifest: Manifest, shape: tuple[int, int, int], names: dict[str, str],
-                   digests: dict[str, str], video: str | None) -> dict[str, Any]:
+def study_document(
+    manifest: Manifest, shape: tuple[int, int, int], names: dict[str, str], digests: dict[str, str], video: str | None
+) -> dict[str, Any]:
     """The study.json content (format medsyn-study/1): settings, the key and the task definitions in opaque names."""
     structures: dict[str, dict[str, Any]] = {}
     for ranking_set in manifest.ranking:
-        entry = structures.setdefault(ranking_set.structure,
-                                      {"structure": ranking_set.structure, "window": ranking_set.window, "sets": []})
+        entry = structures.setdefault(
+            ranking_set.structure, {"structure": ranking_set.structure, "window": ranking_set.window, "sets": []}
+        )
         number = len(entry["sets"]) + 1
-        entry["sets"].append({"set": f"{slugify(ranking_set.structure)}-{number}",
-                              "volumes": [names[volume_id] for volume_id in ranking_set.volumes]})
+        entry["sets"].append(
+            {
+                "set": f"{slugify(ranking_set.structure)}-{number}",
+                "volumes": [names[volume_id] for volume_id in ranking_set.volumes],
+            }
+        )
     recognition = None
     if manifest.recognition is not None:
-        recognition = {"options": list(manifest.recognition.options), "window": manifest.recognition.window,
-                       "volumes": [names[volume_id] for volume_id in manifest.recognition.volumes]}
+        recognition = {
+            "options": list(manifest.recognition.options),
+            "window": manifest.recognition.window,
+            "volumes": [names[volume_id] for volume_id in manifest.recognition.volumes],
+        }
     return {
         "format": FORMAT,
         "title": manifest.title,
@@ -80,8 +90,15 @@ def study_document(manifest: Manifest, shape: tuple[int, int, int], names: dict[
         "video": video,
         "closing_message": manifest.closing_message,
         "volumes": [
-            {"name": names[v.id], "file": f"{VOLUMES_DIR}/{names[v.id]}.nii.gz", "id": v.id, "source": v.source,
-             "finding": v.finding, "original_file": v.original_file, "sha256": digests[v.id]}
+            {
+                "name": names[v.id],
+                "file": f"{VOLUMES_DIR}/{names[v.id]}.nii.gz",
+                "id": v.id,
+                "source": v.source,
+                "finding": v.finding,
+                "original_file": v.original_file,
+                "sha256": digests[v.id],
+            }
             for v in manifest.volumes
         ],
         "recognition": recognition,
@@ -89,9 +106,12 @@ def study_document(manifest: Manifest, shape: tuple[int, int, int], names: dict[
     }
 
 
-def build_bundle(manifest_path: Path, out: Path, *, workers: int | None = None, progress: bool = True,
-                 overwrite: bool = False) -> Path:
-    """Build the blinded bundle of `manifest_path` at `out` and return `out`; StudyError on any problem, nothing left half-written."""
+def build_bundle(
+    manifest_path: Path, out: Path, *, workers: int | None = None, progress: bool = True, overwrite: bool = False
+) -> Path:
+    """Build the blinded bundle of `manifest_path` at `out` and return `out`; StudyError on any problem, nothing left
+    half-written.
+    """
     manifest = read_manifest(Path(manifest_path))
     out = Path(out).absolute()
     if out.exists() and not overwrite:
@@ -104,8 +124,17 @@ def build_bundle(manifest_path: Path, out: Path, *, workers: int | None = None, 
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
     try:
         (staging / VOLUMES_DIR).mkdir()
-        jobs = [Job(v.file, v.intensity, shape, manifest.spacing, volume_label(manifest, v.id),
-                    staging / VOLUMES_DIR / f"{names[v.id]}.nii.gz") for v in manifest.volumes]
+        jobs = [
+            Job(
+                v.file,
+                v.intensity,
+                shape,
+                manifest.spacing,
+                volume_label(manifest, v.id),
+                staging / VOLUMES_DIR / f"{names[v.id]}.nii.gz",
+            )
+            for v in manifest.volumes
+        ]
         secrets.SystemRandom().shuffle(jobs)  # write order (and so inode order) says nothing about manifest order
         by_target = dict(map_volumes(run_job, jobs, workers=workers, desc="normalising volumes", progress=progress))
         digests = {v.id: by_target[staging / VOLUMES_DIR / f"{names[v.id]}.nii.gz"] for v in manifest.volumes}

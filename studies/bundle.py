@@ -1,4 +1,5 @@
 """Study bundles: `study.json` (format medsyn-study/1) plus `volumes/<opaque>.nii.gz`; reading and checking them."""
+
 from __future__ import annotations
 
 import hashlib
@@ -50,7 +51,9 @@ def load_study(bundle: Path, *, verify_files: bool = True) -> dict[str, Any]:
             if not file.is_file():
                 raise StudyError(f"{path}: volume {volume['name']}: file {volume['file']} is missing")
             if file_sha256(file) != volume["sha256"]:
-                raise StudyError(f"{path}: volume {volume['name']}: {volume['file']} does not match its sha256 (changed or corrupt)")
+                raise StudyError(
+                    f"{path}: volume {volume['name']}: {volume['file']} does not match its sha256 (changed or corrupt)"
+                )
         if study["video"] is not None and not (bundle / study["video"]).is_file():
             raise StudyError(f"{path}: video {study['video']} is missing")
     return study
@@ -71,15 +74,28 @@ def _check_study(study: Any, path: Path) -> None:
     _require(study.get("format") == FORMAT, path, "format", f"expected {FORMAT!r}, found {study.get('format')!r}")
     for key in ("title", "slug", "instructions", "closing_message"):
         _require(_is_text(study.get(key)), path, key, "must be a string")
-    _require(isinstance(study.get("seed"), int) and not isinstance(study["seed"], bool), path, "seed", "must be an integer")
+    _require(
+        isinstance(study.get("seed"), int) and not isinstance(study["seed"], bool), path, "seed", "must be an integer"
+    )
     grid = study.get("grid")
-    _require(isinstance(grid, dict) and isinstance(grid.get("shape"), list) and len(grid["shape"]) == 3
-             and all(isinstance(n, int) and n > 0 for n in grid["shape"])
-             and isinstance(grid.get("spacing"), (int, float)) and grid["spacing"] > 0,
-             path, "grid", "must be {\"shape\": [x, y, z], \"spacing\": mm}")
+    _require(
+        isinstance(grid, dict)
+        and isinstance(grid.get("shape"), list)
+        and len(grid["shape"]) == 3
+        and all(isinstance(n, int) and n > 0 for n in grid["shape"])
+        and isinstance(grid.get("spacing"), (int, float))
+        and grid["spacing"] > 0,
+        path,
+        "grid",
+        'must be {"shape": [x, y, z], "spacing": mm}',
+    )
     video = study.get("video")
-    _require(video is None or (_is_text(video) and video.startswith(f"{MEDIA_DIR}/") and ".." not in video),
-             path, "video", "must be null or a path under media/")
+    _require(
+        video is None or (_is_text(video) and video.startswith(f"{MEDIA_DIR}/") and ".." not in video),
+        path,
+        "video",
+        "must be null or a path under media/",
+    )
     volumes = study.get("volumes")
     _require(isinstance(volumes, list) and volumes, path, "volumes", "must be a non-empty list")
     names: set[str] = set()
@@ -87,21 +103,40 @@ def _check_study(study: Any, path: Path) -> None:
         where = f"volumes[{number}]"
         _require(isinstance(volume, dict), path, where, "must be an object")
         name = volume.get("name")
-        _require(_is_text(name) and NAME_PATTERN.fullmatch(name) is not None, path, where, f"name {name!r} is not 24 lower-case hex characters")
+        _require(
+            _is_text(name) and NAME_PATTERN.fullmatch(name) is not None,
+            path,
+            where,
+            f"name {name!r} is not 24 lower-case hex characters",
+        )
         _require(name not in names, path, where, f"name {name} is used twice")
         names.add(name)
-        _require(volume.get("file") == f"{VOLUMES_DIR}/{name}.nii.gz", path, where, f"file must be {VOLUMES_DIR}/{name}.nii.gz")
+        _require(
+            volume.get("file") == f"{VOLUMES_DIR}/{name}.nii.gz",
+            path,
+            where,
+            f"file must be {VOLUMES_DIR}/{name}.nii.gz",
+        )
         for key in ("id", "source", "original_file", "sha256"):
             _require(_is_text(volume.get(key)) and volume[key], path, where, f"{key} must be a non-empty string")
-        _require(volume.get("finding") is None or _is_text(volume["finding"]), path, where, "finding must be a string or null")
+        _require(
+            volume.get("finding") is None or _is_text(volume["finding"]),
+            path,
+            where,
+            "finding must be a string or null",
+        )
     ids = [volume["id"] for volume in volumes]
     _require(len(set(ids)) == len(ids), path, "volumes", "two volumes share an id")
     _check_tasks(study, names, path)
 
 
 def _check_names(names: Any, known: set[str], path: Path, where: str, minimum: int) -> None:
-    _require(isinstance(names, list) and len(names) >= minimum and len(set(map(str, names))) == len(names),
-             path, where, f"must list at least {minimum} distinct volume names")
+    _require(
+        isinstance(names, list) and len(names) >= minimum and len(set(map(str, names))) == len(names),
+        path,
+        where,
+        f"must list at least {minimum} distinct volume names",
+    )
     for name in names:
         _require(name in known, path, where, f"{name!r} is not a volume of this study")
 
@@ -112,11 +147,19 @@ def _check_tasks(study: dict[str, Any], names: set[str], path: Path) -> None:
     _require(recognition is None or isinstance(recognition, dict), path, "recognition", "must be an object or null")
     if recognition is not None:
         options = recognition.get("options")
-        _require(isinstance(options, list) and len(options) >= 2 and all(_is_text(o) for o in options),
-                 path, "recognition.options", "must list at least two strings")
+        _require(
+            isinstance(options, list) and len(options) >= 2 and all(_is_text(o) for o in options),
+            path,
+            "recognition.options",
+            "must list at least two strings",
+        )
         _check_names(recognition.get("volumes"), names, path, "recognition.volumes", 1)
-        _require(recognition.get("window", RECOGNITION_WINDOW) in WINDOWS, path, "recognition.window",  # absent in older bundles
-                 f"must be one of {', '.join(WINDOWS)}")
+        _require(
+            recognition.get("window", RECOGNITION_WINDOW) in WINDOWS,
+            path,
+            "recognition.window",  # absent in older bundles
+            f"must be one of {', '.join(WINDOWS)}",
+        )
     ranking = study.get("ranking")
     _require(isinstance(ranking, list), path, "ranking", "must be a list")
     set_ids: set[str] = set()
@@ -126,7 +169,12 @@ def _check_tasks(study: dict[str, Any], names: set[str], path: Path) -> None:
         _require(entry.get("window") in WINDOWS, path, where, f"window must be one of {', '.join(WINDOWS)}")
         _require(isinstance(entry.get("sets"), list) and entry["sets"], path, where, "needs a non-empty list of sets")
         for ranking_set in entry["sets"]:
-            _require(isinstance(ranking_set, dict) and _is_text(ranking_set.get("set")), path, where, "every set needs a set id")
+            _require(
+                isinstance(ranking_set, dict) and _is_text(ranking_set.get("set")),
+                path,
+                where,
+                "every set needs a set id",
+            )
             _require(ranking_set["set"] not in set_ids, path, where, f"set id {ranking_set['set']!r} is used twice")
             set_ids.add(ranking_set["set"])
             _check_names(ranking_set.get("volumes"), names, path, f"{where} set {ranking_set['set']}", 2)

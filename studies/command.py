@@ -1,4 +1,5 @@
 """The shape every `python -m studies` sub-command has."""
+
 from __future__ import annotations
 
 import argparse

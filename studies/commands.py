@@ -1,4 +1,5 @@
 """The `build`, `audit` and `preview` sub-commands of `python -m studies`."""
+
 from __future__ import annotations
 
 import argparse
@@ -20,8 +21,13 @@ def _positive(text: str) -> int:
 
 
 def _workers(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--workers", type=_positive, default=None, metavar="N",
-                        help="processes to use (default: one per core, at most one per volume)")
+    parser.add_argument(
+        "--workers",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="processes to use (default: one per core, at most one per volume)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 

@@ -1,4 +1,5 @@
 """Study manifests: read a researcher's TOML file and check it, naming the file, the key and what is wrong."""
+
 from __future__ import annotations
 
 import re
@@ -11,10 +12,26 @@ from typing import Any
 from studies.errors import StudyError
 from studies.windows import RECOGNITION_WINDOW, WINDOWS, default_window
 
-DEFAULT_OPTIONS = ("Consolidation", "Pleural effusion", "Cardiomegaly", "No abnormalities", "Other abnormality not listed")
+DEFAULT_OPTIONS = (
+    "Consolidation",
+    "Pleural effusion",
+    "Cardiomegaly",
+    "No abnormalities",
+    "Other abnormality not listed",
+)
 INTENSITIES = ("hu", "unit")
 
-STUDY_KEYS = {"title", "slug", "seed", "shape", "spacing", "instructions", "instructions_file", "video_file", "closing_message"}
+STUDY_KEYS = {
+    "title",
+    "slug",
+    "seed",
+    "shape",
+    "spacing",
+    "instructions",
+    "instructions_file",
+    "video_file",
+    "closing_message",
+}
 VOLUME_KEYS = {"id", "file", "source", "finding", "intensity"}
 RECOGNITION_KEYS = {"volumes", "options", "window"}
 RANKING_KEYS = {"structure", "volumes", "window"}
@@ -23,7 +40,9 @@ TOP_KEYS = {"study", "volume", "recognition", "ranking"}
 
 @dataclass(frozen=True)
 class VolumeEntry:
-    """One [[volume]] table: the researcher's id, the resolved file, its hidden source, truth and intensity convention."""
+    """One [[volume]] table: the researcher's id, the resolved file, its hidden source, truth and intensity
+    convention.
+    """
 
     id: str
     file: Path
@@ -135,9 +154,10 @@ def read_manifest(path: Path) -> Manifest:
         raise check.fail("[study]", f"'slug' must be lower-case letters, digits and hyphens, not {slug!r}")
     seed = study.get("seed")
     if not isinstance(seed, int) or isinstance(seed, bool):
-        raise check.fail("[study]", f"'seed' must be an integer, not {seed!r}" if "seed" in study else "missing key 'seed'")
+        raise check.fail(
+            "[study]", f"'seed' must be an integer, not {seed!r}" if "seed" in study else "missing key 'seed'"
+        )
     volumes = _read_volumes(raw.get("volume"), folder, check)
-    ids = {volume.id for volume in volumes}
     return Manifest(
         path=path,
         title=title,
@@ -158,7 +178,11 @@ def _read_shape(study: dict[str, Any], check: _Checker) -> tuple[int, int, int] 
     shape = study.get("shape")
     if shape is None:
         return None
-    if not (isinstance(shape, list) and len(shape) == 3 and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape)):
+    if not (
+        isinstance(shape, list)
+        and len(shape) == 3
+        and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape)
+    ):
         raise check.fail("[study]", f"'shape' must be three positive integers like [256, 256, 256], not {shape!r}")
     return tuple(shape)
 
@@ -212,15 +236,17 @@ def _read_volumes(tables: Any, folder: Path, check: _Checker) -> tuple[VolumeEnt
             raise check.fail(where, "missing key 'file'")
         intensity = table.get("intensity", "hu")
         if intensity not in INTENSITIES:
-            raise check.fail(where, f"'intensity' must be \"hu\" or \"unit\", not {intensity!r}")
-        volumes.append(VolumeEntry(
-            id=volume_id,
-            file=file,
-            original_file=table["file"],
-            source=check.text(table, "source", where),
-            finding=check.text(table, "finding", where, required=False),
-            intensity=intensity,
-        ))
+            raise check.fail(where, f'\'intensity\' must be "hu" or "unit", not {intensity!r}')
+        volumes.append(
+            VolumeEntry(
+                id=volume_id,
+                file=file,
+                original_file=table["file"],
+                source=check.text(table, "source", where),
+                finding=check.text(table, "finding", where, required=False),
+                intensity=intensity,
+            )
+        )
     return tuple(volumes)
 
 
@@ -241,9 +267,14 @@ def _read_recognition(table: Any, volumes: dict[str, VolumeEntry], check: _Check
     for volume_id in ids:
         finding = volumes[volume_id].finding
         if finding is None:
-            raise check.fail(f"[[volume]] {volume_id!r}", "is in [recognition] but has no 'finding' (the truth readers are scored against)")
+            raise check.fail(
+                f"[[volume]] {volume_id!r}",
+                "is in [recognition] but has no 'finding' (the truth readers are scored against)",
+            )
         if finding.casefold() not in folded:
-            raise check.fail(f"[[volume]] {volume_id!r}", f"finding {finding!r} is not among the [recognition] options {options}")
+            raise check.fail(
+                f"[[volume]] {volume_id!r}", f"finding {finding!r} is not among the [recognition] options {options}"
+            )
     window = table.get("window", RECOGNITION_WINDOW)
     if not isinstance(window, str) or window not in WINDOWS:
         raise check.fail(where, f"'window' must be one of {', '.join(WINDOWS)}, not {window!r}")
@@ -274,20 +305,30 @@ def _read_ranking(tables: Any, sources: dict[str, str], check: _Checker) -> tupl
         for volume_id in volumes:
             other = by_source.setdefault(sources[volume_id], volume_id)
             if other != volume_id:
-                raise check.fail(where, f"{other!r} and {volume_id!r} are both from source {sources[volume_id]!r}; "
-                                        "a ranking set compares sources, so it needs one volume per source")
+                raise check.fail(
+                    where,
+                    f"{other!r} and {volume_id!r} are both from source {sources[volume_id]!r}; "
+                    "a ranking set compares sources, so it needs one volume per source",
+                )
         first, first_sources = ranked.setdefault(structure, (number, set(by_source)))
         if first_sources != set(by_source):
-            raise check.fail(where, f"ranks sources {', '.join(sorted(by_source))} but [[ranking]] #{first} of the same "
-                                    f"structure ranks {', '.join(sorted(first_sources))}; every set of a structure "
-                                    "must rank the same sources")
+            raise check.fail(
+                where,
+                f"ranks sources {', '.join(sorted(by_source))} but [[ranking]] #{first} of the same "
+                f"structure ranks {', '.join(sorted(first_sources))}; every set of a structure "
+                "must rank the same sources",
+            )
         window = table.get("window", default_window(structure))
         if not isinstance(window, str) or window not in WINDOWS:
             raise check.fail(where, f"'window' must be one of {', '.join(WINDOWS)}, not {window!r}")
         slugs = {slugify(other): other for other in windows}
         if not slugify(structure) or slugs.get(slugify(structure), structure) != structure:
-            raise check.fail(where, f"structure name {structure!r} needs letters or digits that set it apart from other structures")
+            raise check.fail(
+                where, f"structure name {structure!r} needs letters or digits that set it apart from other structures"
+            )
         if windows.setdefault(structure, window) != window:
-            raise check.fail(where, f"window {window!r} differs from {windows[structure]!r} given earlier for the same structure")
+            raise check.fail(
+                where, f"window {window!r} differs from {windows[structure]!r} given earlier for the same structure"
+            )
         sets.append(RankingSet(structure=structure, volumes=volumes, window=window))
     return tuple(sets)

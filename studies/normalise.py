@@ -6,6 +6,7 @@ anatomy keeps its true size; a volume whose field of view is smaller than the bo
 (-1024 HU) and a larger one is cropped around its centre. Readers may therefore see different amounts of
 air around the body; the audit reports this per source as a field-of-view warning.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -67,7 +68,9 @@ def read_hu(image: nib.Nifti1Image, intensity: str, label: str) -> np.ndarray:
 
 
 def grid_affine(shape: tuple[int, int, int], spacing: float) -> np.ndarray:
-    """The served voxel-to-world matrix: RAS+ axes at `spacing` mm, grid centre at the origin; the same for every volume."""
+    """The served voxel-to-world matrix: RAS+ axes at `spacing` mm, grid centre at the origin; the same for every
+    volume.
+    """
     affine = np.diag([spacing, spacing, spacing, 1.0])
     affine[:3, 3] = -spacing * (np.asarray(shape, dtype=float) - 1.0) / 2.0
     return affine
@@ -83,24 +86,39 @@ def resample(data: np.ndarray, affine: np.ndarray, shape: tuple[int, int, int], 
     target[:3, 3] += source_centre[:3]
     voxel_map = np.linalg.inv(affine) @ target  # target voxel index -> source voxel index
     matrix, offset = voxel_map[:3, :3], voxel_map[:3, 3]
-    if np.allclose(matrix, np.eye(3), atol=1e-6):  # same spacing: snap the centring to whole voxels rather than blur by half a voxel
+    # Same spacing: snap the centring to whole voxels rather than blur by half a voxel.
+    if np.allclose(matrix, np.eye(3), atol=1e-6):
         return _shift(data, np.floor(offset + 0.5).astype(int), shape)
     return _sample_in_memory_order(data, matrix, offset, shape)
 
 
-def _sample_in_memory_order(data: np.ndarray, matrix: np.ndarray, offset: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
-    """scipy's trilinear affine_transform, run on the axes in memory order (NIfTI arrays are Fortran-ordered: 4x faster)."""
+def _sample_in_memory_order(
+    data: np.ndarray, matrix: np.ndarray, offset: np.ndarray, shape: tuple[int, int, int]
+) -> np.ndarray:
+    """scipy's trilinear affine_transform, run on the axes in memory order (NIfTI arrays are Fortran-ordered: 4x
+    faster).
+    """
     order = np.argsort([-abs(stride) for stride in data.strides], kind="stable")
     matrix, offset = matrix[np.ix_(order, order)], offset[order]
     if np.allclose(matrix, np.diag(np.diag(matrix)), atol=1e-6):
         matrix = np.diag(matrix)  # axis-aligned: scipy's faster separable path
-    sampled = ndimage.affine_transform(data.transpose(order), matrix, offset=offset, output_shape=tuple(np.asarray(shape)[order]),
-                                       order=1, mode="constant", cval=AIR, output=np.float32)
+    sampled = ndimage.affine_transform(
+        data.transpose(order),
+        matrix,
+        offset=offset,
+        output_shape=tuple(np.asarray(shape)[order]),
+        order=1,
+        mode="constant",
+        cval=AIR,
+        output=np.float32,
+    )
     return sampled.transpose(np.argsort(order))
 
 
 def _shift(data: np.ndarray, start: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
-    """Copy the window of `data` starting at voxel `start` with `shape` voxels, padding outside with air: an exact integer shift."""
+    """Copy the window of `data` starting at voxel `start` with `shape` voxels, padding outside with air: an exact
+    integer shift.
+    """
     out = np.full(shape, AIR, dtype=np.float32)
     source = [slice(max(s, 0), min(s + n, d)) for s, n, d in zip(start, shape, data.shape)]
     target = [slice(sl.start - s, sl.stop - s) for sl, s in zip(source, start)]

@@ -6,6 +6,7 @@ by the reader's place in that block. Each reader's order is therefore a uniforml
 within every block of k readers each item takes each position exactly once, so positions stay balanced
 over any number of readers instead of only on average.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -16,13 +17,17 @@ T = TypeVar("T")
 
 
 def _rng(seed: int, purpose: str, block: int) -> random.Random:
-    """A generator seeded from (study seed, what is shuffled, reader block) via SHA-256, so Python's hash seed never matters."""
+    """A generator seeded from (study seed, what is shuffled, reader block) via SHA-256, so Python's hash seed never
+    matters.
+    """
     digest = hashlib.sha256(f"{seed}\x1f{purpose}\x1f{block}".encode()).digest()
     return random.Random(int.from_bytes(digest[:16], "big"))
 
 
 def balanced_order(items: Sequence[T], seed: int, purpose: str, reader_index: int) -> list[T]:
-    """Reader `reader_index`'s order of `items`: a seeded permutation per block of len(items) readers, rotated within the block."""
+    """Reader `reader_index`'s order of `items`: a seeded permutation per block of len(items) readers, rotated within
+    the block.
+    """
     k = len(items)
     if k < 2:
         return list(items)
@@ -33,7 +38,9 @@ def balanced_order(items: Sequence[T], seed: int, purpose: str, reader_index: in
 
 
 def reader_plan(study: dict[str, Any], reader_index: int) -> list[dict[str, Any]]:
-    """The ordered task list of reader `reader_index` (0-based) for a parsed study.json: recognition first, then ranking."""
+    """The ordered task list of reader `reader_index` (0-based) for a parsed study.json: recognition first, then
+    ranking.
+    """
     if reader_index < 0:
         raise ValueError(f"reader_index must be 0 or more, not {reader_index}")
     seed = int(study["seed"])
@@ -46,6 +53,8 @@ def reader_plan(study: dict[str, Any], reader_index: int) -> list[dict[str, Any]
     for entry in structures:
         structure = entry["structure"]
         for ranking_set in balanced_order(entry["sets"], seed, f"sets\x1f{structure}", reader_index):
-            volumes = balanced_order(ranking_set["volumes"], seed, f"scans\x1f{structure}\x1f{ranking_set['set']}", reader_index)
+            volumes = balanced_order(
+                ranking_set["volumes"], seed, f"scans\x1f{structure}\x1f{ranking_set['set']}", reader_index
+            )
             plan.append({"kind": "ranking", "structure": structure, "set": ranking_set["set"], "volumes": volumes})
     return plan

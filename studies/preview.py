@@ -4,6 +4,7 @@ Volumes are labelled by opaque name only and laid out in name order (random), so
 to anyone without revealing sources. Slices use radiological convention: patient right on screen left,
 anterior up in axial, superior up in coronal and sagittal, anterior left in sagittal.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -59,8 +60,10 @@ def contact_sheet(bundle: Path, out: Path) -> Path:
         hu = served_voxels(gzip.decompress((Path(bundle) / volume["file"]).read_bytes()), shape)
         for view, image in enumerate(mid_slices(hu)):
             tile = _fit(apply_window(image, "lung"))
-            sheet.paste(tile, (left + view * (TILE + GAP) + (TILE - tile.width) // 2,
-                               top + LABEL_HEIGHT + (TILE - tile.height) // 2))
+            sheet.paste(
+                tile,
+                (left + view * (TILE + GAP) + (TILE - tile.width) // 2, top + LABEL_HEIGHT + (TILE - tile.height) // 2),
+            )
     out = Path(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,5 @@
 """Display window presets (width, level in HU) shared by the bundle, the preview and the reader platform."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,7 +16,9 @@ RECOGNITION_WINDOW = "lung"
 
 
 def default_window(structure: str) -> str:
-    """The preset a ranking structure opens in when the manifest names none: `vessels` for vessel structures, else `lung`."""
+    """The preset a ranking structure opens in when the manifest names none: `vessels` for vessel structures, else
+    `lung`.
+    """
     return "vessels" if "vessel" in structure.lower() else "lung"
 
 

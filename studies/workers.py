@@ -1,4 +1,5 @@
 """One function over many volumes on worker processes, behind a progress bar: what build and audit share."""
+
 from __future__ import annotations
 
 import os
@@ -14,8 +15,9 @@ Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 
-def map_volumes(function: Callable[[Item], Result], items: Sequence[Item], *, workers: int | None, desc: str,
-                progress: bool) -> list[Result]:
+def map_volumes(
+    function: Callable[[Item], Result], items: Sequence[Item], *, workers: int | None, desc: str, progress: bool
+) -> list[Result]:
     """[function(item) for item in items] on `workers` processes (default: one per core, in this process when 1);
     the first error stops the rest and is raised; a worker that dies becomes a StudyError that says what to do."""
     workers = workers or min(os.cpu_count() or 1, max(len(items), 1))

@@ -4,6 +4,7 @@ Shapes are implicit functions on the world grid (mm, RAS+: +x patient's right, +
 elliptic cross-sections broadcast along z, domes for the diaphragm and lung apices, planes bent by
 low-frequency waves for the fissures. Every size is drawn per case so anatomy varies between phantoms.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,8 +15,14 @@ from generator.data.anatomy import HU, LUNG_GRADIENT_HU, axis_mm, spacing_for
 def draw_anatomy(rng: np.random.Generator, ctr: float) -> dict:
     """Draw one patient's body habitus, organ positions and fissure geometry (mm), heart sized to `ctr`."""
     u = rng.uniform
-    p = {"body_a": u(138, 162), "body_b": u(100, 125), "body_y": u(-8, 2),
-         "fat": u(6, 22), "muscle": u(8, 14), "rib_shell": u(9, 12)}
+    p = {
+        "body_a": u(138, 162),
+        "body_b": u(100, 125),
+        "body_y": u(-8, 2),
+        "fat": u(6, 22),
+        "muscle": u(8, 14),
+        "rib_shell": u(9, 12),
+    }
     wall = p["fat"] + p["muscle"] + p["rib_shell"]
     p["cavity_a"], p["cavity_b"] = p["body_a"] - wall, p["body_b"] - wall
     p["vertebra_r"] = u(16, 21)
@@ -42,9 +49,16 @@ def draw_anatomy(rng: np.random.Generator, ctr: float) -> dict:
     turn, ab, cb = np.radians(u(25, 45)), u(0.7, 0.85), u(0.75, 0.95)
     half_width = ctr * p["cavity_a"]
     a = half_width / np.sqrt(np.cos(turn) ** 2 + (ab * np.sin(turn)) ** 2)
-    p["heart"] = {"ctr": ctr, "turn": float(turn), "a": float(a), "b": float(a * ab), "c": float(a * cb),
-                  "x": -u(0.12, 0.3) * p["cavity_a"] * (1.2 - ctr), "y": p["body_y"] + u(0.05, 0.22) * p["cavity_b"],
-                  "z": p["dome_left_z"] + a * cb * u(0.5, 0.7)}
+    p["heart"] = {
+        "ctr": ctr,
+        "turn": float(turn),
+        "a": float(a),
+        "b": float(a * ab),
+        "c": float(a * cb),
+        "x": -u(0.12, 0.3) * p["cavity_a"] * (1.2 - ctr),
+        "y": p["body_y"] + u(0.05, 0.22) * p["cavity_b"],
+        "z": p["dome_left_z"] + a * cb * u(0.5, 0.7),
+    }
     return {k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in p.items()}
 
 
@@ -80,15 +94,19 @@ def build_body(p: dict, size: int) -> dict[str, np.ndarray]:
     pericardium = (heart_q <= (1 + 5 / h["a"]) ** 2) & cavity[:, :, None]
 
     spine_keepout = ((x2 - p["mid_x"]) ** 2 + (y2 - p["vertebra_y"]) ** 2 <= (p["vertebra_r"] + 6) ** 2) | (
-        (np.abs(x2 - p["mid_x"]) < p["vertebra_r"] * 0.9) & (y2 < p["vertebra_y"]))
+        (np.abs(x2 - p["mid_x"]) < p["vertebra_r"] * 0.9) & (y2 < p["vertebra_y"])
+    )
     # The mediastinum narrows to the anterior junction line in front, where the two lungs nearly meet.
     front = np.clip((p["body_y"] + p["cavity_b"] - y2) / p["cavity_b"], 0, 1)
     mediastinum = (np.abs(x2 - p["mid_x"]) < p["mediastinum_w"] * (0.25 + 0.75 * np.sqrt(front))) & (
-        y2 > p["vertebra_y"] - p["vertebra_r"])
+        y2 > p["vertebra_y"] - p["vertebra_r"]
+    )
     aorta_xy = (x2 - _aorta_x(p)) ** 2 + (y2 - _aorta_y(p)) ** 2 <= (p["aorta_r"] + 4) ** 2
     plane_ok = cavity & ~spine_keepout & ~mediastinum & ~aorta_xy
-    apex = p["apex_z"] - p["apex_h"] * (((np.abs(x2 - p["mid_x"]) - 0.5 * p["cavity_a"]) / (0.5 * p["cavity_a"])) ** 2
-                                        + ((yb - 0.1 * p["cavity_b"]) / p["cavity_b"]) ** 2)
+    apex = p["apex_z"] - p["apex_h"] * (
+        ((np.abs(x2 - p["mid_x"]) - 0.5 * p["cavity_a"]) / (0.5 * p["cavity_a"])) ** 2
+        + ((yb - 0.1 * p["cavity_b"]) / p["cavity_b"]) ** 2
+    )
     lung = plane_ok[:, :, None] & (Z > dome[:, :, None] + 2) & (Z < apex[:, :, None]) & ~pericardium
 
     hu[pericardium & ~lung] = HU["fat"]
@@ -99,8 +117,14 @@ def build_body(p: dict, size: int) -> dict[str, np.ndarray]:
     hu[fissure] += (HU["fissure"] - p["lung_hu"]) * min(1.0, 1.0 / spacing_for(size))
     _paint_spine(hu, p, x2, y2, Z, muscle)
     _paint_sternum(hu, p, x2, yb, Z, muscle)
-    return {"hu": hu, "lobes": lobes, "heart": heart, "cavity": np.broadcast_to(cavity[:, :, None], hu.shape),
-            "lung": lung, "body": body}
+    return {
+        "hu": hu,
+        "lobes": lobes,
+        "heart": heart,
+        "cavity": np.broadcast_to(cavity[:, :, None], hu.shape),
+        "lung": lung,
+        "body": body,
+    }
 
 
 def great_vessel_path(p: dict) -> list[tuple[np.ndarray, np.ndarray, float]]:
@@ -114,12 +138,21 @@ def great_vessel_path(p: dict) -> list[tuple[np.ndarray, np.ndarray, float]]:
         (np.array([asc[0], asc[1], top - 10]), arch, p["aorta_r"]),
         (arch, np.array([ax, ay, top - 5]), p["aorta_r"]),
         (np.array([ax, ay, top - 5]), np.array([ax, ay, -150.0]), p["aorta_r"] * 0.9),
-        (np.array([h["x"], h["y"] + 15, h["z"]]), np.array([p["mid_x"] - 8, p["trachea_y"] + 5, p["carina_z"] - 10]),
-         p["aorta_r"] * 1.1),
-        (np.array([p["mid_x"] + 18, p["trachea_y"] + 14, 168.0]), np.array([p["mid_x"] + 18, h["y"], h["z"]]),
-         p["aorta_r"] * 0.7),
-        (np.array([p["trachea_x"] - 4, p["trachea_y"] - p["trachea_r"] - 6, 168.0]),
-         np.array([ax + 10, ay + 12, -150.0]), 6.0),
+        (
+            np.array([h["x"], h["y"] + 15, h["z"]]),
+            np.array([p["mid_x"] - 8, p["trachea_y"] + 5, p["carina_z"] - 10]),
+            p["aorta_r"] * 1.1,
+        ),
+        (
+            np.array([p["mid_x"] + 18, p["trachea_y"] + 14, 168.0]),
+            np.array([p["mid_x"] + 18, h["y"], h["z"]]),
+            p["aorta_r"] * 0.7,
+        ),
+        (
+            np.array([p["trachea_x"] - 4, p["trachea_y"] - p["trachea_r"] - 6, 168.0]),
+            np.array([ax + 10, ay + 12, -150.0]),
+            6.0,
+        ),
     ]
 
 
@@ -143,8 +176,11 @@ def _diaphragm(p: dict, x: np.ndarray, yb: np.ndarray) -> np.ndarray:
     a = p["cavity_a"]
     q_right = ((x - p["mid_x"] - 0.45 * a) / (0.6 * a)) ** 2 + (yb / p["cavity_b"]) ** 2
     q_left = ((x - p["mid_x"] + 0.45 * a) / (0.6 * a)) ** 2 + (yb / p["cavity_b"]) ** 2
-    return np.where(x > p["mid_x"], p["dome_right_z"] - p["dome_depth"] * np.minimum(q_right, 1.3),
-                    p["dome_left_z"] - p["dome_depth"] * np.minimum(q_left, 1.3)).astype(np.float32)
+    return np.where(
+        x > p["mid_x"],
+        p["dome_right_z"] - p["dome_depth"] * np.minimum(q_right, 1.3),
+        p["dome_left_z"] - p["dome_depth"] * np.minimum(q_left, 1.3),
+    ).astype(np.float32)
 
 
 def _lobes(p: dict, X, Y, Z, lung: np.ndarray, spacing: float) -> tuple[np.ndarray, np.ndarray]:
@@ -157,7 +193,12 @@ def _lobes(p: dict, X, Y, Z, lung: np.ndarray, spacing: float) -> tuple[np.ndarr
     labels = np.zeros(ix.size, np.uint8)
     on_fissure = np.zeros(ix.size, bool)
     for side, (upper, lower) in ((0, (1, 2)), (1, (3, 5))):
-        z_f = p["oblique_z"][side] - p["oblique_slope"][side] * yb + 6 * np.sin(x / 35 + w[side]) + 4 * np.sin(yb / 50 + w[2])
+        z_f = (
+            p["oblique_z"][side]
+            - p["oblique_slope"][side] * yb
+            + 6 * np.sin(x / 35 + w[side])
+            + 4 * np.sin(yb / 50 + w[2])
+        )
         this = right if side else ~right
         above = z >= z_f
         labels[this] = np.where(above[this], upper, lower)
@@ -196,7 +237,8 @@ def _paint_spine(hu: np.ndarray, p: dict, x2, y2, Z, muscle: np.ndarray) -> None
     canal_y = p["vertebra_y"] - p["vertebra_r"] - 8
     rc = np.hypot(x2 - p["mid_x"], y2 - canal_y)
     arch = ((rc > 7) & (rc <= 13) & (y2 < canal_y + 4)) | (
-        (np.abs(x2 - p["mid_x"]) < 4) & (y2 < canal_y) & (y2 > canal_y - 35))
+        (np.abs(x2 - p["mid_x"]) < 4) & (y2 < canal_y) & (y2 > canal_y - 35)
+    )
     arch &= muscle
     hu[body] = np.where(disc, HU["disc"], HU["marrow"])[0, 0][None, :]
     hu[body & (r > p["vertebra_r"] - 2)] = np.where(disc, HU["disc"], HU["cortical_bone"])[0, 0][None, :]

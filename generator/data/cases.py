@@ -1,4 +1,5 @@
 """Case folders: one chest CT in HU with its lobe, airway and vessel masks, report and metadata (DESIGN.md)."""
+
 from __future__ import annotations
 
 import json
@@ -146,6 +147,11 @@ def _as_contract_dtype(data: np.ndarray, name: str, dtype: type, folder: Path) -
     if data.dtype == dtype:
         return data
     info = np.iinfo(dtype)
-    if not np.all(np.isfinite(data)) or data.min() < info.min or data.max() > info.max or np.any(data != np.round(data)):
+    if (
+        not np.all(np.isfinite(data))
+        or data.min() < info.min
+        or data.max() > info.max
+        or np.any(data != np.round(data))
+    ):
         raise CaseError(f"{folder}: {name}.nii.gz holds values that are not {np.dtype(dtype).name}")
     return data.astype(dtype)

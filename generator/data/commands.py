@@ -1,4 +1,5 @@
 """Data sub-commands: `phantoms` (procedural chest CTs) and `preprocess` (real data to training case folders)."""
+
 from __future__ import annotations
 
 import argparse
@@ -11,17 +12,25 @@ from generator.data.cases import CaseError
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this group's sub-commands (each sets `run`, which returns the exit status)."""
-    p = sub.add_parser("phantoms", help="write procedural chest-CT phantom case folders",
-                       description="Write N synthetic chest CTs with lobes, airway, vessels, findings, report and truth.")
+    p = sub.add_parser(
+        "phantoms",
+        help="write procedural chest-CT phantom case folders",
+        description="Write N synthetic chest CTs with lobes, airway, vessels, findings, report and truth.",
+    )
     p.add_argument("--out", type=Path, required=True, help="folder to write case-0000, case-0001, ... into")
     p.add_argument("--n", type=int, required=True, help="number of phantoms")
-    p.add_argument("--size", type=int, default=256, help=f"grid size in voxels per axis (field of view is {FOV_MM:g} mm)")
+    p.add_argument(
+        "--size", type=int, default=256, help=f"grid size in voxels per axis (field of view is {FOV_MM:g} mm)"
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same phantoms")
     p.add_argument("--workers", type=int, default=1, help="processes building phantoms in parallel")
     p.set_defaults(run=run_phantoms)
 
-    q = sub.add_parser("preprocess", help="reorient, resample and clip real case folders for training",
-                       description="Resample case folders to canonical RAS+ on an isotropic size³ grid; bad cases are skipped.")
+    q = sub.add_parser(
+        "preprocess",
+        help="reorient, resample and clip real case folders for training",
+        description="Resample case folders to canonical RAS+ on an isotropic size³ grid; bad cases are skipped.",
+    )
     q.add_argument("--src", type=Path, required=True, help="folder of source case folders")
     q.add_argument("--out", type=Path, required=True, help="folder to write the preprocessed case folders into")
     q.add_argument("--size", type=int, default=256, help="target grid size in voxels per axis")

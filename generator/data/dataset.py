@@ -1,4 +1,5 @@
 """The training dataset: case folders streamed from disk as model-space tensors with their report."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,8 +22,9 @@ def find_cases(roots: Path | list[Path]) -> list[Path]:
         if (root / "ct.nii.gz").is_file():
             folders.append(root)
         elif root.is_dir():
-            folders += sorted(p for p in root.iterdir()
-                              if p.is_dir() and not p.name.startswith(".") and (p / "ct.nii.gz").is_file())
+            folders += sorted(
+                p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / "ct.nii.gz").is_file()
+            )
         else:
             raise CaseError(f"{root}: no such folder of cases")
     return folders

@@ -9,6 +9,7 @@ The findings dict (meta.json `findings`, the input of `reports.report_for`); an 
     consolidation:    {lobe: "left upper" ... "right lower", extent (share of the lobe), pattern: patchy|lobar}
     emphysema:        {severity: mild|severe, bullae (count), laa_percent}
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,20 +28,29 @@ def draw_findings(rng: np.random.Generator) -> dict:
     findings: dict = dict.fromkeys(PROBABILITY)
     if rng.random() < PROBABILITY["pleural_effusion"]:
         size = str(rng.choice(list(EFFUSION_ML)))
-        findings["pleural_effusion"] = {"side": str(rng.choice(["left", "right", "bilateral"], p=[0.4, 0.4, 0.2])),
-                                        "size": size, "volume_ml": round(float(rng.uniform(*EFFUSION_ML[size])), 1)}
+        findings["pleural_effusion"] = {
+            "side": str(rng.choice(["left", "right", "bilateral"], p=[0.4, 0.4, 0.2])),
+            "size": size,
+            "volume_ml": round(float(rng.uniform(*EFFUSION_ML[size])), 1),
+        }
     if rng.random() < PROBABILITY["cardiomegaly"]:
         grade = str(rng.choice(["mild", "marked"]))
         findings["cardiomegaly"] = {"grade": grade, "ctr": round(float(rng.uniform(*CTR_RANGE[grade])), 3)}
     if rng.random() < PROBABILITY["consolidation"]:
         extent = float(rng.uniform(0.2, 0.8))
-        findings["consolidation"] = {"lobe": LOBES[int(rng.integers(1, 6))], "extent": round(extent, 3),
-                                     "pattern": "patchy" if extent < 0.45 else "lobar"}
+        findings["consolidation"] = {
+            "lobe": LOBES[int(rng.integers(1, 6))],
+            "extent": round(extent, 3),
+            "pattern": "patchy" if extent < 0.45 else "lobar",
+        }
     if rng.random() < PROBABILITY["emphysema"]:
         severity = str(rng.choice(["mild", "severe"]))
         bullae = int(rng.integers(1, 5)) if rng.random() < (0.4 if severity == "mild" else 0.7) else 0
-        findings["emphysema"] = {"severity": severity, "bullae": bullae,
-                                 "laa_percent": round(float(rng.uniform(*EMPHYSEMA_PERCENT[severity])), 2)}
+        findings["emphysema"] = {
+            "severity": severity,
+            "bullae": bullae,
+            "laa_percent": round(float(rng.uniform(*EMPHYSEMA_PERCENT[severity])), 2),
+        }
     return findings
 
 
@@ -58,7 +68,7 @@ def effusion_mask(found: dict | None, lobes: np.ndarray, Y: np.ndarray, X: np.nd
         return fluid
     spacing = float(X[1, 0, 0] - X[0, 0, 0])
     sides = {"left": [LEFT_LOBES], "right": [RIGHT_LOBES], "bilateral": [LEFT_LOBES, RIGHT_LOBES]}[found["side"]]
-    per_side = found["volume_ml"] * 1000 / spacing ** 3 / len(sides)
+    per_side = found["volume_ml"] * 1000 / spacing**3 / len(sides)
     for labels in sides:
         side = np.isin(lobes, labels)
         idx = np.nonzero(side)
@@ -75,8 +85,9 @@ def effusion_mask(found: dict | None, lobes: np.ndarray, Y: np.ndarray, X: np.nd
     return fluid
 
 
-def consolidation_mask(found: dict | None, lobes: np.ndarray, field: np.ndarray | None, rng: np.random.Generator,
-                       X, Y, Z) -> np.ndarray:
+def consolidation_mask(
+    found: dict | None, lobes: np.ndarray, field: np.ndarray | None, rng: np.random.Generator, X, Y, Z
+) -> np.ndarray:
     """Airless lung filling `extent` of one lobe around a random seed point, with an irregular border."""
     mask = np.zeros(lobes.shape, bool)
     if not found:
@@ -95,8 +106,9 @@ def consolidation_mask(found: dict | None, lobes: np.ndarray, field: np.ndarray 
     return mask
 
 
-def emphysema_masks(found: dict | None, lung: np.ndarray, field: np.ndarray | None, rng: np.random.Generator,
-                    Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def emphysema_masks(
+    found: dict | None, lung: np.ndarray, field: np.ndarray | None, rng: np.random.Generator, Z: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Low-attenuation areas (clustered holes from `field`, upper-lobe predominant, covering the drawn share of
     the lungs) and bullae."""
     empty = np.zeros(lung.shape, bool)
@@ -120,9 +132,9 @@ def emphysema_masks(found: dict | None, lung: np.ndarray, field: np.ndarray | No
         c = [idx[a][centre] for a in range(3)]
         lo = [max(0, int(c[a] - r - 1)) for a in range(3)]
         hi = [min(size, int(c[a] + r + 2)) for a in range(3)]
-        g = np.ogrid[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
+        g = np.ogrid[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]
         ball = (g[0] - c[0]) ** 2 + (g[1] - c[1]) ** 2 + (g[2] - c[2]) ** 2 <= r * r
-        bullae[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] |= ball
+        bullae[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]] |= ball
     return laa, bullae & lung
 
 

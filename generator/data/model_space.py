@@ -3,6 +3,7 @@
 CT: HU clipped to [-1024, 600] and mapped linearly to [-1, 1] (paper, section V-A). Lobes: label·0.4 − 1.
 Masks: 2·m − 1. Low resolution is nearest-neighbour 4× down-sampling (paper, section V-A: 256³ → 64³).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,8 +31,15 @@ def from_model(x: np.ndarray, affine: np.ndarray, report: str = "", meta: dict |
         raise ValueError(f"model-space volume must have shape (4, X, Y, Z), got {x.shape}")
     ct = np.rint((np.clip(x[0], -1.0, 1.0) + 1.0) / 2.0 * (HU_MAX - HU_MIN) + HU_MIN).astype(np.int16)
     lobes = np.clip(np.rint((x[1] + 1.0) / LOBE_STEP), 0, LOBE_MAX).astype(np.uint8)
-    case = Case(ct=ct, lobes=lobes, airway=(x[2] > 0).astype(np.uint8), vessels=(x[3] > 0).astype(np.uint8),
-                affine=np.asarray(affine, dtype=np.float64), report=report, meta=dict(meta or {}))
+    case = Case(
+        ct=ct,
+        lobes=lobes,
+        airway=(x[2] > 0).astype(np.uint8),
+        vessels=(x[3] > 0).astype(np.uint8),
+        affine=np.asarray(affine, dtype=np.float64),
+        report=report,
+        meta=dict(meta or {}),
+    )
     check_case(case, "decoded sample")
     return case
 
@@ -44,5 +52,9 @@ def downsample(x, factor: int = 4):
 def upsample(x, factor: int = 4):
     """Nearest-neighbour up-sampling (repeat) of the last three axes: the super-resolution condition."""
     for axis in (-3, -2, -1):
-        x = x.repeat_interleave(factor, dim=axis) if hasattr(x, "repeat_interleave") else np.repeat(x, factor, axis=axis)
+        x = (
+            x.repeat_interleave(factor, dim=axis)
+            if hasattr(x, "repeat_interleave")
+            else np.repeat(x, factor, axis=axis)
+        )
     return x

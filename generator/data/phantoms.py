@@ -5,6 +5,7 @@ index (not on how many are written) and the same seed gives the same output. Siz
 336 mm field of view; the grid size only changes the sampling. Airway lumen and pleural fluid carry lobe
 label 0; lung vessels keep their lobe's label, as lungmask's lobes do. The airway mask is the lumen.
 """
+
 from __future__ import annotations
 
 from concurrent.futures import ProcessPoolExecutor
@@ -16,8 +17,15 @@ from tqdm import tqdm
 from generator.data.anatomy import FOV_MM, HU, NOISE_SD_HU, axis_mm, phantom_affine, spacing_for
 from generator.data.body import build_body, draw_anatomy, great_vessel_path
 from generator.data.cases import Case, write_case
-from generator.data.findings import (apply_hu, consolidation_mask, draw_findings, effusion_mask, emphysema_masks,
-                                     heart_ctr, smooth_field)
+from generator.data.findings import (
+    apply_hu,
+    consolidation_mask,
+    draw_findings,
+    effusion_mask,
+    emphysema_masks,
+    heart_ctr,
+    smooth_field,
+)
 from generator.data.reports import report_for
 from generator.data.trees import Tube, attractors_in, colonize, paint_tubes
 from generator.data.truth import measure_truth
@@ -74,11 +82,27 @@ def make_phantom(size: int = 256, seed: int = 0, index: int = 0) -> Case:
     ct = np.rint(np.clip(hu, -1024, 3071)).astype(np.int16)
     airway = lumen.astype(np.uint8)
     truth = measure_truth(ct, lobes, airway, effusion, parts["heart"], cavity, spacing_for(size))
-    meta = {"kind": "phantom", "seed": seed, "index": index, "size": size, "fov_mm": FOV_MM,
-            "spacing_mm": spacing_for(size), "noise_sd_hu": round(noise_sd, 2), "anatomy": p,
-            "findings": findings, "truth": truth}
-    return Case(ct=ct, lobes=lobes, airway=airway, vessels=vessels.astype(np.uint8), affine=phantom_affine(size),
-                report=report_for(findings, rng), meta=meta)
+    meta = {
+        "kind": "phantom",
+        "seed": seed,
+        "index": index,
+        "size": size,
+        "fov_mm": FOV_MM,
+        "spacing_mm": spacing_for(size),
+        "noise_sd_hu": round(noise_sd, 2),
+        "anatomy": p,
+        "findings": findings,
+        "truth": truth,
+    }
+    return Case(
+        ct=ct,
+        lobes=lobes,
+        airway=airway,
+        vessels=vessels.astype(np.uint8),
+        affine=phantom_affine(size),
+        report=report_for(findings, rng),
+        meta=meta,
+    )
 
 
 def write_phantoms(out: Path, n: int, size: int = 256, seed: int = 0, workers: int = 1) -> list[Path]:
@@ -104,8 +128,11 @@ def _airway_tubes(rng: np.random.Generator, p: dict, lobes: np.ndarray) -> tuple
     carina = np.array([p["trachea_x"], p["trachea_y"], p["carina_z"]])
     right = carina + _unit([1.0, -0.1, -1.4]) * rng.uniform(20, 28)
     left = carina + _unit([-1.0, -0.15, -0.8]) * rng.uniform(40, 50)
-    tubes = [Tube(np.array([carina[0], carina[1], FOV_MM / 2]), carina, r, r * 0.95),
-             Tube(carina, right, 0.75 * r, 0.7 * r), Tube(carina, left, 0.68 * r, 0.62 * r)]
+    tubes = [
+        Tube(np.array([carina[0], carina[1], FOV_MM / 2]), carina, r, r * 0.95),
+        Tube(carina, right, 0.75 * r, 0.7 * r),
+        Tube(carina, left, 0.68 * r, 0.62 * r),
+    ]
     origins = {1: left, 2: left, 3: carina + 0.4 * (right - carina), 4: right, 5: right}
     roots = {}
     for label, origin in origins.items():
@@ -126,8 +153,13 @@ def _vessel_tubes(rng: np.random.Generator, p: dict, lobes: np.ndarray, roots: d
     space-colonising tree of their own through the lobe."""
     tubes = []
     for label, root in roots.items():
-        hilum = np.array([p["mid_x"] + (p["mediastinum_w"] if label > 2 else -p["mediastinum_w"]),
-                          p["trachea_y"] - 5, p["carina_z"] - 15])
+        hilum = np.array(
+            [
+                p["mid_x"] + (p["mediastinum_w"] if label > 2 else -p["mediastinum_w"]),
+                p["trachea_y"] - 5,
+                p["carina_z"] - 15,
+            ]
+        )
         for _ in ("artery", "vein"):
             start = root + rng.normal(scale=8.0, size=3)
             points = attractors_in(lobes, label, VESSEL_ATTRACTORS_PER_MM3, rng)
@@ -141,7 +173,7 @@ def _vessel_tubes(rng: np.random.Generator, p: dict, lobes: np.ndarray, roots: d
 
 def _root_radius(branch: list[Tube], root: np.ndarray, exponent: float = 3.0) -> float:
     """Radius of the tube feeding a tree: the tree's own branching law over the tubes leaving its root."""
-    return float(sum(t.r0 ** exponent for t in branch if np.array_equal(t.start, root)) ** (1 / exponent))
+    return float(sum(t.r0**exponent for t in branch if np.array_equal(t.start, root)) ** (1 / exponent))
 
 
 def _unit(v) -> np.ndarray:

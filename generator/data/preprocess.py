@@ -4,6 +4,7 @@ Source cases are folders with `ct`, `lobes`, `airway` and `vessels` volumes (`.n
 orientation, spacing and dtype) and `report.txt`. The target grid is size³ voxels of `spacing` mm, centred on
 the source volume's centre (the paper: 1 mm, 256³ after affine pre-alignment, section V-A).
 """
+
 from __future__ import annotations
 
 import json
@@ -69,14 +70,24 @@ def preprocess_case(folder: Path, size: int = 256, spacing: float = 1.0) -> Case
             raise CaseError(f"{folder}: {name} is not an integer label volume")
         if name == "lobes" and data.max(initial=0) > LOBE_MAX:
             raise CaseError(f"{folder}: lobes has label {int(data.max())}; expected 0..{LOBE_MAX} (lungmask)")
-        labels = resample(data.astype(np.uint8 if name == "lobes" else bool).astype(np.uint8),
-                          ct_img.affine, target, size, order=0, fill=0)
+        labels = resample(
+            data.astype(np.uint8 if name == "lobes" else bool).astype(np.uint8),
+            ct_img.affine,
+            target,
+            size,
+            order=0,
+            fill=0,
+        )
         volumes[name] = labels.astype(np.uint8)
     meta = _read_meta(folder)
-    meta["preprocess"] = {"source": str(folder), "source_shape": list(ct_img.shape),
-                          "source_spacing_mm": [round(float(v), 4) for v in ct_img.header.get_zooms()[:3]],
-                          "source_orientation": "".join(nib.aff2axcodes(ct_img.affine)),
-                          "size": size, "spacing_mm": spacing}
+    meta["preprocess"] = {
+        "source": str(folder),
+        "source_shape": list(ct_img.shape),
+        "source_spacing_mm": [round(float(v), 4) for v in ct_img.header.get_zooms()[:3]],
+        "source_orientation": "".join(nib.aff2axcodes(ct_img.affine)),
+        "size": size,
+        "spacing_mm": spacing,
+    }
     return Case(**volumes, affine=target, report=report, meta=meta)
 
 
@@ -88,12 +99,20 @@ def target_affine(source_affine: np.ndarray, source_shape: tuple, size: int, spa
     return affine
 
 
-def resample(data: np.ndarray, source_affine: np.ndarray, target: np.ndarray, size: int, order: int,
-             fill: float) -> np.ndarray:
+def resample(
+    data: np.ndarray, source_affine: np.ndarray, target: np.ndarray, size: int, order: int, fill: float
+) -> np.ndarray:
     """Sample `data` at the target grid's voxel centres (order 1 trilinear, 0 nearest); outside is `fill`."""
     to_source = np.linalg.inv(source_affine) @ target
-    return ndimage.affine_transform(data, to_source[:3, :3], offset=to_source[:3, 3], output_shape=(size,) * 3,
-                                    order=order, mode="constant", cval=fill)
+    return ndimage.affine_transform(
+        data,
+        to_source[:3, :3],
+        offset=to_source[:3, 3],
+        output_shape=(size,) * 3,
+        order=order,
+        mode="constant",
+        cval=fill,
+    )
 
 
 def _volume_path(folder: Path, name: str) -> Path:
@@ -109,7 +128,9 @@ def _read_report(folder: Path) -> str:
         raise CaseError(f"{folder}: report.txt is missing")
     text = path.read_text(errors="replace")
     sections = parse_report(text)
-    missing = [name for name, body in (("FINDINGS", sections.findings), ("IMPRESSION", sections.impression)) if not body]
+    missing = [
+        name for name, body in (("FINDINGS", sections.findings), ("IMPRESSION", sections.impression)) if not body
+    ]
     if missing:
         raise CaseError(f"{folder}: report.txt has no {' and no '.join(missing)} section")
     return text

@@ -1,4 +1,5 @@
 """Branching tubes for the phantoms: space-filling trees (airways, vessels) and their rasterisation."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,9 +20,17 @@ class Tube:
     r1: float
 
 
-def colonize(rng: np.random.Generator, root: np.ndarray, direction: np.ndarray, attractors: np.ndarray,
-             leaf_radius: float, step: float = 4.0, influence: float = 45.0, exponent: float = 3.0,
-             max_steps: int = 150) -> list[Tube]:
+def colonize(
+    rng: np.random.Generator,
+    root: np.ndarray,
+    direction: np.ndarray,
+    attractors: np.ndarray,
+    leaf_radius: float,
+    step: float = 4.0,
+    influence: float = 45.0,
+    exponent: float = 3.0,
+    max_steps: int = 150,
+) -> list[Tube]:
     """Grow a space-filling tree by space colonisation (Runions et al., 2007): every attractor pulls its
     nearest node, pulled nodes grow one `step` towards their attractors, attractors are consumed once a node
     comes within 1.5 steps. Radii follow the pipe model r_parent^γ = Σ r_child^γ from `leaf_radius` (γ = 3 is
@@ -93,15 +102,15 @@ def paint_tubes(mask: np.ndarray, tubes: list[Tube], grow_mm: float = 0.0, scale
         hi = [min(size, int((max(a, b) + r_max) / s + size / 2) + 2) for a, b in zip(start, end)]
         if any(h <= l_ for l_, h in zip(lo, hi)):
             continue
-        px = axis[lo[0]:hi[0], None, None] - start[0]
-        py = axis[None, lo[1]:hi[1], None] - start[1]
-        pz = axis[None, None, lo[2]:hi[2]] - start[2]
+        px = axis[lo[0] : hi[0], None, None] - start[0]
+        py = axis[None, lo[1] : hi[1], None] - start[1]
+        pz = axis[None, None, lo[2] : hi[2]] - start[2]
         vx, vy, vz = (b - a for a, b in zip(start, end))
         t = (px * vx + py * vy + pz * vz) * (1.0 / max(vx * vx + vy * vy + vz * vz, 1e-9))
         np.clip(t, 0.0, 1.0, out=t)
         dist2 = (px - t * vx) ** 2 + (py - t * vy) ** 2 + (pz - t * vz) ** 2
         radius2 = r0 * r0 if r0 == r1 else (r0 + (r1 - r0) * t) ** 2
-        mask[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] |= dist2 <= radius2
+        mask[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]] |= dist2 <= radius2
 
 
 def _unit(v: np.ndarray) -> np.ndarray:

@@ -1,14 +1,22 @@
 """Ground truth measured on a phantom's own masks: what the evaluation metrics must recover from the CT."""
+
 from __future__ import annotations
 
 import numpy as np
 
 
-def measure_truth(ct: np.ndarray, lobes: np.ndarray, airway: np.ndarray, effusion: np.ndarray, heart: np.ndarray,
-                  cavity: np.ndarray, spacing: float) -> dict[str, float]:
+def measure_truth(
+    ct: np.ndarray,
+    lobes: np.ndarray,
+    airway: np.ndarray,
+    effusion: np.ndarray,
+    heart: np.ndarray,
+    cavity: np.ndarray,
+    spacing: float,
+) -> dict[str, float]:
     """effusion_ml, ctr (widest cardiac extent across x over the inner thoracic width on that axial level),
     laa950_percent (share of lobe voxels below −950 HU) and airway_mm3 (airway lumen volume)."""
-    voxel = spacing ** 3
+    voxel = spacing**3
     lung = lobes > 0
     return {
         "effusion_ml": round(float(effusion.sum()) * voxel / 1000, 2),
@@ -24,7 +32,7 @@ def cardiothoracic_ratio(heart: np.ndarray, thorax: np.ndarray) -> float:
     if not cardiac.any():
         return 0.0
     level = int(np.argmax(cardiac))
-    thoracic = _widths(thorax[:, :, level:level + 1])[0]
+    thoracic = _widths(thorax[:, :, level : level + 1])[0]
     return float(cardiac[level] / thoracic) if thoracic else 0.0
 
 

@@ -3,6 +3,7 @@
 Shared sampler signature, as in k-diffusion: `sampler(model, x, schedule, extra_args, callback)` where `model(x, t,
 **extra_args)` predicts x0 and `schedule` is the descending time grid of `schedule.sampling_times`.
 """
+
 from __future__ import annotations
 
 from typing import Callable

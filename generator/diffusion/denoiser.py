@@ -5,6 +5,7 @@ distillation", section 4), from which x0 = √ᾱ·x_t − √(1−ᾱ)·v. With
 (2022, "EDM") preconditioning: a skip path carries x_t, so at low noise even an untrained network returns a nearly
 clean volume, and the network only learns the correction. Everything outside the networks sees x0 either way.
 """
+
 from __future__ import annotations
 
 import torch

@@ -6,6 +6,7 @@ their known values. With DDIM (η = 0) this keeps the known channels of x_t exac
 copy of the known values, the other channels are generated consistently with them, and the final sample's known
 channels equal the known values exactly.
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -23,4 +24,3 @@ def with_fixed_channels(
         return torch.where(m, known.to(x.dtype), model(x, t, **extra))
 
     return model_fn
-

@@ -1,4 +1,5 @@
 """Classifier-free guidance (Ho & Salimans 2022): x̂ = x̂_uncond + w·(x̂_cond − x̂_uncond), both in one batch."""
+
 from __future__ import annotations
 
 from typing import Callable

@@ -2,6 +2,7 @@
 
 Time is continuous, t in [0, 1]; the discrete step i of T corresponds to t = i / T.
 """
+
 from __future__ import annotations
 
 import math
@@ -19,7 +20,9 @@ def alpha_bar(t: torch.Tensor) -> torch.Tensor:
     return (f / f0).clamp(0.0, 1.0).to(t.dtype if t.is_floating_point() else torch.float32)
 
 
-def training_times(n: int, generator: torch.Generator | None = None, device: str | torch.device = "cpu") -> torch.Tensor:
+def training_times(
+    n: int, generator: torch.Generator | None = None, device: str | torch.device = "cpu"
+) -> torch.Tensor:
     """n times drawn uniformly from the T discrete steps {1/T, ..., 1}, shape (n,)."""
     steps = torch.randint(1, T + 1, (n,), generator=generator)
     return (steps.float() / T).to(device)

@@ -3,6 +3,7 @@
 At every sampling step the x0 estimate is computed tile by tile and blended with weights that ramp linearly
 across the overlaps (as in MultiDiffusion, Bar-Tal et al. 2023), so neighbouring tiles agree and no seam is left.
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -36,8 +37,11 @@ def tiled(model: Callable[..., torch.Tensor], tile: int, overlap: int) -> Callab
         spatial = x.shape[2:]
         total, weights = torch.zeros_like(x), x.new_zeros((1, 1, *spatial))
         sizes = [min(tile, s) for s in spatial]
-        window = (ramp(sizes[0], overlap)[:, None, None] * ramp(sizes[1], overlap)[None, :, None]
-                  * ramp(sizes[2], overlap)[None, None, :]).to(x)
+        window = (
+            ramp(sizes[0], overlap)[:, None, None]
+            * ramp(sizes[1], overlap)[None, :, None]
+            * ramp(sizes[2], overlap)[None, None, :]
+        ).to(x)
         for a in tile_starts(spatial[0], tile, overlap):
             for b in tile_starts(spatial[1], tile, overlap):
                 for c in tile_starts(spatial[2], tile, overlap):

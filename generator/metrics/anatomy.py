@@ -3,6 +3,7 @@
 Each measure works from the CT alone through the rule-based masks of `segmentation`, or from external masks
 (for example TotalSegmentator's) given for some structures; the names are those of the phantoms' `truth`.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,8 +19,14 @@ STRUCTURES = ("airway", "lung", "effusion", "heart")
 # File names accepted for external masks in a case's mask folder; TotalSegmentator's names are aliases.
 MASK_FILES = {
     "airway": ("airway", "lung_trachea_bronchia", "trachea"),
-    "lung": ("lung", "lung_upper_lobe_left", "lung_lower_lobe_left", "lung_upper_lobe_right",
-             "lung_middle_lobe_right", "lung_lower_lobe_right"),
+    "lung": (
+        "lung",
+        "lung_upper_lobe_left",
+        "lung_lower_lobe_left",
+        "lung_upper_lobe_right",
+        "lung_middle_lobe_right",
+        "lung_lower_lobe_right",
+    ),
     "effusion": ("effusion", "pleural_effusion"),
     "heart": ("heart",),
 }
@@ -40,7 +47,7 @@ def measure(ct: np.ndarray, spacing: float, masks: dict[str, np.ndarray] | None 
         auto = segment(ct, spacing)
         for name in STRUCTURES:
             masks.setdefault(name, getattr(auto, name))
-    voxel = spacing ** 3
+    voxel = spacing**3
     lung, heart = masks["lung"] & ~masks["airway"], masks["heart"]
     thorax = lung | masks["effusion"] | heart
     return {

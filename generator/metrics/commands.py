@@ -1,4 +1,5 @@
 """Evaluation sub-commands: `evaluate` (anatomy measures, FID/MMD, plots) and `train-features`."""
+
 from __future__ import annotations
 
 import argparse
@@ -16,17 +17,24 @@ USER_ERRORS = (MeasureError, FeatureError, DistanceError, CaseError)
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this group's sub-commands (each sets `run`, which returns the exit status)."""
-    p = sub.add_parser("evaluate", help="anatomy measures, FID and MMD of generated against real volumes",
-                       description="Measure effusion volume, cardiothoracic ratio, %LAA-950 and airway volume "
-                                   "of every volume; compare the two sets' 3D features by FID and MMD.")
+    p = sub.add_parser(
+        "evaluate",
+        help="anatomy measures, FID and MMD of generated against real volumes",
+        description="Measure effusion volume, cardiothoracic ratio, %LAA-950 and airway volume "
+        "of every volume; compare the two sets' 3D features by FID and MMD.",
+    )
     p.add_argument("--real", type=Path, required=True, help="folder of real case folders or NIfTI CTs")
     p.add_argument("--generated", type=Path, required=True, help="folder of generated case folders or NIfTI CTs")
     p.add_argument("--out", type=Path, required=True, help="folder for metrics.json, cases.csv and plots")
     features = p.add_mutually_exclusive_group()
     features.add_argument("--features", type=Path, help="feature extractor folder written by train-features")
     features.add_argument("--medicalnet", type=Path, help="local MedicalNet/Med3D ResNet .pth file")
-    features.add_argument("--random-features", type=int, metavar="SEED",
-                          help="an untrained fixed-seed CNN (a reproducible baseline, not a trained metric)")
+    features.add_argument(
+        "--random-features",
+        type=int,
+        metavar="SEED",
+        help="an untrained fixed-seed CNN (a reproducible baseline, not a trained metric)",
+    )
     p.add_argument("--medicalnet-depth", type=int, default=10, help="MedicalNet ResNet depth: 10, 18, 34 or 50")
     p.add_argument("--masks-real", type=Path, help="folder of per-case mask folders (e.g. TotalSegmentator output)")
     p.add_argument("--masks-generated", type=Path, help="the same for the generated set")
@@ -48,12 +56,24 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     if args.workers < 1:
         return _fail("--workers must be at least 1")
-    spec = (("project", str(args.features)) if args.features else
-            ("medicalnet", str(args.medicalnet), args.medicalnet_depth) if args.medicalnet else
-            ("random", args.random_features) if args.random_features is not None else None)
+    spec = (
+        ("project", str(args.features))
+        if args.features
+        else ("medicalnet", str(args.medicalnet), args.medicalnet_depth)
+        if args.medicalnet
+        else ("random", args.random_features)
+        if args.random_features is not None
+        else None
+    )
     try:
-        metrics = evaluate(args.real, args.generated, args.out, extractor_spec=spec,
-                           masks={"real": args.masks_real, "generated": args.masks_generated}, workers=args.workers)
+        metrics = evaluate(
+            args.real,
+            args.generated,
+            args.out,
+            extractor_spec=spec,
+            masks={"real": args.masks_real, "generated": args.masks_generated},
+            workers=args.workers,
+        )
     except USER_ERRORS as exc:
         return _fail(str(exc))
     print(json.dumps({k: metrics[k] for k in ("fid", "mmd")} | {"sets": metrics["sets"]}, indent=1))
@@ -71,8 +91,10 @@ def run_train_features(args: argparse.Namespace) -> int:
         summary = train_features(args.data, args.out, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed)
     except USER_ERRORS as exc:
         return _fail(str(exc))
-    print(f"trained on {summary['cases']} cases, loss {summary['final_loss']}, "
-          f"accuracy {summary['train_accuracy']}; saved to {args.out} (sha256 {summary['digest'][:12]})")
+    print(
+        f"trained on {summary['cases']} cases, loss {summary['final_loss']}, "
+        f"accuracy {summary['train_accuracy']}; saved to {args.out} (sha256 {summary['digest'][:12]})"
+    )
     return 0
 
 

@@ -1,4 +1,5 @@
 """Distribution distances between feature sets of real and generated volumes: FID and MMD (paper §V-B)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,7 +36,7 @@ def mmd2_unbiased(a: np.ndarray, b: np.ndarray, bandwidth: float | None = None) 
     sigma = median_bandwidth(np.concatenate([a, b])) if bandwidth is None else float(bandwidth)
     if sigma <= 0:
         raise DistanceError(f"the RBF bandwidth must be positive, got {sigma}")
-    k_aa, k_bb, k_ab = (np.exp(-_sq_dists(x, y) / (2 * sigma ** 2)) for x, y in ((a, a), (b, b), (a, b)))
+    k_aa, k_bb, k_ab = (np.exp(-_sq_dists(x, y) / (2 * sigma**2)) for x, y in ((a, a), (b, b), (a, b)))
     m, n = len(a), len(b)
     term_aa = (k_aa.sum() - np.trace(k_aa)) / (m * (m - 1))
     term_bb = (k_bb.sum() - np.trace(k_bb)) / (n * (n - 1))

@@ -1,5 +1,6 @@
 """`evaluate`: anatomy measures per case for a real and a generated set, FID/MMD between their features,
 written as cases.csv, metrics.json and distribution plots (paper Tables I–IV, Fig. 5)."""
+
 from __future__ import annotations
 
 import csv
@@ -28,8 +29,7 @@ def list_volumes(root: Path) -> list[tuple[str, Path]]:
     if not root.is_dir():
         raise MeasureError(f"{root}: no such folder")
     found = [(p.name, p / "ct.nii.gz") for p in sorted(root.iterdir()) if (p / "ct.nii.gz").is_file()]
-    found += [(p.name.removesuffix(".gz").removesuffix(".nii"), p) for p in sorted(root.glob("*.nii*"))
-              if p.is_file()]
+    found += [(p.name.removesuffix(".gz").removesuffix(".nii"), p) for p in sorted(root.glob("*.nii*")) if p.is_file()]
     if not found:
         raise MeasureError(f"{root}: holds no case folders with ct.nii.gz and no .nii/.nii.gz files")
     return found
@@ -46,8 +46,10 @@ def load_ct(path: Path) -> tuple[np.ndarray, float]:
         raise MeasureError(f"{path}: expected a 3D volume, got shape {ct.shape}")
     zooms = np.asarray(img.header.get_zooms()[:3], float)
     if np.ptp(zooms) > 0.01 * zooms.mean():
-        raise MeasureError(f"{path}: voxel spacing {tuple(np.round(zooms, 3))} mm is not isotropic; "
-                           "resample it first (python -m generator preprocess)")
+        raise MeasureError(
+            f"{path}: voxel spacing {tuple(np.round(zooms, 3))} mm is not isotropic; "
+            "resample it first (python -m generator preprocess)"
+        )
     return ct, float(zooms.mean())
 
 
@@ -62,13 +64,23 @@ def measure_volume(job: tuple[str, str, Path, Path | None, tuple | None]) -> tup
     return row, features
 
 
-def evaluate(real: Path, generated: Path, out: Path, *, extractor_spec: tuple | None = None,
-             masks: dict[str, Path | None] | None = None, workers: int = 2) -> dict:
+def evaluate(
+    real: Path,
+    generated: Path,
+    out: Path,
+    *,
+    extractor_spec: tuple | None = None,
+    masks: dict[str, Path | None] | None = None,
+    workers: int = 2,
+) -> dict:
     """Measure both sets (in `workers` processes), compare their features and write cases.csv,
     metrics.json and PNG plots into `out`; return the metrics."""
     masks = masks or {}
-    jobs = [(name, set_name, path, masks.get(set_name), extractor_spec)
-            for set_name, root in zip(SETS, (real, generated)) for name, path in list_volumes(root)]
+    jobs = [
+        (name, set_name, path, masks.get(set_name), extractor_spec)
+        for set_name, root in zip(SETS, (real, generated))
+        for name, path in list_volumes(root)
+    ]
     if extractor_spec:
         _extractor(extractor_spec)  # fail early on a bad extractor, before any worker starts
     with ProcessPoolExecutor(max_workers=max(1, min(workers, len(jobs), os.cpu_count() or 1))) as pool:
@@ -79,8 +91,10 @@ def evaluate(real: Path, generated: Path, out: Path, *, extractor_spec: tuple | 
         feats = {s: np.stack([f for (r, f) in results if r["set"] == s]) for s in SETS}
         metrics["fid"] = frechet_distance(feats["real"], feats["generated"])
         metrics["mmd"] = mmd2_unbiased(feats["real"], feats["generated"])
-        metrics["features"] = {**_extractor(extractor_spec).description,
-                               "mmd": "unbiased MMD² with an RBF kernel, median-heuristic bandwidth"}
+        metrics["features"] = {
+            **_extractor(extractor_spec).description,
+            "mmd": "unbiased MMD² with an RBF kernel, median-heuristic bandwidth",
+        }
     else:
         metrics["fid"] = metrics["mmd"] = None
         metrics["features"] = None
@@ -99,8 +113,10 @@ def summarise(rows: list[dict]) -> dict:
     summary = {"n": len(rows)}
     for name in MEASURES:
         values = np.array([r[name] for r in rows], float)
-        summary[name] = {"mean": round(float(values.mean()), 4) if len(values) else None,
-                         "sd": round(float(values.std(ddof=1)), 4) if len(values) > 1 else None}
+        summary[name] = {
+            "mean": round(float(values.mean()), 4) if len(values) else None,
+            "sd": round(float(values.std(ddof=1)), 4) if len(values) > 1 else None,
+        }
     return summary
 
 

@@ -1,6 +1,7 @@
 """The feature extractors `evaluate` can use, behind one interface: the project's phantom-trained CNN, a
 fixed-seed random CNN, and MedicalNet/Med3D 3D ResNets (Chen et al. 2019, the paper's ref. [37]) from a
 local `.pth` file. MedicalNet features: global average pooling after the last residual stage (layer4)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,18 +37,36 @@ def embed(extractor: Extractor, ct: np.ndarray) -> np.ndarray:
 def project_extractor(folder: Path) -> Extractor:
     """The CNN written by `train-features` (features: global average pooling after its last stage)."""
     model, config, digest = load_extractor(folder)
-    return Extractor(model, config.input_size, False, {
-        "name": "phantom-findings-cnn", "path": str(folder), "digest": digest, "input": f"{config.input_size}^3",
-        "layer": "global average pooling after the last convolution stage", "dim": config.channels[-1]})
+    return Extractor(
+        model,
+        config.input_size,
+        False,
+        {
+            "name": "phantom-findings-cnn",
+            "path": str(folder),
+            "digest": digest,
+            "input": f"{config.input_size}^3",
+            "layer": "global average pooling after the last convolution stage",
+            "dim": config.channels[-1],
+        },
+    )
 
 
 def seeded_extractor(seed: int = 0, config: FeatureConfig = FeatureConfig()) -> Extractor:
     """An untrained CNN with fixed-seed weights: reproducible, but blind to what training would teach."""
     model = random_extractor(seed, config)
-    return Extractor(model, config.input_size, False, {"name": "random-cnn", "seed": seed,
-                                                      "input": f"{config.input_size}^3",
-                                        "layer": "global average pooling after the last convolution stage",
-                                        "dim": model.head.in_features})
+    return Extractor(
+        model,
+        config.input_size,
+        False,
+        {
+            "name": "random-cnn",
+            "seed": seed,
+            "input": f"{config.input_size}^3",
+            "layer": "global average pooling after the last convolution stage",
+            "dim": model.head.in_features,
+        },
+    )
 
 
 class _PooledResNet(nn.Module):
@@ -79,15 +98,36 @@ def medicalnet_extractor(path: Path, depth: int) -> Extractor:
     state = checkpoint.get("state_dict", checkpoint) if isinstance(checkpoint, dict) else None
     if not isinstance(state, dict):
         raise FeatureError(f"{path}: holds no state dict")
-    state = {k.removeprefix("module."): v for k, v in state.items() if not k.removeprefix("module.").startswith(("fc.", "conv_seg."))}
+    state = {
+        k.removeprefix("module."): v
+        for k, v in state.items()
+        if not k.removeprefix("module.").startswith(("fc.", "conv_seg."))
+    }
     shortcut = "A" if depth in (10, 18, 34) and not any(".downsample." in k for k in state) else "B"
-    net = getattr(resnet, f"resnet{depth}")(spatial_dims=3, n_input_channels=1, feed_forward=False,
-                                            shortcut_type=shortcut, conv1_t_size=7, conv1_t_stride=2,
-                                            bias_downsample=False)
+    net = getattr(resnet, f"resnet{depth}")(
+        spatial_dims=3,
+        n_input_channels=1,
+        feed_forward=False,
+        shortcut_type=shortcut,
+        conv1_t_size=7,
+        conv1_t_stride=2,
+        bias_downsample=False,
+    )
     missing, unexpected = net.load_state_dict(state, strict=False)
     if missing or unexpected:
-        raise FeatureError(f"{path}: does not match MedicalNet ResNet-{depth} "
-                           f"(missing {sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]})")
-    return Extractor(_PooledResNet(net).eval(), MEDICALNET_INPUT, True, {
-        "name": f"medicalnet-resnet{depth}", "path": str(path), "input": f"{MEDICALNET_INPUT}^3, z-scored",
-        "layer": "global average pooling after layer4", "dim": 2048 if depth == 50 else 512})
+        raise FeatureError(
+            f"{path}: does not match MedicalNet ResNet-{depth} "
+            f"(missing {sorted(missing)[:3]}, unexpected {sorted(unexpected)[:3]})"
+        )
+    return Extractor(
+        _PooledResNet(net).eval(),
+        MEDICALNET_INPUT,
+        True,
+        {
+            "name": f"medicalnet-resnet{depth}",
+            "path": str(path),
+            "input": f"{MEDICALNET_INPUT}^3, z-scored",
+            "layer": "global average pooling after layer4",
+            "dim": 2048 if depth == 50 else 512,
+        },
+    )

@@ -4,6 +4,7 @@ self-describing (config.json + model.safetensors + digest), and the input prepar
 Feature layer of the project's extractor: global average pooling after the last convolution stage
 (128 values per volume), before the finding-classification head.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,8 +43,14 @@ class FindingsNet(nn.Module):
         super().__init__()
         layers, width = [], 1
         for out in config.channels:
-            layers += [nn.Conv3d(width, out, 3, stride=2, padding=1), nn.GroupNorm(min(8, out), out), nn.SiLU(),
-                       nn.Conv3d(out, out, 3, padding=1), nn.GroupNorm(min(8, out), out), nn.SiLU()]
+            layers += [
+                nn.Conv3d(width, out, 3, stride=2, padding=1),
+                nn.GroupNorm(min(8, out), out),
+                nn.SiLU(),
+                nn.Conv3d(out, out, 3, padding=1),
+                nn.GroupNorm(min(8, out), out),
+                nn.SiLU(),
+            ]
             width = out
         self.stages = nn.Sequential(*layers)
         self.head = nn.Linear(width, len(FINDINGS))
@@ -91,8 +98,14 @@ def save_extractor(model: FindingsNet, config: FeatureConfig, folder: Path, hist
     weights = folder / "model.safetensors"
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(weights))
     digest = file_sha256(weights)
-    meta = {"kind": KIND, "config": asdict(config), "findings": list(FINDINGS), "digest": digest,
-            "feature_layer": "global average pooling after the last convolution stage", **history}
+    meta = {
+        "kind": KIND,
+        "config": asdict(config),
+        "findings": list(FINDINGS),
+        "digest": digest,
+        "feature_layer": "global average pooling after the last convolution stage",
+        **history,
+    }
     (folder / "config.json").write_text(json.dumps(meta, indent=2))
     return digest
 

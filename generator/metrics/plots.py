@@ -1,4 +1,5 @@
 """Distribution plots of the anatomy measures per group (like the paper's Fig. 5), one PNG per measure."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,12 +12,17 @@ import numpy as np  # noqa: E402
 
 from generator.metrics.anatomy import MEASURES  # noqa: E402
 
-LABELS = {"effusion_ml": "Pleural effusion volume (mL)", "ctr": "Cardiothoracic ratio",
-          "laa950_percent": "%LAA-950", "airway_mm3": "Airway volume (mm³)"}
+LABELS = {
+    "effusion_ml": "Pleural effusion volume (mL)",
+    "ctr": "Cardiothoracic ratio",
+    "laa950_percent": "%LAA-950",
+    "airway_mm3": "Airway volume (mm³)",
+}
 
 
-def plot_distributions(rows: list[dict], out: Path, group: str = "set",
-                       measures: tuple[str, ...] = MEASURES) -> list[Path]:
+def plot_distributions(
+    rows: list[dict], out: Path, group: str = "set", measures: tuple[str, ...] = MEASURES
+) -> list[Path]:
     """Write `<measure>.png` into out: per group, a histogram with the individual values as a rug."""
     groups = list(dict.fromkeys(r[group] for r in rows))
     paths = []
@@ -28,10 +34,22 @@ def plot_distributions(rows: list[dict], out: Path, group: str = "set",
         fig, ax = plt.subplots(figsize=(5, 3.2), dpi=120)
         for i, g in enumerate(groups):
             colour = f"C{i}"
-            ax.hist(values[g], bins=bins, alpha=0.45, color=colour,
-                    label=f"{g} (n={len(values[g])}, {values[g].mean():.3g} ± {values[g].std(ddof=1) if len(values[g]) > 1 else 0:.2g})")
-            ax.plot(values[g], np.full(len(values[g]), -0.04 * (i + 1)), "|", color=colour,
-                    transform=ax.get_xaxis_transform(), clip_on=False)
+            spread = values[g].std(ddof=1) if len(values[g]) > 1 else 0
+            ax.hist(
+                values[g],
+                bins=bins,
+                alpha=0.45,
+                color=colour,
+                label=f"{g} (n={len(values[g])}, {values[g].mean():.3g} ± {spread:.2g})",
+            )
+            ax.plot(
+                values[g],
+                np.full(len(values[g]), -0.04 * (i + 1)),
+                "|",
+                color=colour,
+                transform=ax.get_xaxis_transform(),
+                clip_on=False,
+            )
         ax.set_xlabel(LABELS.get(name, name))
         ax.set_ylabel("volumes")
         ax.legend(fontsize=7, frameon=False)

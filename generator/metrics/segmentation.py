@@ -4,6 +4,7 @@ Every rule uses standard HU ranges, smoothing, connected components and hole fil
 masks (real scans, baselines' outputs) can be measured. Arrays are (X, Y, Z) in canonical RAS+ order:
 +x patient's right, +y anterior (so the dependent, posterior side is low y), +z superior.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,19 +13,19 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import ConvexHull
 
-AIR_HU = -950          # below this: airway lumen (and emphysema, hence the two-threshold growth)
-CORE_HU = -990         # airway core: lumen voxels percolate at this level, emphysema (−975 ± noise) does not
-RIM_STEPS = 4          # geodesic steps from the core through voxels below −950 HU
+AIR_HU = -950  # below this: airway lumen (and emphysema, hence the two-threshold growth)
+CORE_HU = -990  # airway core: lumen voxels percolate at this level, emphysema (−975 ± noise) does not
+RIM_STEPS = 4  # geodesic steps from the core through voxels below −950 HU
 EMPHYSEMA_SHARE = 0.01  # share of lung voxels below −950 HU above which airway growth must be leak-safe
-LUNG_HU = -400         # below this inside the body: aerated lung
-BODY_HU = -500         # above this: the patient (outside air and lungs are below)
-FLUID_HU = (-40, 25)   # pleural fluid (water-like, 0–20 HU) after smoothing; soft tissue and blood are above 25
-RIM_HU = -30           # heart rim: midway between pericardial fat (−100) and myocardium/blood (≈ 40)
-SOFT_HU = (25, 150)    # heart, great vessels, muscle after smoothing; bone marrow and cortex are above 150
+LUNG_HU = -400  # below this inside the body: aerated lung
+BODY_HU = -500  # above this: the patient (outside air and lungs are below)
+FLUID_HU = (-40, 25)  # pleural fluid (water-like, 0–20 HU) after smoothing; soft tissue and blood are above 25
+RIM_HU = -30  # heart rim: midway between pericardial fat (−100) and myocardium/blood (≈ 40)
+SOFT_HU = (25, 150)  # heart, great vessels, muscle after smoothing; bone marrow and cortex are above 150
 TISSUE_HU = (-50, 150)  # voxels that take part in the tissue-only smoothing (no lung air, fat or bone)
 SEED_AREA_MM2 = (40.0, 1200.0)  # trachea cross-section accepted as the airway seed
 HEART_OPENING_MM = 20.0  # opening radius that detaches the aorta (≤ 30 mm wide), oesophagus and discs from the heart
-HEART_FLOOR = 0.25     # share of the lungs' height below which soft tissue is taken for liver or spleen
+HEART_FLOOR = 0.25  # share of the lungs' height below which soft tissue is taken for liver or spleen
 MIN_EFFUSION_ML = 5.0
 
 
@@ -82,7 +83,7 @@ def airway_mask(ct: np.ndarray, body: np.ndarray, spacing: float) -> np.ndarray:
 
 def trachea_seed(ct: np.ndarray, body: np.ndarray, spacing: float) -> np.ndarray | None:
     """A 2D mask (on one axial slice, returned in 3D) of the trachea, or None when no slice shows one."""
-    lo, hi = (a / spacing ** 2 for a in SEED_AREA_MM2)
+    lo, hi = (a / spacing**2 for a in SEED_AREA_MM2)
     nx = ct.shape[0]
     for z in range(ct.shape[2] - 1, -1, -1):
         air = (ct[:, :, z] < AIR_HU) & body[:, :, z]
@@ -124,8 +125,7 @@ def tissue_smooth(ct: np.ndarray, sigma: float = 1.0) -> np.ndarray:
     return np.where(den > 0.05, num / np.maximum(den, 1e-6), -1000.0).astype(np.float32)
 
 
-def effusion_mask(ct: np.ndarray, tissue: np.ndarray, body: np.ndarray, lung: np.ndarray,
-                  spacing: float) -> np.ndarray:
+def effusion_mask(ct: np.ndarray, tissue: np.ndarray, body: np.ndarray, lung: np.ndarray, spacing: float) -> np.ndarray:
     """Pleural effusion: fluid-density voxels (−40..25 HU smoothed over tissue) that form a component of at
     least 5 mL touching the lung on its dependent (posterior) half; thin partial-volume shells are removed
     by a one-voxel opening and the component's rim is restored from the fluid voxels."""
@@ -134,7 +134,7 @@ def effusion_mask(ct: np.ndarray, tissue: np.ndarray, body: np.ndarray, lung: np
     labels, n = ndimage.label(core)
     if n == 0 or not lung.any():
         return np.zeros(ct.shape, bool)
-    min_voxels = MIN_EFFUSION_ML * 1000 / spacing ** 3
+    min_voxels = MIN_EFFUSION_ML * 1000 / spacing**3
     sizes = np.bincount(labels.ravel(), minlength=n + 1)
     touching = np.bincount(labels[ndimage.binary_dilation(lung) & core], minlength=n + 1) > 0
     lung_y = np.nonzero(lung.any(axis=(0, 2)))[0]
@@ -211,7 +211,7 @@ def hull_slices(mask: np.ndarray) -> np.ndarray:
             continue
         hull = ConvexHull(points)
         lo, hi = points.min(axis=0), points.max(axis=0)
-        gx, gy = np.mgrid[lo[0]:hi[0] + 1, lo[1]:hi[1] + 1]
+        gx, gy = np.mgrid[lo[0] : hi[0] + 1, lo[1] : hi[1] + 1]
         grid = np.stack([gx.ravel(), gy.ravel()], axis=1)
         inside = np.all(grid @ hull.equations[:, :2].T + hull.equations[:, 2] <= 1e-9, axis=1)
         out[gx.ravel()[inside], gy.ravel()[inside], z] = True

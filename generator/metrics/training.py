@@ -1,4 +1,5 @@
 """`train-features`: fit the project's feature CNN to classify phantom findings, so FID/MMD work offline."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,8 +20,16 @@ def case_folders(root: Path) -> list[Path]:
     return sorted(p for p in root.iterdir() if (p / "ct.nii.gz").is_file())
 
 
-def train_features(data: Path, out: Path, *, epochs: int = 20, batch_size: int = 4, lr: float = 1e-3,
-                   seed: int = 0, config: FeatureConfig = FeatureConfig()) -> dict:
+def train_features(
+    data: Path,
+    out: Path,
+    *,
+    epochs: int = 20,
+    batch_size: int = 4,
+    lr: float = 1e-3,
+    seed: int = 0,
+    config: FeatureConfig = FeatureConfig(),
+) -> dict:
     """Train FindingsNet (multi-label BCE over the four findings, Adam, random left-right flips) on the
     phantoms under `data`, save it to `out` and return its summary (digest, cases, epochs, final loss)."""
     folders = case_folders(data)
@@ -45,7 +54,7 @@ def train_features(data: Path, out: Path, *, epochs: int = 20, batch_size: int =
         order = rng.permutation(len(x))
         total = 0.0
         for start in range(0, len(x), batch_size):
-            idx = torch.from_numpy(order[start:start + batch_size])
+            idx = torch.from_numpy(order[start : start + batch_size])
             batch = x[idx]
             flip = torch.from_numpy(rng.random(len(idx)) < 0.5)
             batch[flip] = batch[flip].flip(dims=(2,))  # (b, 1, S, S, S): dim 2 is x (left-right)
@@ -58,7 +67,12 @@ def train_features(data: Path, out: Path, *, epochs: int = 20, batch_size: int =
     model.eval()
     with torch.no_grad():
         accuracy = float(((model(x) > 0).float() == y).float().mean())
-    history = {"cases": len(x), "epochs": epochs, "final_loss": round(loss_value, 4),
-               "train_accuracy": round(accuracy, 4), "seed": seed}
+    history = {
+        "cases": len(x),
+        "epochs": epochs,
+        "final_loss": round(loss_value, 4),
+        "train_accuracy": round(accuracy, 4),
+        "seed": seed,
+    }
     digest = save_extractor(model, config, out, history)
     return {"digest": digest, **history}

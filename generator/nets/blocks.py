@@ -1,4 +1,5 @@
 """Building blocks shared by the base and super-resolution 3D UNets. Tensors are (B, C, X, Y, Z) unless stated."""
+
 from __future__ import annotations
 
 import math
@@ -70,7 +71,10 @@ class Attention(nn.Module):
         h = self.norm(x)
         k, v = self.kv(h if context is None else context.to(h.dtype)).chunk(2, dim=-1)
         q = self.q(h)
-        split = lambda a: a.unflatten(-1, (self.heads, -1)).transpose(1, 2)  # (B, heads, N, C/heads)
+
+        def split(a: torch.Tensor) -> torch.Tensor:
+            return a.unflatten(-1, (self.heads, -1)).transpose(1, 2)  # (B, heads, N, C/heads)
+
         attn_mask = None if mask is None else mask[:, None, None, :]
         o = F.scaled_dot_product_attention(split(q), split(k), split(v), attn_mask=attn_mask)
         return x + self.out(o.transpose(1, 2).flatten(2))

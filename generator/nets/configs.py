@@ -10,6 +10,7 @@ down-sample all three axes: with the same parameters that makes a training step 
 memory on the CPU (bench/unet_attention.py), because the bottom attention sees 8³ = 512 positions instead of
 8 × 8 × 64 = 4,096.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -87,19 +88,22 @@ class Config:
 
 CONFIGS = {
     "tiny": Config(
-        "tiny", 32,
+        "tiny",
+        32,
         BaseConfig(width=16, mults=(1, 2, 2), res_blocks=1, heads=2, depth=1, text_length=64),
         SuperResConfig(width=8, mults=(1, 2, 2), res_blocks=1, heads=2, crop=16),
         TrainConfig(ema_decay=0.9, save_every=50),
     ),
     "small": Config(
-        "small", 64,
+        "small",
+        64,
         BaseConfig(width=32, mults=(1, 2, 4), res_blocks=1, heads=4, depth=1),
         SuperResConfig(width=16, mults=(1, 2, 2), res_blocks=1, heads=2, crop=32),
         TrainConfig(ema_decay=0.99, batch_size=4, save_every=100),
     ),
     "paper": Config(
-        "paper", 256,
+        "paper",
+        256,
         BaseConfig(width=128, mults=(1, 2, 4, 8), res_blocks=2, heads=16, depth=4, text_length=192),
         SuperResConfig(width=56, mults=(1, 2, 4, 4), res_blocks=2, heads=8, crop=128),
         TrainConfig(batch_size=1, save_every=1000),
@@ -125,7 +129,8 @@ def config_from_dict(data: dict) -> Config:
     A network configuration without `prediction` was saved before v-prediction existed: its network predicts x0."""
     try:
         config = Config(
-            name=data["name"], size=int(data["size"]),
+            name=data["name"],
+            size=int(data["size"]),
             base=_build(BaseConfig, {"prediction": "x0", **data["base"]}),
             superres=_build(SuperResConfig, {"prediction": "x0", **data["superres"]}),
             train=_build(TrainConfig, data["train"]),

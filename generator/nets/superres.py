@@ -6,6 +6,7 @@ diffusion models") and its noise level is embedded alongside the time, so the mo
 imperfect outputs. The bottom attention is axial along the last (cranio-caudal) axis, like the temporal attention
 of video UNets the paper describes: it costs O(N·Z) instead of O(N²), which keeps 256³ volumes in one pass.
 """
+
 from __future__ import annotations
 
 import torch
@@ -42,8 +43,14 @@ class SuperResUNet(nn.Module):
         super().__init__()
         self.config = config
         bottom = config.width * config.mults[-1]
-        self.unet = UNet3d(2 * config.channels, config.channels, config.width, tuple(config.mults),
-                           config.res_blocks, AxialBottom(bottom, 4 * config.width, config.heads))
+        self.unet = UNet3d(
+            2 * config.channels,
+            config.channels,
+            config.width,
+            tuple(config.mults),
+            config.res_blocks,
+            AxialBottom(bottom, 4 * config.width, config.heads),
+        )
         self.low_time = TimeEmbedding(config.width, 4 * config.width)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, low: torch.Tensor, low_t: torch.Tensor) -> torch.Tensor:

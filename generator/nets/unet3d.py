@@ -6,6 +6,7 @@ report's token features and a feed-forward layer mix the whole volume and the te
 (the authors' code halves only in-plane): for isotropic 64³ inputs it gives 8× fewer bottom tokens (512 instead of
 4096), so the bottom attention costs 64× less, and the network sees all three axes at the same scale.
 """
+
 from __future__ import annotations
 
 import torch
@@ -22,8 +23,16 @@ class UNet3d(nn.Module):
     `in_plane` down-samples x and y only, as the authors' code does; z then keeps its full size down to the bottom.
     """
 
-    def __init__(self, channels_in: int, channels_out: int, width: int, mults: tuple[int, ...], res_blocks: int,
-                 middle: nn.Module, in_plane: bool = False):
+    def __init__(
+        self,
+        channels_in: int,
+        channels_out: int,
+        width: int,
+        mults: tuple[int, ...],
+        res_blocks: int,
+        middle: nn.Module,
+        in_plane: bool = False,
+    ):
         super().__init__()
         emb_dim = 4 * width
         self.time = TimeEmbedding(width, emb_dim)
@@ -96,8 +105,15 @@ class BaseUNet(nn.Module):
         self.config = config
         bottom = config.width * config.mults[-1]
         middle = TextBottom(bottom, 4 * config.width, config.heads, config.depth, config.text_dim)
-        self.unet = UNet3d(config.channels, config.channels, config.width, tuple(config.mults), config.res_blocks,
-                           middle, config.in_plane)
+        self.unet = UNet3d(
+            config.channels,
+            config.channels,
+            config.width,
+            tuple(config.mults),
+            config.res_blocks,
+            middle,
+            config.in_plane,
+        )
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, context: torch.Tensor, context_mask: torch.Tensor):
         """x (B, 4, X, Y, Z), t (B,), report tokens (B, L, D) with mask (B, L) True where a token is real."""

@@ -1,4 +1,5 @@
 """Report-encoder sub-commands: `pretrain-text`."""
+
 from __future__ import annotations
 
 import argparse
@@ -29,13 +30,20 @@ that `AutoModel.from_pretrained(OUT)` and the diffusion model's text encoder loa
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add `pretrain-text`."""
-    parser = sub.add_parser("pretrain-text", help="pre-train the BERT report encoder on radiology reports",
-                            description=PRETRAIN_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = sub.add_parser(
+        "pretrain-text",
+        help="pre-train the BERT report encoder on radiology reports",
+        description=PRETRAIN_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--data", type=Path, required=True, help="folder of case folders and/or .txt reports")
     parser.add_argument("--out", type=Path, required=True, help="new folder for the pre-trained model")
-    parser.add_argument("--config", choices=list(CONFIGS),
-                        help="model size (used without --init) and schedule (default: small, or paper with --init, "
-                             "whose learning rate suits fine-tuning a pre-trained BERT)")
+    parser.add_argument(
+        "--config",
+        choices=list(CONFIGS),
+        help="model size (used without --init) and schedule (default: small, or paper with --init, "
+        "whose learning rate suits fine-tuning a pre-trained BERT)",
+    )
     parser.add_argument("--init", type=Path, help="local Hugging Face BERT folder to continue pre-training")
     parser.add_argument("--steps", type=int, help="optimiser steps (default: the config's)")
     parser.add_argument("--seed", type=int, default=0, help="seed for the split, swaps and masks (default: 0)")
@@ -49,15 +57,19 @@ def run_pretrain(args: argparse.Namespace) -> int:
         config = text_config(args.config or ("paper" if args.init else "small"))
         device = _device(args.device)
         corpus = read_corpus(args.data)
-        print(f"{len(corpus.sections)} reports with Findings and Impression from {args.data}"
-              + (f" ({len(corpus.skipped)} skipped: no FINDINGS: or IMPRESSION: section)" if corpus.skipped else ""))
+        print(
+            f"{len(corpus.sections)} reports with Findings and Impression from {args.data}"
+            + (f" ({len(corpus.skipped)} skipped: no FINDINGS: or IMPRESSION: section)" if corpus.skipped else "")
+        )
         result = pretrain(corpus, args.out, config, init=args.init, steps=args.steps, seed=args.seed, device=device)
     except TextError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"saved {args.out}: {result.parameters:,} parameters, vocabulary {result.vocab_size}, {result.steps} steps; "
-          f"held-out pairing accuracy {result.held_out.pairing_accuracy:.3f} on {result.held_out.examples} reports "
-          f"(chance 0.5), masked-token loss {result.held_out.mlm_loss:.3f}")
+    print(
+        f"saved {args.out}: {result.parameters:,} parameters, vocabulary {result.vocab_size}, {result.steps} steps; "
+        f"held-out pairing accuracy {result.held_out.pairing_accuracy:.3f} on {result.held_out.examples} reports "
+        f"(chance 0.5), masked-token loss {result.held_out.mlm_loss:.3f}"
+    )
     return 0
 
 

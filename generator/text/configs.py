@@ -1,4 +1,5 @@
 """Named report-encoder configurations: BERT size, vocabulary and the pre-training schedule."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,14 +29,44 @@ class TextConfig:
 
 CONFIGS = {
     # tiny: tests; on 800 phantom reports held-out pairing accuracy passes 0.7 after about 400 steps.
-    "tiny": TextConfig("tiny", hidden=128, layers=2, heads=4, intermediate=256, vocab_size=1000, max_length=128,
-                       batch_size=32, steps=400, learning_rate=3e-3),
+    "tiny": TextConfig(
+        "tiny",
+        hidden=128,
+        layers=2,
+        heads=4,
+        intermediate=256,
+        vocab_size=1000,
+        max_length=128,
+        batch_size=32,
+        steps=400,
+        learning_rate=3e-3,
+    ),
     # small: the demo, minutes on a CPU.
-    "small": TextConfig("small", hidden=192, layers=4, heads=4, intermediate=768, vocab_size=4000, max_length=128,
-                        batch_size=32, steps=800, learning_rate=1e-3),
+    "small": TextConfig(
+        "small",
+        hidden=192,
+        layers=4,
+        heads=4,
+        intermediate=768,
+        vocab_size=4000,
+        max_length=128,
+        batch_size=32,
+        steps=800,
+        learning_rate=1e-3,
+    ),
     # BERT-base (Devlin et al. 2019), the size of the paper's encoder (CXR-BERT is BERT-base).
-    "paper": TextConfig("paper", hidden=768, layers=12, heads=12, intermediate=3072, vocab_size=30522,
-                        max_length=256, batch_size=32, steps=20000, learning_rate=5e-5),
+    "paper": TextConfig(
+        "paper",
+        hidden=768,
+        layers=12,
+        heads=12,
+        intermediate=3072,
+        vocab_size=30522,
+        max_length=256,
+        batch_size=32,
+        steps=20000,
+        learning_rate=5e-5,
+    ),
 }
 
 

@@ -1,4 +1,5 @@
 """Collect the reports that pre-train the encoder: case folders' report.txt and loose .txt reports."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,8 +37,10 @@ def read_corpus(data: Path) -> Corpus:
         else:
             skipped.append(name)
     if len(sections) < MIN_REPORTS:
-        raise TextError(f"{data}: {len(sections)} of {len(files)} reports have both a FINDINGS: and an "
-                        f"IMPRESSION: section; pre-training needs at least {MIN_REPORTS}")
+        raise TextError(
+            f"{data}: {len(sections)} of {len(files)} reports have both a FINDINGS: and an "
+            f"IMPRESSION: section; pre-training needs at least {MIN_REPORTS}"
+        )
     return Corpus(names, sections, skipped)
 
 

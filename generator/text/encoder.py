@@ -1,4 +1,5 @@
 """The frozen report encoder: token features and attention mask for the diffusion model's cross-attention."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,10 +7,10 @@ from pathlib import Path
 import torch
 from transformers import AutoModel, PreTrainedModel, PreTrainedTokenizerBase
 
-from studies.bundle import file_sha256
 from generator.text.errors import TextError
 from generator.text.loading import load_tokenizer, load_weights, model_type, weight_file
 from generator.text.sections import segments
+from studies.bundle import file_sha256
 
 
 class ReportEncoder:
@@ -19,8 +20,14 @@ class ReportEncoder:
     for a bare prompt; the empty string is the unconditional report ([CLS] [SEP]).
     """
 
-    def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, max_length: int,
-                 device: str | torch.device, digest: str):
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        max_length: int,
+        device: str | torch.device,
+        digest: str,
+    ):
         self.model = model.to(device).eval().requires_grad_(False)
         self.tokenizer = tokenizer
         self.max_length = max_length
@@ -56,7 +63,4 @@ class ReportEncoder:
 
     def _tokenize(self, first: str, second: str | None) -> dict:
         """One report's token ids (and segment ids), cut to max_length keeping [CLS] and the final [SEP]."""
-        return self.tokenizer(first, second, truncation="longest_first" if second else True,
-                              max_length=self.max_length)
-
-
+        return self.tokenizer(first, second, truncation="longest_first" if second else True, max_length=self.max_length)

@@ -1,4 +1,5 @@
 """Pre-training examples (paper, IV-A): Impressions swapped between reports, and 15 % of tokens masked."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,8 +12,9 @@ PAIRED, SWAPPED = 0, 1  # BertForPreTraining's next-sentence labels: 0 = B belon
 MASK_FRACTION = 0.15
 
 
-def pair_sections(sections: list[Sections], impressions: list[str],
-                  rng: np.random.Generator) -> tuple[list[tuple[str, str]], list[int]]:
+def pair_sections(
+    sections: list[Sections], impressions: list[str], rng: np.random.Generator
+) -> tuple[list[tuple[str, str]], list[int]]:
     """(Findings, Impression) pairs with the Impression of a random half swapped for one from `impressions`.
 
     Exactly ⌊n/2⌋ examples are swapped, each for an Impression whose text differs from its own, so a label
@@ -32,8 +34,9 @@ def pair_sections(sections: list[Sections], impressions: list[str],
     return pairs, labels.tolist()
 
 
-def mask_tokens(input_ids: torch.Tensor, special: torch.Tensor, mask_id: int, vocab_size: int,
-                generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def mask_tokens(
+    input_ids: torch.Tensor, special: torch.Tensor, mask_id: int, vocab_size: int, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
     """BERT's masking: pick 15 % of the non-special tokens; of those 80 % become [MASK], 10 % a random token.
 
     input_ids, special: (B, L), `special` True at [CLS], [SEP] and padding. Returns (masked ids, labels) with

@@ -1,4 +1,5 @@
 """Load a local Hugging Face BERT directory (weights, tokenizer) offline, with errors in words, not tracebacks."""
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,12 @@ from transformers.utils import logging as hf_logging
 
 from generator.text.errors import TextError
 
-WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+WEIGHT_FILES = (
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+)
 
 
 def model_type(path: Path) -> str:
@@ -42,8 +48,9 @@ def load_tokenizer(path: Path) -> PreTrainedTokenizerBase:
         raise TextError(f"{path}: no usable tokenizer (tokenizer.json or vocab.txt): {error}") from None
 
 
-def load_weights(model_class: type[PreTrainedModel], path: Path,
-                 new_prefixes: tuple[str, ...] = ()) -> tuple[PreTrainedModel, list[str]]:
+def load_weights(
+    model_class: type[PreTrainedModel], path: Path, new_prefixes: tuple[str, ...] = ()
+) -> tuple[PreTrainedModel, list[str]]:
     """`model_class` with the folder's weights, and the names of parameters that started random.
 
     Only parameters under `new_prefixes` (e.g. pre-training heads a plain BertModel lacks) may be absent;

@@ -1,4 +1,5 @@
 """Split a radiology report into its Findings and Impression sections (paper, section IV-A)."""
+
 from __future__ import annotations
 
 import re
@@ -11,9 +12,26 @@ _HEADING = re.compile(r"^[ \t]*(?P<name>[A-Za-z][A-Za-z /&-]{0,40}?)[ \t]*:", re
 _FINDINGS = {"finding", "findings"}
 _IMPRESSION = {"impression", "impressions", "conclusion", "conclusions"}
 _OTHER = {
-    "addendum", "clinical history", "clinical indication", "clinical information", "comparison", "comparisons",
-    "contrast", "dose", "exam", "examination", "history", "indication", "indications", "procedure",
-    "reason for exam", "recommendation", "recommendations", "technique", "signed by", "electronically signed by",
+    "addendum",
+    "clinical history",
+    "clinical indication",
+    "clinical information",
+    "comparison",
+    "comparisons",
+    "contrast",
+    "dose",
+    "exam",
+    "examination",
+    "history",
+    "indication",
+    "indications",
+    "procedure",
+    "reason for exam",
+    "recommendation",
+    "recommendations",
+    "technique",
+    "signed by",
+    "electronically signed by",
 }
 
 
@@ -33,7 +51,7 @@ def parse_report(text: str) -> Sections:
         section = _section(heading.group("name"))
         if section in parts:
             end = following.start() if following else len(text)
-            parts[section].append(_tidy(text[heading.end():end]))
+            parts[section].append(_tidy(text[heading.end() : end]))
     return Sections(" ".join(p for p in parts["findings"] if p), " ".join(p for p in parts["impression"] if p))
 
 

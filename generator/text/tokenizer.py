@@ -1,4 +1,5 @@
 """Train a BERT WordPiece tokenizer on radiology reports (lower-cased, BERT's punctuation splitting)."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -23,6 +24,14 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int) -> BertTokenizerFast:
     tokenizer.train_from_iterator(texts, trainer=trainer)
     cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     tokenizer.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
-    return BertTokenizerFast(tokenizer_object=tokenizer, do_lower_case=True, unk_token="[UNK]", pad_token="[PAD]",
-                             cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
+    )
+    return BertTokenizerFast(
+        tokenizer_object=tokenizer,
+        do_lower_case=True,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+    )

@@ -1,4 +1,5 @@
 """Who may see what: the invitation token in the URL decides, and forged, revoked or closed links never reach a view."""
+
 from __future__ import annotations
 
 from functools import wraps
@@ -19,11 +20,26 @@ def reader_view(view: Callable) -> Callable:
     def wrapper(request: HttpRequest, token: str, *args, **kwargs) -> HttpResponse:
         reader = Reader.objects.select_related("study").filter(token_hash=hash_token(token)).first()
         if reader is None:
-            return render(request, "surveys/refused.html", {"message": "This link is not valid. Please check that you copied all of it."}, status=404)
+            return render(
+                request,
+                "surveys/refused.html",
+                {"message": "This link is not valid. Please check that you copied all of it."},
+                status=404,
+            )
         if reader.revoked_at is not None:
-            return render(request, "surveys/refused.html", {"message": "This invitation has been withdrawn. Please contact the study coordinator."}, status=403)
+            return render(
+                request,
+                "surveys/refused.html",
+                {"message": "This invitation has been withdrawn. Please contact the study coordinator."},
+                status=403,
+            )
         if reader.study.status != Study.OPEN and not reader.is_locked:
-            return render(request, "surveys/refused.html", {"message": "This study is not open for reading at the moment."}, status=403)
+            return render(
+                request,
+                "surveys/refused.html",
+                {"message": "This study is not open for reading at the moment."},
+                status=403,
+            )
         return view(request, reader, token, *args, **kwargs)
 
     return wrapper

@@ -1,4 +1,7 @@
-"""Django admin for study coordinators: studies and their status, readers with progress, invitations, read-only answers."""
+"""Django admin for study coordinators: studies and their status, readers with progress, invitations, read-only
+answers.
+"""
+
 from __future__ import annotations
 
 from django.contrib import admin, messages
@@ -15,8 +18,17 @@ class StudyAdmin(admin.ModelAdmin):
 
     list_display = ["title", "slug", "status", "reader_count", "exports_link", "results_link", "created_at"]
     list_filter = ["status"]
-    readonly_fields = ["slug", "seed", "options", "design", "bundle_digest", "video", "created_at", "exports_link",
-                       "results_link"]
+    readonly_fields = [
+        "slug",
+        "seed",
+        "options",
+        "design",
+        "bundle_digest",
+        "video",
+        "created_at",
+        "exports_link",
+        "results_link",
+    ]
     fields = ["title", "status", "instructions", "closing_message"] + readonly_fields
     actions = ["open_studies", "close_studies", "invite_one_reader"]
 
@@ -52,7 +64,9 @@ class StudyAdmin(admin.ModelAdmin):
             except InvitationError as error:
                 self.message_user(request, str(error), messages.ERROR)
                 continue
-            self.message_user(request, f"{study.slug}: link for {reader.label} (shown only now): {url}", messages.SUCCESS)
+            self.message_user(
+                request, f"{study.slug}: link for {reader.label} (shown only now): {url}", messages.SUCCESS
+            )
 
 
 @admin.register(Reader)
@@ -61,8 +75,20 @@ class ReaderAdmin(admin.ModelAdmin):
 
     list_display = ["label", "study", "progress", "minutes", "started_at", "finished_at", "revoked_at"]
     list_filter = ["study", "level"]
-    readonly_fields = ["study", "index", "label", "plan", "position", "years_experience", "level", "created_at",
-                       "started_at", "finished_at", "last_seen_at", "revoked_at"]
+    readonly_fields = [
+        "study",
+        "index",
+        "label",
+        "plan",
+        "position",
+        "years_experience",
+        "level",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "last_seen_at",
+        "revoked_at",
+    ]
     actions = ["revoke_invitations"]
 
     def has_add_permission(self, request) -> bool:

@@ -1,4 +1,5 @@
 """Recording a reader's autosaved answer: every rule checked first, then one transaction with its audit entry."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -25,7 +26,9 @@ class AnswerRefused(Exception):
 
 
 def record_answer(reader_id: int, payload: dict[str, Any], now: datetime) -> RecognitionAnswer | RankingAnswer:
-    """Validate and store one autosave (answer and/or active seconds) of task `payload['position']`; raise AnswerRefused."""
+    """Validate and store one autosave (answer and/or active seconds) of task `payload['position']`; raise
+    AnswerRefused.
+    """
     with transaction.atomic():
         reader = Reader.objects.select_for_update().select_related("study").get(pk=reader_id)
         if reader.is_locked:

@@ -1,4 +1,5 @@
 """The surveys app: studies, readers, tasks, answers."""
+
 from django.apps import AppConfig
 
 

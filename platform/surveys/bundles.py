@@ -1,4 +1,5 @@
 """Importing a study bundle (study.json + volumes/) made by `python -m studies build`: validate all, then write all."""
+
 from __future__ import annotations
 
 import gzip
@@ -19,7 +20,13 @@ from studies.windows import RECOGNITION_WINDOW, WINDOWS
 from surveys.models import RankingSet, RecognitionItem, Study, Volume
 
 FORMAT = "medsyn-study/1"
-DEFAULT_OPTIONS = ["Consolidation", "Pleural effusion", "Cardiomegaly", "No abnormalities", "Other abnormality not listed"]
+DEFAULT_OPTIONS = [
+    "Consolidation",
+    "Pleural effusion",
+    "Cardiomegaly",
+    "No abnormalities",
+    "Other abnormality not listed",
+]
 _NAME = re.compile(r"^[a-z0-9]{8,64}$")
 _SLUG = re.compile(r"^[-a-z0-9_]{1,100}$")
 VIDEO_TYPES = {".mp4", ".webm"}
@@ -34,7 +41,9 @@ class BundleError(Exception):
 
 
 def import_bundle(bundle: Path) -> tuple[Study, bool]:
-    """Import `bundle` and return (study, created); the same bundle twice changes nothing, a broken one writes nothing."""
+    """Import `bundle` and return (study, created); the same bundle twice changes nothing, a broken one writes
+    nothing.
+    """
     bundle = Path(bundle)
     spec_path = bundle / "study.json"
     raw_spec = _read(spec_path)
@@ -117,7 +126,9 @@ def _parse(path: Path, raw: bytes) -> dict[str, Any]:
         where = f"volumes[{i}]: "
         name = need(entry, "name", str, where)
         if not _NAME.match(name) or name in names:
-            raise BundleError(f"{path}: {where}'name' {name!r} must be a unique opaque name (lowercase letters and digits)")
+            raise BundleError(
+                f"{path}: {where}'name' {name!r} must be a unique opaque name (lowercase letters and digits)"
+            )
         names.add(name)
         if need(entry, "file", str, where) != f"volumes/{name}.nii.gz":
             raise BundleError(f"{path}: {where}'file' must be 'volumes/{name}.nii.gz', not {entry['file']!r}")
@@ -165,7 +176,9 @@ def _known(path: Path, where: str, members: list, names: set[str]) -> None:
 
 
 def _stage_volume(bundle: Path, entry: dict[str, Any], folder: Path) -> int:
-    """Check one volume (checksum, int16 3D NIfTI), store it as deterministic gzip and zstd streams; return its raw size."""
+    """Check one volume (checksum, int16 3D NIfTI), store it as deterministic gzip and zstd streams; return its raw
+    size.
+    """
     path = bundle / entry["file"]
     packed = _read(path)
     if hashlib.sha256(packed).hexdigest() != entry["sha256"].lower():
@@ -218,6 +231,8 @@ def _create_rows(spec: dict[str, Any], digest: str, raw_sizes: dict[str, int]) -
         RecognitionItem.objects.create(study=study, volume=volumes[name])
     for entry in spec["ranking"]:
         for ranking_set in entry["sets"]:
-            row = RankingSet.objects.create(study=study, structure=entry["structure"], key=ranking_set["set"], window=entry["window"])
+            row = RankingSet.objects.create(
+                study=study, structure=entry["structure"], key=ranking_set["set"], window=entry["window"]
+            )
             row.volumes.set([volumes[name] for name in ranking_set["volumes"]])
     return study

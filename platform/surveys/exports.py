@@ -1,4 +1,5 @@
 """The tidy CSV exports read by `python -m studies analyze`: one row per answer, columns fixed by the contract."""
+
 from __future__ import annotations
 
 import csv
@@ -21,30 +22,59 @@ def _iso(moment) -> str:
 
 def ranking_rows(study: Study) -> Iterator[list]:
     """One row per ranked scan of every complete ranking answer."""
-    answers = RankingAnswer.objects.filter(reader__study=study).exclude(ranks={}).select_related("reader", "ranking_set")
+    answers = (
+        RankingAnswer.objects.filter(reader__study=study).exclude(ranks={}).select_related("reader", "ranking_set")
+    )
     volumes = {v.name: v for v in study.volumes.all()}
     for answer in answers.order_by("reader__index", "ranking_set__key"):
         for name, rank in sorted(answer.ranks.items(), key=lambda item: item[1]):
             volume = volumes[name]
-            yield [study.slug, answer.reader.label, answer.ranking_set.structure, answer.ranking_set.key,
-                   volume.key_id, volume.source, rank, round(answer.seconds, 3)]
+            yield [
+                study.slug,
+                answer.reader.label,
+                answer.ranking_set.structure,
+                answer.ranking_set.key,
+                volume.key_id,
+                volume.source,
+                rank,
+                round(answer.seconds, 3),
+            ]
 
 
 def pathology_rows(study: Study) -> Iterator[list]:
     """One row per answered recognition scan."""
-    answers = RecognitionAnswer.objects.filter(reader__study=study).exclude(option="").select_related("reader", "item__volume")
+    answers = (
+        RecognitionAnswer.objects.filter(reader__study=study)
+        .exclude(option="")
+        .select_related("reader", "item__volume")
+    )
     for answer in answers.order_by("reader__index", "item__volume__key_id"):
         volume = answer.item.volume
-        yield [study.slug, answer.reader.label, volume.key_id, volume.source, volume.finding, answer.option,
-               answer.is_correct, answer.note, round(answer.seconds, 3)]
+        yield [
+            study.slug,
+            answer.reader.label,
+            volume.key_id,
+            volume.source,
+            volume.finding,
+            answer.option,
+            answer.is_correct,
+            answer.note,
+            round(answer.seconds, 3),
+        ]
 
 
 def reader_rows(study: Study) -> Iterator[list]:
     """One row per invited reader."""
     for reader in Reader.objects.filter(study=study).order_by("index"):
         years = "" if reader.years_experience is None else reader.years_experience
-        yield [reader.label, years, reader.level, _iso(reader.started_at), _iso(reader.finished_at),
-               round(reader.seconds_spent() / 60, 3)]
+        yield [
+            reader.label,
+            years,
+            reader.level,
+            _iso(reader.started_at),
+            _iso(reader.finished_at),
+            round(reader.seconds_spent() / 60, 3),
+        ]
 
 
 ROWS = {"rankings": ranking_rows, "pathology": pathology_rows, "readers": reader_rows}

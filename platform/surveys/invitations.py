@@ -1,4 +1,5 @@
 """Inviting readers: a new reader with its own seeded plan and a one-time link carrying its token."""
+
 from __future__ import annotations
 
 from django.conf import settings

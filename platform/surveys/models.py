@@ -1,4 +1,5 @@
 """Studies, their volumes and tasks, invited readers and their answers, with the rules that keep answers valid."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -10,7 +11,12 @@ from django.utils import timezone
 
 from studies.windows import RECOGNITION_WINDOW, WINDOWS
 
-LEVELS = [("resident", "Resident"), ("junior", "Junior radiologist"), ("senior", "Senior radiologist"), ("faculty", "Faculty")]
+LEVELS = [
+    ("resident", "Resident"),
+    ("junior", "Junior radiologist"),
+    ("senior", "Senior radiologist"),
+    ("faculty", "Faculty"),
+]
 
 
 class Study(models.Model):

@@ -1,4 +1,5 @@
 """A study's results so far: `python -m studies analyze` run on the export tables built from the database."""
+
 from __future__ import annotations
 
 import base64
@@ -60,8 +61,11 @@ def live_analysis(study: Study) -> LiveAnalysis:
 def reader_counts(study: Study) -> dict[str, int]:
     """How many readers were invited, have started and have finished: how far the live numbers have come."""
     readers = study.readers
-    return {"invited": readers.count(), "started": readers.filter(started_at__isnull=False).count(),
-            "finished": readers.filter(finished_at__isnull=False).count()}
+    return {
+        "invited": readers.count(),
+        "started": readers.filter(started_at__isnull=False).count(),
+        "finished": readers.filter(finished_at__isnull=False).count(),
+    }
 
 
 def page_tables(analysis: LiveAnalysis) -> list[Table]:
@@ -69,9 +73,15 @@ def page_tables(analysis: LiveAnalysis) -> list[Table]:
     tables = result_tables(analysis.summary)
     if analysis.notes is not None:
         tables["notes"] = analysis.notes
-    return [Table(f"{stem}.csv", [str(column) for column in table.columns],
-                  [[_cell(value) for value in row] for row in table.itertuples(index=False)])
-            for stem, table in tables.items() if not table.empty]
+    return [
+        Table(
+            f"{stem}.csv",
+            [str(column) for column in table.columns],
+            [[_cell(value) for value in row] for row in table.itertuples(index=False)],
+        )
+        for stem, table in tables.items()
+        if not table.empty
+    ]
 
 
 def plot_uris(summary: dict) -> dict[str, str]:

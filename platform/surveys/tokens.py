@@ -1,4 +1,5 @@
 """Invitation tokens: 256 random bits in the link, only their SHA-256 in the database."""
+
 from __future__ import annotations
 
 import hashlib

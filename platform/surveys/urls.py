@@ -1,4 +1,5 @@
 """URLs of the reader flow (/r/<token>/...) and the staff pages (/staff/...)."""
+
 from django.urls import path
 
 from surveys.views import answers, reader, staff, volumes

@@ -1,4 +1,5 @@
 """Tiny typed readers of environment variables that fail loudly (ImproperlyConfigured) on a bad value."""
+
 from __future__ import annotations
 
 import os

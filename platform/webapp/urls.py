@@ -1,4 +1,5 @@
 """Site URLs: the reader flow at /r/, staff pages at /staff/, Django admin at /admin/."""
+
 from django.contrib import admin
 from django.urls import include, path
 

@@ -1,4 +1,5 @@
 """Turn one structure's ranking rows into a blocks × sources matrix, the unit every rank test works on."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,10 +39,18 @@ def structure_blocks(rankings: pd.DataFrame, structure: str, by: str = "set") ->
     counts = rows.groupby(["reader", "set"], sort=True)["source"].agg(lambda s: set(s))
     complete_keys = [key for key, ranked in counts.items() if len(ranked) == len(sources)]
     incomplete = pd.DataFrame(
-        [{"reader": reader, "set": set_id, "ranked": len(ranked),
-          "missing": ", ".join(sorted(set(sources) - ranked))}
-         for (reader, set_id), ranked in counts.items() if len(ranked) != len(sources)],
-        columns=["reader", "set", "ranked", "missing"])
+        [
+            {
+                "reader": reader,
+                "set": set_id,
+                "ranked": len(ranked),
+                "missing": ", ".join(sorted(set(sources) - ranked)),
+            }
+            for (reader, set_id), ranked in counts.items()
+            if len(ranked) != len(sources)
+        ],
+        columns=["reader", "set", "ranked", "missing"],
+    )
     keyed = rows.set_index(["reader", "set"])
     used = keyed.loc[keyed.index.isin(complete_keys)].reset_index()
     if by == "set":

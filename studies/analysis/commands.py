@@ -1,4 +1,5 @@
 """Reader-study statistics over the export tables (DESIGN.md, Exports): `analyze` and `power`."""
+
 from __future__ import annotations
 
 import argparse
@@ -10,12 +11,19 @@ import pandas as pd
 from studies.analysis.blocks import BLOCKINGS
 from studies.analysis.pairwise import POSTHOCS
 from studies.analysis.plots import power_plot
-from studies.analysis.power import (GOAL, Design, default_effects, effects_from_mean_ranks, parse_effects,
-                                    power_curve, smallest_readers)
+from studies.analysis.power import (
+    GOAL,
+    Design,
+    default_effects,
+    effects_from_mean_ranks,
+    parse_effects,
+    power_curve,
+    smallest_readers,
+)
 from studies.analysis.recognition import notes
 from studies.analysis.results import write_results
 from studies.analysis.summary import analyze
-from studies.analysis.tables import read_pathology, read_readers, read_rankings
+from studies.analysis.tables import read_pathology, read_rankings, read_readers
 from studies.command import Command
 from studies.errors import StudyError
 
@@ -26,8 +34,12 @@ def _analyze_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pathology", type=Path, help="pathology.csv (recognition answers)")
     parser.add_argument("--readers", type=Path, help="readers.csv (experience, minutes)")
     parser.add_argument("--reference", help="source to compare against in plots and report (default: real, if ranked)")
-    parser.add_argument("--blocks", choices=BLOCKINGS, default="set",
-                        help="one block per (reader, set) ranking (default) or per reader (ranks averaged over sets)")
+    parser.add_argument(
+        "--blocks",
+        choices=BLOCKINGS,
+        default="set",
+        help="one block per (reader, set) ranking (default) or per reader (ranks averaged over sets)",
+    )
     parser.add_argument("--posthoc", choices=POSTHOCS, help="also run this Friedman post-hoc test (scikit-posthocs)")
     parser.add_argument("--title", default="Reader study", help="heading of report.md")
     parser.add_argument("--out", required=True, type=Path, help="folder for summary.json, tables, report.md, plots")
@@ -46,7 +58,9 @@ def _analyze(args: argparse.Namespace) -> int:
         if result["n_incomplete"]:
             line += f", {result['n_incomplete']} incomplete left out"
         if f:
-            line += f"; Friedman χ²({f['df']}) = {f['statistic']:.3f}, p = {f['p']:.4g}; W = {result['kendall_w']['w']:.3f}"
+            line += (
+                f"; Friedman χ²({f['df']}) = {f['statistic']:.3f}, p = {f['p']:.4g}; W = {result['kendall_w']['w']:.3f}"
+            )
         if result.get("posthoc_skipped"):
             line += f"; {result['posthoc_skipped']}"
         print(line)
@@ -59,8 +73,11 @@ def _power_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sources", help="comma-separated sources, best expected first (default: from --from)")
     parser.add_argument("--readers", type=int, default=10, help="readers you plan to recruit (default 10)")
     parser.add_argument("--sets", type=int, default=4, help="sets per structure each reader ranks (default 4)")
-    parser.add_argument("--effect", help="latent quality per source in noise SDs, e.g. real=1,medsyn=0.5,ha-gan=0 "
-                                         "(default: each source 0.5 below the previous)")
+    parser.add_argument(
+        "--effect",
+        help="latent quality per source in noise SDs, e.g. real=1,medsyn=0.5,ha-gan=0 "
+        "(default: each source 0.5 below the previous)",
+    )
     parser.add_argument("--from", dest="pilot", type=Path, help="summary.json of a pilot: effects from its mean ranks")
     parser.add_argument("--structure", help="structure of the pilot summary to take (default: the first)")
     parser.add_argument("--blocks", choices=BLOCKINGS, default="set", help="blocks as in `analyze` (default: set)")
@@ -131,11 +148,15 @@ COMMANDS: dict[str, Command] = {
     "analyze": Command(
         help="statistics of a reader study from its export CSVs",
         description="Mean ranks, Friedman test, Bonferroni-corrected Wilcoxon pairs and Kendall's W per structure; "
-                    "recognition accuracy with Wilson intervals; writes summary.json, CSV tables, report.md, PNGs.",
-        add_arguments=_analyze_arguments, run=_analyze),
+        "recognition accuracy with Wilson intervals; writes summary.json, CSV tables, report.md, PNGs.",
+        add_arguments=_analyze_arguments,
+        run=_analyze,
+    ),
     "power": Command(
         help="simulated power of a planned ranking study",
         description="How likely the Friedman test and each Bonferroni-corrected pair reach p ≤ 0.05 with this many "
-                    "readers and sets, under a latent-quality model; and the smallest reader count for 80 %.",
-        add_arguments=_power_arguments, run=_power),
+        "readers and sets, under a latent-quality model; and the smallest reader count for 80 %.",
+        add_arguments=_power_arguments,
+        run=_power,
+    ),
 }

@@ -1,4 +1,5 @@
 """Friedman's rank test for k related samples, with the usual correction for ties."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,10 +27,10 @@ def friedman_statistic(values: np.ndarray) -> np.ndarray:
     ranks = within_block_ranks(values)
     n, k = ranks.shape[-2], ranks.shape[-1]
     rank_sums = ranks.sum(axis=-2)
-    uncorrected = 12.0 / (n * k * (k + 1)) * (rank_sums ** 2).sum(axis=-1) - 3.0 * n * (k + 1)
+    uncorrected = 12.0 / (n * k * (k + 1)) * (rank_sums**2).sum(axis=-1) - 3.0 * n * (k + 1)
     # Each of a tie group's t members adds t² − 1, so the sum over members is Σ over groups of t³ − t.
     tie_sizes = (ranks[..., :, None] == ranks[..., None, :]).sum(axis=-1)
-    tie_terms = (tie_sizes ** 2 - 1).sum(axis=(-2, -1))
+    tie_terms = (tie_sizes**2 - 1).sum(axis=(-2, -1))
     correction = 1.0 - tie_terms / (n * k * (k * k - 1))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(correction > 0, uncorrected / np.where(correction > 0, correction, 1.0), 0.0)

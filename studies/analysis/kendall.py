@@ -1,4 +1,5 @@
 """Kendall's coefficient of concordance W: how far the readers agree on the order of the sources."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,5 +25,7 @@ def kendall_w(values: np.ndarray) -> dict:
 
 
 def interpret_w(w: float) -> str:
-    """Words for W after the common reading (Schmidt 1997; as the paper calls W = 0.528 moderate): no/weak/moderate/strong."""
+    """Words for W after the common reading (Schmidt 1997; as the paper calls W = 0.528 moderate):
+    no/weak/moderate/strong.
+    """
     return next(label for upper, label in INTERPRETATION if w < upper)

@@ -1,4 +1,5 @@
 """Which pairs of sources differ: Wilcoxon signed-rank tests on paired block ranks, Bonferroni-corrected."""
+
 from __future__ import annotations
 
 from itertools import combinations
@@ -67,7 +68,7 @@ def _sign_flip_p(d: np.ndarray) -> np.ndarray:
     magnitude = np.where(d != 0, np.abs(d), np.nan)
     ranks = np.nan_to_num(stats.rankdata(magnitude, axis=1, nan_policy="omit"))
     observed = (ranks * (d > 0)).sum(axis=1)
-    flips = (np.arange(2 ** n)[:, None] >> np.arange(n)) & 1
+    flips = (np.arange(2**n)[:, None] >> np.arange(n)) & 1
     null = ranks @ flips.T
     gamma = np.abs(observed) * np.finfo(float).eps * 100
     less = (null <= (observed + gamma)[:, None]).mean(axis=1)
@@ -110,5 +111,9 @@ def pairwise_posthoc(ranks: pd.DataFrame, method: str) -> pd.DataFrame:
             matrix = scikit_posthocs.posthoc_conover_friedman(a=ranks, p_adjust="bonferroni")
         else:
             matrix = scikit_posthocs.posthoc_nemenyi_friedman(a=ranks)
-    return pd.DataFrame([{"a": a, "b": b, "method": method, "p_adjusted": float(matrix.loc[a, b])}
-                         for a, b in combinations(ranks.columns, 2)])
+    return pd.DataFrame(
+        [
+            {"a": a, "b": b, "method": method, "p_adjusted": float(matrix.loc[a, b])}
+            for a, b in combinations(ranks.columns, 2)
+        ]
+    )

@@ -3,6 +3,7 @@
 Each function takes parts of the `analyze` result and a target (a path or a binary file-like object) and draws
 with matplotlib's Agg canvas on its own Figure, so it is safe inside a web server (no pyplot state).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,8 +35,13 @@ def mean_ranks_plot(ranking: dict, reference: str | None, target: Target) -> Non
             if p is not None and not np.isnan(mean):
                 axes.text(xi, mean + sd + 0.05, format_p(p), ha="center", va="bottom", fontsize=7, rotation=90)
     k = max(len(result["mean_rank"]) for result in ranking.values())
-    axes.set(xticks=range(len(structures)), xticklabels=structures, ylim=(0, k + 1.8), ylabel="mean rank (1 = best)",
-             title="Mean rank per source" + (f" (p: Wilcoxon vs {reference}, Bonferroni)" if reference else ""))
+    axes.set(
+        xticks=range(len(structures)),
+        xticklabels=structures,
+        ylim=(0, k + 1.8),
+        ylabel="mean rank (1 = best)",
+        title="Mean rank per source" + (f" (p: Wilcoxon vs {reference}, Bonferroni)" if reference else ""),
+    )
     axes.legend(fontsize=8, ncols=len(sources), loc="upper left")
     _save(figure, target)
 

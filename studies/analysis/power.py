@@ -4,6 +4,7 @@ Latent-quality (Thurstone case V) model: in every set, the scan of source s gets
 μ_s + u_{reader,s} + e, with e ~ N(0, 1) per scan and u ~ N(0, reader_sd²) a reader's lasting preference;
 the reader ranks by perceived quality (1 = best). μ is in units of the per-scan noise.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -88,8 +89,10 @@ def _rejection_rates(ranks: np.ndarray, design: Design) -> dict[str, float]:
 
 def smallest_readers(curve: dict[str, list[float]], readers: list[int], goal: float = GOAL) -> dict[str, int | None]:
     """First reader count at which each test's power reaches the goal (None when none does)."""
-    return {name: next((count for count, value in zip(readers, values) if value >= goal), None)
-            for name, values in curve.items()}
+    return {
+        name: next((count for count, value in zip(readers, values) if value >= goal), None)
+        for name, values in curve.items()
+    }
 
 
 def effects_from_mean_ranks(mean_rank: dict[str, float]) -> dict[str, float]:
@@ -112,7 +115,7 @@ def effects_from_mean_ranks(mean_rank: dict[str, float]) -> dict[str, float]:
 
 
 def parse_effects(text: str, sources: list[str]) -> dict[str, float]:
-    """"real=1,medsyn=0.6,..." → effects in the order of `sources`; every source must be given a number."""
+    """ "real=1,medsyn=0.6,..." → effects in the order of `sources`; every source must be given a number."""
     effects: dict[str, float] = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         name, _, value = item.partition("=")

@@ -1,4 +1,5 @@
 """Who the readers were and how long they took: the paper's first paragraph of findings."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -21,12 +22,17 @@ def readers_summary(readers: pd.DataFrame) -> dict:
         "finished": int(len(finished)),
         "experience": {
             "n": int(len(years)),
-            "min": _number(years.min()), "median": _number(years.median()),
-            "max": _number(years.max()), "mean": _number(years.mean()),
+            "min": _number(years.min()),
+            "median": _number(years.median()),
+            "max": _number(years.max()),
+            "mean": _number(years.mean()),
             "by_level": {level: int((readers["level"] == level).sum()) for level in LEVELS},
         },
-        "minutes": {"n": int(len(minutes)), "mean": _number(minutes.mean()),
-                    "sd": _number(minutes.std(ddof=1)) if len(minutes) > 1 else None},
+        "minutes": {
+            "n": int(len(minutes)),
+            "mean": _number(minutes.mean()),
+            "sd": _number(minutes.std(ddof=1)) if len(minutes) > 1 else None,
+        },
     }
 
 

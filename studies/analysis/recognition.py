@@ -1,4 +1,5 @@
 """Pathology recognition: how often readers name the finding a scan was made (or diagnosed) with."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -33,14 +34,23 @@ def answered(pathology: pd.DataFrame) -> pd.DataFrame:
 def recognition_summary(pathology: pd.DataFrame) -> dict:
     """Accuracy overall, by true finding, by source, and correct counts per volume (the paper's Fig. 7)."""
     rows = answered(pathology)
-    by_volume = (rows.groupby(["volume", "source", "truth"], sort=True)["correct"]
-                 .agg(n="size", correct="sum").reset_index())
+    by_volume = (
+        rows.groupby(["volume", "source", "truth"], sort=True)["correct"].agg(n="size", correct="sum").reset_index()
+    )
     return {
         "overall": accuracy(rows),
         "by_truth": {truth: accuracy(group) for truth, group in rows.groupby("truth", sort=True)},
         "by_source": {source: accuracy(group) for source, group in rows.groupby("source", sort=True)},
-        "by_volume": [{"volume": str(r.volume), "source": str(r.source), "truth": str(r.truth),
-                       "n": int(r.n), "correct": int(r.correct)} for r in by_volume.itertuples()],
+        "by_volume": [
+            {
+                "volume": str(r.volume),
+                "source": str(r.source),
+                "truth": str(r.truth),
+                "n": int(r.n),
+                "correct": int(r.correct),
+            }
+            for r in by_volume.itertuples()
+        ],
     }
 
 

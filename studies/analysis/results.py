@@ -1,4 +1,5 @@
 """The analysis as files: summary.json, CSV tables, report.md and PNG plots, written all or nothing."""
+
 from __future__ import annotations
 
 import json
@@ -14,36 +15,84 @@ from studies.analysis.plots import Target, mean_ranks_plot, rank_frequency_plot,
 from studies.analysis.report import report_markdown
 from studies.errors import StudyError
 
-FILES = frozenset({"summary.json", "report.md", "notes.csv", "mean_ranks.csv", "tests.csv", "pairwise.csv",
-                   "incomplete.csv", "posthoc.csv", "recognition.csv", "recognition_by_volume.csv", "readers_summary.csv",
-                   "mean_ranks.png", "rank_frequencies.png", "recognition.png"})
+FILES = frozenset(
+    {
+        "summary.json",
+        "report.md",
+        "notes.csv",
+        "mean_ranks.csv",
+        "tests.csv",
+        "pairwise.csv",
+        "incomplete.csv",
+        "posthoc.csv",
+        "recognition.csv",
+        "recognition_by_volume.csv",
+        "readers_summary.csv",
+        "mean_ranks.png",
+        "rank_frequencies.png",
+        "recognition.png",
+    }
+)
 """Every file `write_results` may write: the only files it removes when a new run no longer writes them."""
 
 
 def result_tables(summary: dict) -> dict[str, pd.DataFrame]:
     """The numbers of `analyze`'s summary as tidy tables, keyed by CSV file stem (also what a results page shows)."""
     ranking = summary["ranking"]
-    tables = {} if not ranking else {
-        "mean_ranks": pd.DataFrame([
-            {"structure": structure, "source": source, "n_blocks": result["n_blocks"],
-             "mean_rank": result["mean_rank"][source], "sd_rank": result["sd_rank"][source],
-             **{f"rank_{rank}": count for rank, count in result["rank_counts"][source].items()}}
-            for structure, result in ranking.items() for source in result["mean_rank"]]),
-        "tests": pd.DataFrame([
-            {"structure": structure, "n_blocks": result["n_blocks"], "n_incomplete": result["n_incomplete"],
-             "friedman_chi2": (result["friedman"] or {}).get("statistic"), "df": (result["friedman"] or {}).get("df"),
-             "friedman_p": (result["friedman"] or {}).get("p"), "kendall_w": (result["kendall_w"] or {}).get("w"),
-             "kendall_p": (result["kendall_w"] or {}).get("p")}
-            for structure, result in ranking.items()]),
-        "pairwise": pd.DataFrame([{"structure": structure, **pair}
-                                  for structure, result in ranking.items() for pair in result["pairwise"]],
-                                 columns=["structure", "a", "b", "statistic", "p", "p_bonferroni"]),
-        "incomplete": pd.DataFrame([{"structure": structure, **row}
-                                    for structure, result in ranking.items() for row in result["incomplete"]],
-                                   columns=["structure", "reader", "set", "ranked", "missing"]),
-    }
-    posthoc = [{"structure": structure, **pair} for structure, result in ranking.items()
-               for pair in result.get("posthoc", [])]
+    tables = (
+        {}
+        if not ranking
+        else {
+            "mean_ranks": pd.DataFrame(
+                [
+                    {
+                        "structure": structure,
+                        "source": source,
+                        "n_blocks": result["n_blocks"],
+                        "mean_rank": result["mean_rank"][source],
+                        "sd_rank": result["sd_rank"][source],
+                        **{f"rank_{rank}": count for rank, count in result["rank_counts"][source].items()},
+                    }
+                    for structure, result in ranking.items()
+                    for source in result["mean_rank"]
+                ]
+            ),
+            "tests": pd.DataFrame(
+                [
+                    {
+                        "structure": structure,
+                        "n_blocks": result["n_blocks"],
+                        "n_incomplete": result["n_incomplete"],
+                        "friedman_chi2": (result["friedman"] or {}).get("statistic"),
+                        "df": (result["friedman"] or {}).get("df"),
+                        "friedman_p": (result["friedman"] or {}).get("p"),
+                        "kendall_w": (result["kendall_w"] or {}).get("w"),
+                        "kendall_p": (result["kendall_w"] or {}).get("p"),
+                    }
+                    for structure, result in ranking.items()
+                ]
+            ),
+            "pairwise": pd.DataFrame(
+                [
+                    {"structure": structure, **pair}
+                    for structure, result in ranking.items()
+                    for pair in result["pairwise"]
+                ],
+                columns=["structure", "a", "b", "statistic", "p", "p_bonferroni"],
+            ),
+            "incomplete": pd.DataFrame(
+                [
+                    {"structure": structure, **row}
+                    for structure, result in ranking.items()
+                    for row in result["incomplete"]
+                ],
+                columns=["structure", "reader", "set", "ranked", "missing"],
+            ),
+        }
+    )
+    posthoc = [
+        {"structure": structure, **pair} for structure, result in ranking.items() for pair in result.get("posthoc", [])
+    ]
     if posthoc:
         tables["posthoc"] = pd.DataFrame(posthoc)
     pathology = summary.get("pathology")
@@ -51,18 +100,38 @@ def result_tables(summary: dict) -> dict[str, pd.DataFrame]:
         groups = [("overall", "all", pathology["overall"])]
         groups += [("truth", key, value) for key, value in pathology["by_truth"].items()]
         groups += [("source", key, value) for key, value in pathology["by_source"].items()]
-        tables["recognition"] = pd.DataFrame([
-            {"group": group, "value": key, "n": r["n"], "correct": r["correct"], "accuracy": r["accuracy"],
-             "ci95_low": r["ci95"][0], "ci95_high": r["ci95"][1]} for group, key, r in groups])
+        tables["recognition"] = pd.DataFrame(
+            [
+                {
+                    "group": group,
+                    "value": key,
+                    "n": r["n"],
+                    "correct": r["correct"],
+                    "accuracy": r["accuracy"],
+                    "ci95_low": r["ci95"][0],
+                    "ci95_high": r["ci95"][1],
+                }
+                for group, key, r in groups
+            ]
+        )
         tables["recognition_by_volume"] = pd.DataFrame(pathology["by_volume"])
     readers = summary.get("readers")
     if readers:
         experience, minutes = readers["experience"], readers["minutes"]
-        tables["readers_summary"] = pd.DataFrame([{
-            "readers": readers["count"], "finished": readers["finished"], "experience_n": experience["n"],
-            **{f"years_{key}": experience[key] for key in ("min", "median", "max", "mean")},
-            **{f"level_{level}": count for level, count in experience["by_level"].items()},
-            "minutes_n": minutes["n"], "minutes_mean": minutes["mean"], "minutes_sd": minutes["sd"]}])
+        tables["readers_summary"] = pd.DataFrame(
+            [
+                {
+                    "readers": readers["count"],
+                    "finished": readers["finished"],
+                    "experience_n": experience["n"],
+                    **{f"years_{key}": experience[key] for key in ("min", "median", "max", "mean")},
+                    **{f"level_{level}": count for level, count in experience["by_level"].items()},
+                    "minutes_n": minutes["n"],
+                    "minutes_mean": minutes["mean"],
+                    "minutes_sd": minutes["sd"],
+                }
+            ]
+        )
     return tables
 
 
@@ -77,8 +146,9 @@ def result_plots(summary: dict) -> dict[str, Callable[[Target], None]]:
     return plots
 
 
-def write_results(summary: dict, out: str | Path, notes: pd.DataFrame | None = None,
-                  title: str = "Reader study") -> list[Path]:
+def write_results(
+    summary: dict, out: str | Path, notes: pd.DataFrame | None = None, title: str = "Reader study"
+) -> list[Path]:
     """Write summary.json, the CSV tables, notes.csv, report.md and the plots into out; returns the files written.
 
     Everything is rendered into a temporary folder first and moved into place only when all of it succeeded;

@@ -1,4 +1,5 @@
 """The whole analysis of section V-F-2 as one plain dict: the content of summary.json and the staff results page."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,16 +11,22 @@ from studies.analysis.kendall import kendall_w
 from studies.analysis.pairwise import check_posthoc, pairwise_posthoc, pairwise_wilcoxon
 from studies.analysis.readers import readers_summary
 from studies.analysis.recognition import recognition_summary
-from studies.analysis.tables import validate_pathology, validate_readers, validate_rankings
+from studies.analysis.tables import validate_pathology, validate_rankings, validate_readers
 from studies.errors import StudyError
 
 DEFAULT_REFERENCE = "real"
 MIN_POSTHOC_BLOCKS = 2
 
 
-def analyze(rankings: pd.DataFrame | None, pathology: pd.DataFrame | None = None,
-            readers: pd.DataFrame | None = None, *, reference: str | None = None, blocks: str = "set",
-            posthoc: str | None = None) -> dict:
+def analyze(
+    rankings: pd.DataFrame | None,
+    pathology: pd.DataFrame | None = None,
+    readers: pd.DataFrame | None = None,
+    *,
+    reference: str | None = None,
+    blocks: str = "set",
+    posthoc: str | None = None,
+) -> dict:
     """Validate the export tables and compute every statistic; returns the summary.json structure.
 
     rankings / pathology / readers: the export tables (DESIGN.md), as read by `studies.analysis.tables` or built
@@ -33,8 +40,10 @@ def analyze(rankings: pd.DataFrame | None, pathology: pd.DataFrame | None = None
     if rankings is not None:
         rankings = validate_rankings(rankings)
         summary["reference"] = _reference(rankings, reference)
-        summary["ranking"] = {structure: structure_summary(rankings, structure, blocks, posthoc)
-                              for structure in rankings["structure"].unique()}
+        summary["ranking"] = {
+            structure: structure_summary(rankings, structure, blocks, posthoc)
+            for structure in rankings["structure"].unique()
+        }
     summary["pathology"] = recognition_summary(validate_pathology(pathology)) if pathology is not None else None
     summary["readers"] = readers_summary(validate_readers(readers)) if readers is not None else None
     return summary
@@ -52,8 +61,12 @@ def structure_summary(rankings: pd.DataFrame, structure: str, blocks: str = "set
         "incomplete": found.incomplete.to_dict(orient="records"),
         "mean_rank": {source: _float(ranks[source].mean()) for source in ranks.columns},
         "sd_rank": {source: _float(ranks[source].std(ddof=1)) for source in ranks.columns},
-        "rank_counts": {source: {str(r): int(counts.loc[source, r]) for r in counts.columns} for source in counts.index},
-        "friedman": None, "kendall_w": None, "pairwise": [],
+        "rank_counts": {
+            source: {str(r): int(counts.loc[source, r]) for r in counts.columns} for source in counts.index
+        },
+        "friedman": None,
+        "kendall_w": None,
+        "pairwise": [],
     }
     if posthoc:
         result.update(_posthoc(ranks, posthoc))
@@ -85,8 +98,10 @@ def _reference(rankings: pd.DataFrame, reference: str | None) -> str | None:
         return DEFAULT_REFERENCE if all(DEFAULT_REFERENCE in s for s in per_structure) else None
     for structure, sources in per_structure.items():
         if reference not in sources:
-            raise StudyError(f"reference source {reference!r} is not ranked for structure {structure!r} "
-                             f"(sources: {', '.join(sorted(sources))})")
+            raise StudyError(
+                f"reference source {reference!r} is not ranked for structure {structure!r} "
+                f"(sources: {', '.join(sorted(sources))})"
+            )
     return reference
 
 
@@ -97,5 +112,7 @@ def _float(value: float) -> float | None:
 
 def _records(table: pd.DataFrame) -> list[dict]:
     """A tidy table as a list of plain-typed dicts; NaN (an undefined statistic) becomes None, JSON's null."""
-    return [{key: (_float(value) if isinstance(value, (float, np.floating)) else value) for key, value in row.items()}
-            for row in table.to_dict(orient="records")]
+    return [
+        {key: (_float(value) if isinstance(value, (float, np.floating)) else value) for key, value in row.items()}
+        for row in table.to_dict(orient="records")
+    ]

@@ -1,4 +1,5 @@
 """Read and validate the export tables (DESIGN.md, Exports) so every later step can trust them."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -58,19 +59,24 @@ def validate_rankings(table: pd.DataFrame, name: str = "rankings.csv") -> pd.Dat
     for structure, rows in table.groupby("structure", sort=False):
         sources = rows["source"].unique()
         if len(sources) < 2:
-            raise StudyError(f"{name}: structure {structure!r} has a single source ({sources[0]}); "
-                             "a ranking needs at least two")
+            raise StudyError(
+                f"{name}: structure {structure!r} has a single source ({sources[0]}); a ranking needs at least two"
+            )
         k = len(sources)
         for _, bad in rows[(rows["rank"] < 1) | (rows["rank"] > k)].head(1).iterrows():
-            raise StudyError(f"{name}, row {bad['row']}: rank {bad['rank']} is outside 1..{k} "
-                             f"({k} sources are ranked for {structure!r})")
+            raise StudyError(
+                f"{name}, row {bad['row']}: rank {bad['rank']} is outside 1..{k} "
+                f"({k} sources are ranked for {structure!r})"
+            )
     block = ["reader", "structure", "set"]
     for column, what in (("rank", "rank"), ("source", "source")):
         repeated = table[table.duplicated(block + [column], keep="first")]
         for _, bad in repeated.head(1).iterrows():
             first = table[(table[block + [column]] == bad[block + [column]]).all(axis=1)]["row"].iloc[0]
-            raise StudyError(f"{name}, row {bad['row']}: {what} {bad[column]!r} is repeated in {bad['reader']}'s ranking "
-                             f"of set {bad['set']!r} (first at row {first})")
+            raise StudyError(
+                f"{name}, row {bad['row']}: {what} {bad[column]!r} is repeated in {bad['reader']}'s ranking "
+                f"of set {bad['set']!r} (first at row {first})"
+            )
     return table
 
 

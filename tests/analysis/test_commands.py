@@ -1,4 +1,5 @@
 """The command line: `python -m studies analyze` and `python -m studies power`."""
+
 import json
 
 from studies.__main__ import main
@@ -6,12 +7,33 @@ from studies.__main__ import main
 
 def test_analyze_writes_the_summary_tables_report_and_plots(export, tmp_path, capsys):
     out = tmp_path / "analysis"
-    status = main(["analyze", "--rankings", str(export["rankings"]), "--pathology", str(export["pathology"]),
-                   "--readers", str(export["readers"]), "--out", str(out)])
+    status = main(
+        [
+            "analyze",
+            "--rankings",
+            str(export["rankings"]),
+            "--pathology",
+            str(export["pathology"]),
+            "--readers",
+            str(export["readers"]),
+            "--out",
+            str(out),
+        ]
+    )
     assert status == 0
     names = {path.name for path in out.iterdir()}
-    assert names >= {"summary.json", "mean_ranks.csv", "tests.csv", "pairwise.csv", "recognition.csv", "notes.csv",
-                     "report.md", "mean_ranks.png", "rank_frequencies.png", "recognition.png"}
+    assert names >= {
+        "summary.json",
+        "mean_ranks.csv",
+        "tests.csv",
+        "pairwise.csv",
+        "recognition.csv",
+        "notes.csv",
+        "report.md",
+        "mean_ranks.png",
+        "rank_frequencies.png",
+        "recognition.png",
+    }
     summary = json.loads((out / "summary.json").read_text())
     assert summary["ranking"]["airway"]["n_blocks"] == 24
     assert (out / "mean_ranks.png").read_bytes()[:4] == b"\x89PNG"
@@ -32,8 +54,23 @@ def test_analyze_reports_bad_input_without_a_traceback_and_writes_nothing(export
 
 
 def test_power_prints_power_per_test_and_the_readers_needed(tmp_path, capsys):
-    args = ["power", "--sources", "real,medsyn,ha-gan", "--readers", "6", "--sets", "4", "--simulations", "200",
-            "--max-readers", "8", "--effect", "real=1,medsyn=0.3,ha-gan=0", "--out", str(tmp_path)]
+    args = [
+        "power",
+        "--sources",
+        "real,medsyn,ha-gan",
+        "--readers",
+        "6",
+        "--sets",
+        "4",
+        "--simulations",
+        "200",
+        "--max-readers",
+        "8",
+        "--effect",
+        "real=1,medsyn=0.3,ha-gan=0",
+        "--out",
+        str(tmp_path),
+    ]
     assert main(args) == 0
     first = capsys.readouterr().out
     assert "Friedman" in first and "real vs medsyn" in first and "readers for 80%" in first
@@ -46,8 +83,24 @@ def test_power_takes_effects_from_a_pilot_summary(export, tmp_path, capsys):
     out = tmp_path / "pilot"
     main(["analyze", "--rankings", str(export["rankings"]), "--out", str(out)])
     capsys.readouterr()
-    assert main(["power", "--from", str(out / "summary.json"), "--structure", "airway", "--readers", "4",
-                 "--simulations", "100", "--max-readers", "5"]) == 0
+    assert (
+        main(
+            [
+                "power",
+                "--from",
+                str(out / "summary.json"),
+                "--structure",
+                "airway",
+                "--readers",
+                "4",
+                "--simulations",
+                "100",
+                "--max-readers",
+                "5",
+            ]
+        )
+        == 0
+    )
     assert "medical-diffusion" in capsys.readouterr().out
 
 

@@ -1,4 +1,5 @@
 """Kendall's coefficient of concordance W."""
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -12,8 +13,8 @@ def w_from_sum_of_squares(ranks: np.ndarray) -> float:
     m, n = ranks.shape
     rank_sums = ranks.sum(axis=0)
     s = ((rank_sums - rank_sums.mean()) ** 2).sum()
-    ties = sum(t ** 3 - t for row in ranks for t in np.unique(row, return_counts=True)[1])
-    return 12 * s / (m ** 2 * (n ** 3 - n) - m * ties)
+    ties = sum(t**3 - t for row in ranks for t in np.unique(row, return_counts=True)[1])
+    return 12 * s / (m**2 * (n**3 - n) - m * ties)
 
 
 def test_it_reproduces_siegels_textbook_example():
@@ -21,7 +22,7 @@ def test_it_reproduces_siegels_textbook_example():
     six job applicants; s = 25.5, W = 0.16."""
     ranks = np.array([[1, 6, 3, 2, 5, 4], [1, 5, 6, 4, 2, 3], [6, 3, 2, 5, 4, 1]])
     result = kendall_w(ranks)
-    assert result["w"] == pytest.approx(12 * 25.5 / (9 * (6 ** 3 - 6)), rel=1e-12)
+    assert result["w"] == pytest.approx(12 * 25.5 / (9 * (6**3 - 6)), rel=1e-12)
     assert round(result["w"], 2) == 0.16
 
 
@@ -41,8 +42,9 @@ def test_identical_rankings_give_perfect_concordance():
     assert kendall_w(np.tile([1, 2, 3, 4], (6, 1)))["w"] == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize(("w", "words"), [(0.05, "no"), (0.2, "weak"), (0.528, "moderate"), (0.413, "moderate"),
-                                          (0.8, "strong")])
+@pytest.mark.parametrize(
+    ("w", "words"), [(0.05, "no"), (0.2, "weak"), (0.528, "moderate"), (0.413, "moderate"), (0.8, "strong")]
+)
 def test_it_reads_w_as_the_paper_does(w, words):
     """The paper calls W = 0.528 and W = 0.413 moderate agreement."""
     assert interpret_w(w) == words

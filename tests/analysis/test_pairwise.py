@@ -1,4 +1,5 @@
 """Pairwise Wilcoxon signed-rank tests with Bonferroni correction, and the scikit-posthocs alternatives."""
+
 import warnings
 
 import numpy as np
@@ -11,8 +12,9 @@ from studies.analysis.pairwise import bonferroni, pairwise_posthoc, pairwise_wil
 from studies.errors import StudyError
 
 
-@pytest.mark.parametrize(("n", "rows"), [(1, 30), (3, 30), (8, 10), (13, 3), (14, 30), (30, 30), (50, 30), (51, 30),
-                                         (70, 30)])
+@pytest.mark.parametrize(
+    ("n", "rows"), [(1, 30), (3, 30), (8, 10), (13, 3), (14, 30), (30, 30), (50, 30), (51, 30), (70, 30)]
+)
 def test_the_vectorised_wilcoxon_equals_scipy_row_by_row(n, rows):
     """Every row's statistic and p equal scipy.stats.wilcoxon's defaults for that row alone (exact, all sign flips
     for small tied samples, or the tie-corrected normal approximation). scipy takes ~1.5 s a row at n = 13."""
@@ -43,8 +45,10 @@ def test_bonferroni_multiplies_by_the_number_of_pairs_and_caps_at_one():
 
 def test_every_pair_is_tested_and_corrected_with_bonferroni_not_holm_sidak():
     """m = k (k − 1) / 2 comparisons; statsmodels' multipletests default (Holm–Šidák) would give other values."""
-    ranks = pd.DataFrame(np.random.default_rng(6).permuted(np.tile(np.arange(1.0, 5.0), (16, 1)), axis=1),
-                         columns=["real", "medsyn", "ha-gan", "medical-diffusion"])
+    ranks = pd.DataFrame(
+        np.random.default_rng(6).permuted(np.tile(np.arange(1.0, 5.0), (16, 1)), axis=1),
+        columns=["real", "medsyn", "ha-gan", "medical-diffusion"],
+    )
     table = pairwise_wilcoxon(ranks)
     assert len(table) == 6
     assert table["p_bonferroni"].tolist() == pytest.approx(np.minimum(1, table["p"] * 6).tolist())

@@ -1,4 +1,5 @@
 """The figures are written as PNG to a path or to a file-like object (for the staff results page)."""
+
 import io
 
 from studies.analysis.plots import mean_ranks_plot, power_plot, rank_frequency_plot, recognition_plot
@@ -10,10 +11,12 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 def test_every_plot_renders_a_png_into_a_file_like_object(rankings):
     summary = analyze(rankings, make_pathology())
-    drawings = [lambda out: mean_ranks_plot(summary["ranking"], "real", out),
-                lambda out: rank_frequency_plot(summary["ranking"], out),
-                lambda out: recognition_plot(summary["pathology"], out),
-                lambda out: power_plot({"Friedman": [0.2, 0.5, 0.9]}, [2, 3, 4], out)]
+    drawings = [
+        lambda out: mean_ranks_plot(summary["ranking"], "real", out),
+        lambda out: rank_frequency_plot(summary["ranking"], out),
+        lambda out: recognition_plot(summary["pathology"], out),
+        lambda out: power_plot({"Friedman": [0.2, 0.5, 0.9]}, [2, 3, 4], out),
+    ]
     for draw in drawings:
         buffer = io.BytesIO()
         draw(buffer)

@@ -1,10 +1,19 @@
 """The power simulation: the same statistics as the analysis, reproducible, fast."""
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from studies.analysis.power import (Design, block_ranks, effects_from_mean_ranks, parse_effects, power, power_curve,
-                                    simulate_ranks, study_pvalues)
+from studies.analysis.power import (
+    Design,
+    block_ranks,
+    effects_from_mean_ranks,
+    parse_effects,
+    power,
+    power_curve,
+    simulate_ranks,
+    study_pvalues,
+)
 from studies.analysis.summary import structure_summary
 from studies.analysis.tables import validate_rankings
 from studies.errors import StudyError
@@ -14,10 +23,14 @@ EFFECTS = {"real": 0.0, "medsyn": -0.4, "ha-gan": -0.8, "medical-diffusion": -1.
 
 def as_export(ranks: np.ndarray, sources: list[str]) -> pd.DataFrame:
     """One simulated study (readers, sets, k) as rankings.csv rows."""
-    return pd.DataFrame([{"reader": f"r{r}", "structure": "airway", "set": f"s{s}", "source": source,
-                          "rank": int(ranks[r, s, j])}
-                         for r in range(ranks.shape[0]) for s in range(ranks.shape[1])
-                         for j, source in enumerate(sources)])
+    return pd.DataFrame(
+        [
+            {"reader": f"r{r}", "structure": "airway", "set": f"s{s}", "source": source, "rank": int(ranks[r, s, j])}
+            for r in range(ranks.shape[0])
+            for s in range(ranks.shape[1])
+            for j, source in enumerate(sources)
+        ]
+    )
 
 
 @pytest.mark.parametrize(("readers", "blocks"), [(3, "set"), (10, "set"), (5, "reader")])

@@ -1,4 +1,5 @@
 """The reader summary: how many, how experienced, how long."""
+
 import pytest
 
 from studies.analysis.readers import readers_summary

@@ -1,4 +1,5 @@
 """report.md reads like the paper's results paragraph (section V-F-3)."""
+
 from studies.analysis.report import format_p, report_markdown
 from studies.analysis.summary import analyze
 from tests.analysis.conftest import make_pathology, make_readers

@@ -1,4 +1,5 @@
 """write_results: the analysis as files in one folder, never mixed with the files of an earlier run."""
+
 import pandas as pd
 import pytest
 
@@ -36,14 +37,25 @@ def test_it_never_removes_files_it_does_not_own(rankings, tmp_path):
 
 def test_a_summary_without_rankings_writes_recognition_only(tmp_path):
     written = write_results(analyze(None, make_pathology()), tmp_path)
-    assert {path.name for path in written} == {"summary.json", "report.md", "recognition.csv",
-                                               "recognition_by_volume.csv", "recognition.png"}
+    assert {path.name for path in written} == {
+        "summary.json",
+        "report.md",
+        "recognition.csv",
+        "recognition_by_volume.csv",
+        "recognition.png",
+    }
 
 
 def test_the_readers_table_summarises_experience_levels_and_minutes_of_finished_readers(rankings, tmp_path):
     """Six readers with 7, 10, …, 22 years; the five who finished took 32.5 … 42.5 min (mean 37.5, SD √15.625)."""
     write_results(analyze(rankings, readers=make_readers()), tmp_path)
     row = pd.read_csv(tmp_path / "readers_summary.csv").iloc[0]
-    assert (row["readers"], row["finished"], row["years_min"], row["years_median"], row["years_max"]) == (6, 5, 7, 14.5, 22)
+    assert (row["readers"], row["finished"], row["years_min"], row["years_median"], row["years_max"]) == (
+        6,
+        5,
+        7,
+        14.5,
+        22,
+    )
     assert (row["level_resident"], row["level_junior"], row["level_senior"], row["level_faculty"]) == (2, 1, 2, 1)
-    assert row["minutes_mean"] == pytest.approx(37.5) and row["minutes_sd"] == pytest.approx(15.625 ** 0.5)
+    assert row["minutes_mean"] == pytest.approx(37.5) and row["minutes_sd"] == pytest.approx(15.625**0.5)

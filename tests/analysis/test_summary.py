@@ -1,4 +1,5 @@
 """analyze(): the summary.json structure the command line and the staff results page share."""
+
 import json
 
 import pytest

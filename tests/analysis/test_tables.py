@@ -1,4 +1,5 @@
 """Reading the export CSVs: bad input gets an error naming the file, the row and the problem."""
+
 import pytest
 
 from studies.analysis.tables import read_pathology, read_rankings, read_readers, validate_readers
@@ -72,9 +73,11 @@ def test_it_names_a_file_that_does_not_exist(tmp_path):
 
 def test_it_marks_recognition_answers_correct_case_insensitively(tmp_path):
     path = tmp_path / "pathology.csv"
-    path.write_text("study,reader,volume,source,truth,answer,correct,note,seconds\n"
-                    "s,r1,v1,medsyn,Pleural effusion,pleural EFFUSION,False,,3\n"
-                    "s,r1,v2,real,Cardiomegaly,Consolidation,True,\"heart, large\",4\n")
+    path.write_text(
+        "study,reader,volume,source,truth,answer,correct,note,seconds\n"
+        "s,r1,v1,medsyn,Pleural effusion,pleural EFFUSION,False,,3\n"
+        's,r1,v2,real,Cardiomegaly,Consolidation,True,"heart, large",4\n'
+    )
     table = read_pathology(path)
     assert table["correct"].tolist() == [True, False]
     assert table["note"].tolist() == ["", "heart, large"]
@@ -82,8 +85,10 @@ def test_it_marks_recognition_answers_correct_case_insensitively(tmp_path):
 
 def test_it_rejects_a_recognition_answered_twice(tmp_path):
     path = tmp_path / "pathology.csv"
-    path.write_text("reader,volume,source,truth,answer\nr1,v1,real,Cardiomegaly,Cardiomegaly\n"
-                    "r1,v1,real,Cardiomegaly,Consolidation\n")
+    path.write_text(
+        "reader,volume,source,truth,answer\nr1,v1,real,Cardiomegaly,Cardiomegaly\n"
+        "r1,v1,real,Cardiomegaly,Consolidation\n"
+    )
     with pytest.raises(StudyError, match="row 3: r1 answered volume 'v1' twice"):
         read_pathology(path)
 

@@ -1,6 +1,7 @@
 """A radiologist completes a small study in headless Chromium: recognition and ranking, keyboard ranks, a window
 preset, linked scans, a reload midway that resumes, finish; then the exported CSVs hold exactly those answers. A save
 that fails keeps its active time for the next one; a scan that cannot be downloaded says why."""
+
 import csv
 import io
 import os
@@ -16,8 +17,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture
@@ -58,13 +65,17 @@ def _rank_with_keyboard(page, ranks):
     page.wait_for_function("document.getElementById('save-status').textContent === 'Saved'")
 
 
-LINKED = ("papayaContainers.every(p => ['x', 'y', 'z'].every("
-          "k => p.viewer.currentCoord[k] === papayaContainers[0].viewer.currentCoord[k]))")
+LINKED = (
+    "papayaContainers.every(p => ['x', 'y', 'z'].every("
+    "k => p.viewer.currentCoord[k] === papayaContainers[0].viewer.currentCoord[k]))"
+)
 """True in the page when all four scans show the same voxel."""
 
 
-SCAN_BYTES_OVER_NETWORK = ("performance.getEntriesByType('resource')"
-                           ".filter(e => e.name.endsWith('.nii') && e.initiatorType === 'fetch').map(e => e.transferSize)")
+SCAN_BYTES_OVER_NETWORK = (
+    "performance.getEntriesByType('resource')"
+    ".filter(e => e.name.endsWith('.nii') && e.initiatorType === 'fetch').map(e => e.transferSize)"
+)
 """Bytes each scan shown on the page took over the network (0 when the browser's cache answered; the next page's
 scans, prefetched by <link> elements, are left out)."""
 
@@ -80,7 +91,9 @@ def _heap_bytes(page):
 
 
 def _coords(page, index):
-    return page.evaluate(f"(() => {{ const c = papayaContainers[{index}].viewer.currentCoord; return [c.x, c.y, c.z]; }})()")
+    return page.evaluate(
+        f"(() => {{ const c = papayaContainers[{index}].viewer.currentCoord; return [c.x, c.y, c.z]; }})()"
+    )
 
 
 @pytest.fixture
@@ -102,8 +115,9 @@ def test_a_radiologist_completes_the_study_and_the_exports_hold_the_answers(page
     _viewers_ready(page, 1)
     assert page.evaluate(SCAN_BYTES_OVER_NETWORK) == [0], "the scan prefetched by the welcome page came again"
     assert page.input_value("#window-width") == "1500" and page.input_value("#window-level") == "-600"
-    assert page.evaluate("[papayaContainers[0].viewer.screenVolumes[0].screenMin, "
-                         "papayaContainers[0].viewer.screenVolumes[0].screenMax]") == [-1350, 150]
+    assert page.evaluate(
+        "[papayaContainers[0].viewer.screenVolumes[0].screenMin, papayaContainers[0].viewer.screenVolumes[0].screenMax]"
+    ) == [-1350, 150]
     page.click("button[data-preset=mediastinum]")
     assert page.evaluate("papayaContainers[0].viewer.screenVolumes[0].screenMin") == -125
     assert page.get_attribute("button[data-preset=mediastinum]", "aria-pressed") == "true"
@@ -202,5 +216,7 @@ def test_a_scan_that_cannot_be_downloaded_says_why(page, reader_link):
     page.goto(link)
     page.click("text=Start the study")
     page.wait_for_selector(".scan.failed")
-    assert page.text_content("#load-status") == ("Scan 1 could not be loaded: this link no longer opens this scan "
-                                                 "(the study may be finished or the link withdrawn)")
+    assert page.text_content("#load-status") == (
+        "Scan 1 could not be loaded: this link no longer opens this scan "
+        "(the study may be finished or the link withdrawn)"
+    )

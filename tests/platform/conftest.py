@@ -1,4 +1,7 @@
-"""Shared fixtures of the platform tests: a small blinded bundle (built by studies.build), an open study, named readers."""
+"""Shared fixtures of the platform tests: a small blinded bundle (built by studies.build), an open study, named
+readers.
+"""
+
 from __future__ import annotations
 
 import json
@@ -52,9 +55,17 @@ def bundle(tmp_path_factory) -> Path:
     for number in (1, 2):
         for i, source in enumerate(SOURCES):
             volume_id = f"{source}-{number}"
-            write_chest(folder / f"scans/{volume_id}.nii.gz", (32, 32, 32), spacing=(8.0, 8.0, 8.0), noise_hu=20.0, seed=10 * number + i)
+            write_chest(
+                folder / f"scans/{volume_id}.nii.gz",
+                (32, 32, 32),
+                spacing=(8.0, 8.0, 8.0),
+                noise_hu=20.0,
+                seed=10 * number + i,
+            )
             finding = f'\nfinding = "{FINDINGS[volume_id]}"' if volume_id in FINDINGS else ""
-            tables.append(f'[[volume]]\nid = "{volume_id}"\nfile = "scans/{volume_id}.nii.gz"\nsource = "{source}"{finding}')
+            tables.append(
+                f'[[volume]]\nid = "{volume_id}"\nfile = "scans/{volume_id}.nii.gz"\nsource = "{source}"{finding}'
+            )
     manifest = folder / "study.toml"
     manifest.write_text(MANIFEST.format(volumes="\n\n".join(tables)))
     return build_bundle(manifest, folder / "bundle", workers=1, progress=False)
@@ -140,7 +151,11 @@ def answer_everything(client, invited: Invited) -> None:
     """Answer every task of the plan validly: first option for recognition, display order for ranks."""
     options = invited.reader.study.options
     for position, task in enumerate(invited.refresh().plan):
-        extra = {"option": options[0]} if task["kind"] == "recognition" else {"ranks": {n: i + 1 for i, n in enumerate(task["volumes"])}}
+        extra = (
+            {"option": options[0]}
+            if task["kind"] == "recognition"
+            else {"ranks": {n: i + 1 for i, n in enumerate(task["volumes"])}}
+        )
         response = post_answer(client, invited, **task_payload(invited, position), seconds=3.0, **extra)
         assert response.status_code == 200, response.content
 

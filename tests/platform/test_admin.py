@@ -1,4 +1,5 @@
 """The coordinator's admin: every list loads, studies open and close, invitations are created and revoked."""
+
 import re
 
 import pytest
@@ -34,7 +35,9 @@ def test_answers_are_read_only_in_the_admin(staff_client):
 
 
 def test_the_invite_action_creates_a_reader_and_shows_the_link_once(staff_client, study):
-    response = staff_client.post("/admin/surveys/study/", {"action": "invite_one_reader", "_selected_action": [study.pk]}, follow=True)
+    response = staff_client.post(
+        "/admin/surveys/study/", {"action": "invite_one_reader", "_selected_action": [study.pk]}, follow=True
+    )
     assert re.search(r"https://reader\.example\.org/r/[\w-]{43}/", response.content.decode())
     assert Reader.objects.count() == 2
 

@@ -1,4 +1,5 @@
 """Blinding: nothing a reader receives (pages, scripts, headers, volume bytes) names a source, id or original file."""
+
 import gzip
 import re
 
@@ -65,7 +66,9 @@ def test_the_task_pages_name_scans_only_by_letter_and_opaque_name(client, alice)
     answer_everything(client, alice)
     page = client.get(alice.path("task", 3)).content.decode()
     names = set(re.findall(r"/scan/([0-9a-z]+)\.nii", page))
-    assert names == set(alice.reader.plan[2]["volumes"]) | set(alice.reader.plan[3]["volumes"])  # this task's, the next's
+    assert names == set(alice.reader.plan[2]["volumes"]) | set(
+        alice.reader.plan[3]["volumes"]
+    )  # this task's, the next's
     assert all(re.fullmatch(r"[0-9a-f]{24}", name) for name in names)
 
 

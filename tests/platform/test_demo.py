@@ -1,4 +1,5 @@
 """demo_study: one command makes a bundle ready to try: open study, staff login, a working reader link."""
+
 import io
 import os
 import re
@@ -8,7 +9,6 @@ import tomllib
 from pathlib import Path
 
 import pytest
-
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
@@ -45,9 +45,27 @@ def test_make_demo_trains_generates_builds_imports_and_prints_links_with_product
     """`python -m demo` as `make demo` runs it (a tiny model trained for seconds), on a fresh folder and an
     environment without Django settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PLATFORM_", "DATABASE_", "PYTEST"))}
-    done = subprocess.run([sys.executable, "-m", "demo", "--work", str(tmp_path / "demo"), "--size", "32", "--config",
-                           "tiny", "--train-minutes", "0.05", "--no-serve"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "demo",
+            "--work",
+            str(tmp_path / "demo"),
+            "--size",
+            "32",
+            "--config",
+            "tiny",
+            "--train-minutes",
+            "0.05",
+            "--no-serve",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert re.search(r"Reader link:\s+http://127\.0\.0\.1:8000/r/\S+", done.stdout)
     assert re.search(r"Staff login:\s+http://127\.0\.0\.1:8000/admin/", done.stdout)

@@ -1,4 +1,5 @@
 """Exports: rankings.csv, pathology.csv and readers.csv with exactly the contract's columns, one row per answer."""
+
 import csv
 import io
 
@@ -27,7 +28,10 @@ def test_the_command_writes_the_three_files_with_the_contract_columns(finished, 
     out = io.StringIO()
     call_command("export_responses", study.slug, "--out", str(tmp_path / "export"), stdout=out)
     assert "rankings.csv: 8 rows" in out.getvalue()
-    headers = {name: (tmp_path / "export" / f"{name}.csv").read_text().splitlines()[0] for name in ("rankings", "pathology", "readers")}
+    headers = {
+        name: (tmp_path / "export" / f"{name}.csv").read_text().splitlines()[0]
+        for name in ("rankings", "pathology", "readers")
+    }
     assert headers == {
         "rankings": "study,reader,structure,set,volume,source,rank,seconds",
         "pathology": "study,reader,volume,source,truth,answer,correct,note,seconds",
@@ -42,7 +46,9 @@ def test_rankings_have_one_row_per_ranked_scan_with_the_key(finished, study, tmp
     lobes = [r for r in rows if r["set"] == "lobes-and-fissures-1"]
     assert sorted(int(r["rank"]) for r in lobes) == [1, 2, 3, 4]
     assert {r["volume"] for r in lobes} == {"real-1", "medsyn-1", "ha-gan-1", "medical-diffusion-1"}
-    assert {(r["volume"].rsplit("-", 1)[0], r["source"]) for r in rows} == {(s, s) for s in ("real", "medsyn", "ha-gan", "medical-diffusion")}
+    assert {(r["volume"].rsplit("-", 1)[0], r["source"]) for r in rows} == {
+        (s, s) for s in ("real", "medsyn", "ha-gan", "medical-diffusion")
+    }
     assert all(float(r["seconds"]) == 3.0 and r["structure"] in {"lobes and fissures", "vessels"} for r in rows)
 
 
@@ -52,7 +58,12 @@ def test_pathology_rows_compare_the_answer_with_the_truth(finished, study, tmp_p
     assert len(rows) == 3
     bob_row = next(r for (reader, _), r in rows.items() if reader == "bob")
     expected = "True" if bob_row["truth"].lower() == "pleural effusion" else "False"
-    assert (bob_row["answer"], bob_row["note"], bob_row["correct"], bob_row["seconds"]) == ("Pleural effusion", "left-sided", expected, "4.0")
+    assert (bob_row["answer"], bob_row["note"], bob_row["correct"], bob_row["seconds"]) == (
+        "Pleural effusion",
+        "left-sided",
+        expected,
+        "4.0",
+    )
     assert rows[("alice", "real-1")]["truth"] == "Pleural effusion"
     assert rows[("alice", "real-1")]["correct"] == "False"  # alice chose the first option, Consolidation
 

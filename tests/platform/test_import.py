@@ -1,4 +1,7 @@
-"""import_study: a bundle from `python -m studies build` becomes a study; twice changes nothing; broken ones write nothing."""
+"""import_study: a bundle from `python -m studies build` becomes a study; twice changes nothing; broken ones write
+nothing.
+"""
+
 import gzip
 import hashlib
 import json
@@ -37,7 +40,10 @@ def test_it_imports_the_volumes_and_task_definitions_of_a_bundle(bundle):
     assert created and study.slug == "test-study" and study.status == Study.DRAFT
     assert Volume.objects.filter(study=study).count() == 8
     assert RecognitionItem.objects.filter(study=study).count() == 2
-    assert {s.key: s.window for s in RankingSet.objects.all()} == {"lobes-and-fissures-1": "lung", "vessels-1": "vessels"}
+    assert {s.key: s.window for s in RankingSet.objects.all()} == {
+        "lobes-and-fissures-1": "lung",
+        "vessels-1": "vessels",
+    }
     assert study.volumes.get(key_id="real-1").finding == "Pleural effusion"
 
 
@@ -55,7 +61,9 @@ def test_it_stores_each_volume_as_the_same_int16_nifti_under_its_opaque_name(bun
 def test_it_stores_a_zstd_copy_of_each_volume_beside_the_gzip_one(bundle):
     study, _ = import_bundle(bundle)
     for volume in study.volumes.all():
-        assert zstandard.ZstdDecompressor().decompress(volume.zstd_path.read_bytes()) == gzip.decompress(volume.gzip_path.read_bytes())
+        assert zstandard.ZstdDecompressor().decompress(volume.zstd_path.read_bytes()) == gzip.decompress(
+            volume.gzip_path.read_bytes()
+        )
 
 
 @pytest.mark.django_db

@@ -1,4 +1,5 @@
 """Invitations: unguessable links, stored only as hashes; forged, revoked and finished links are refused."""
+
 import hashlib
 import io
 

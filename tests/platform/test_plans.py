@@ -1,4 +1,5 @@
 """Per-reader plans: each reader's own seeded order from studies.plans.reader_plan, fixed at invitation."""
+
 from studies.plans import reader_plan
 from tests.platform.conftest import invite
 

@@ -1,4 +1,5 @@
 """The reader's way through a study: welcome, start, tasks in plan order, resume, go back, finish, locked."""
+
 from surveys.models import AnswerChange, RankingSet, Reader, RecognitionAnswer, Study, Volume
 from tests.platform.conftest import answer_everything, finish, post_answer, start, task_payload
 
@@ -120,9 +121,17 @@ def test_a_ranking_set_of_more_than_ten_scans_is_labelled_a_to_z_then_aa_ab(clie
     template = study.volumes.first()
     names = [f"{i:024x}" for i in range(28)]
     ranking_set = RankingSet.objects.create(study=study, structure="lobes", key="lobes-many", window="lung")
-    ranking_set.volumes.set([Volume.objects.create(study=study, name=n, key_id=n, source=n, sha256=template.sha256,
-                                                   raw_bytes=template.raw_bytes) for n in names])
-    Reader.objects.filter(pk=alice.reader.pk).update(plan=[{"kind": "ranking", "structure": "lobes", "set": "lobes-many", "volumes": names}])
+    ranking_set.volumes.set(
+        [
+            Volume.objects.create(
+                study=study, name=n, key_id=n, source=n, sha256=template.sha256, raw_bytes=template.raw_bytes
+            )
+            for n in names
+        ]
+    )
+    Reader.objects.filter(pk=alice.reader.pk).update(
+        plan=[{"kind": "ranking", "structure": "lobes", "set": "lobes-many", "volumes": names}]
+    )
     start(client, alice)
     response = client.get(alice.path("task", 1))
     letters = [scan["letter"] for scan in response.context["scans"]]
@@ -153,10 +162,15 @@ def test_each_task_page_names_the_next_pages_scans_for_the_browser_to_prefetch(c
     names = lambda task: [task["volume"]] if task["kind"] == "recognition" else task["volumes"]  # noqa: E731
     for position in range(len(plan)):
         upcoming = client.get(alice.path("task", position + 1)).context["upcoming"]
-        expected = [] if position + 1 == len(plan) else \
-            [alice.path("volume", n) for n in names(plan[position + 1]) if n not in names(plan[position])]
+        expected = (
+            []
+            if position + 1 == len(plan)
+            else [alice.path("volume", n) for n in names(plan[position + 1]) if n not in names(plan[position])]
+        )
         assert upcoming == expected
-    assert expected == [] and any(client.get(alice.path("task", p + 1)).context["upcoming"] for p in range(len(plan) - 1))
+    assert expected == [] and any(
+        client.get(alice.path("task", p + 1)).context["upcoming"] for p in range(len(plan) - 1)
+    )
 
 
 def test_the_welcome_page_names_the_first_tasks_scans_for_the_browser_to_prefetch(client, alice):

@@ -1,4 +1,7 @@
-"""Every answer the platform must refuse, with a clear message and no change (the issue's 'Blinding and access' list)."""
+"""Every answer the platform must refuse, with a clear message and no change (the issue's 'Blinding and access'
+list).
+"""
+
 import json
 
 import pytest
@@ -68,7 +71,9 @@ def test_it_refuses_an_answer_for_a_volume_outside_the_readers_plan(client, star
 
 
 def test_it_refuses_an_answer_for_a_task_position_beyond_the_plan(client, started):
-    response = post_answer(client, started, position=99, kind="recognition", volume=started.reader.plan[0]["volume"], option="Cardiomegaly")
+    response = post_answer(
+        client, started, position=99, kind="recognition", volume=started.reader.plan[0]["volume"], option="Cardiomegaly"
+    )
     _refused(response, 400, "not part of your study")
     _nothing_stored()
 
@@ -95,13 +100,19 @@ def test_it_refuses_a_replayed_answer_after_finishing_and_changes_nothing(client
 def test_it_refuses_an_answer_without_a_csrf_token(alice):
     browser = Client(enforce_csrf_checks=True)
     start(browser, alice)  # also refused: no token in the form
-    response = browser.post(alice.path("answer"), json.dumps(task_payload(alice, 0) | {"option": "Cardiomegaly"}), content_type="application/json")
+    response = browser.post(
+        alice.path("answer"),
+        json.dumps(task_payload(alice, 0) | {"option": "Cardiomegaly"}),
+        content_type="application/json",
+    )
     assert response.status_code == 403
     _nothing_stored()
 
 
 def test_it_refuses_a_body_that_is_not_json(client, started):
-    response = client.post(started.path("answer"), "option=Cardiomegaly", content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        started.path("answer"), "option=Cardiomegaly", content_type="application/x-www-form-urlencoded"
+    )
     _refused(response, 400, "could not be read")
 
 

@@ -1,4 +1,5 @@
 """The staff results page: the statistics of `python -m studies analyze`, live from the answers so far; staff only."""
+
 import io
 import json
 import zipfile
@@ -34,16 +35,22 @@ def answered(client, alice, bob):
     start(client, bob)
     position = _positions(bob, "ranking")[0]
     names = bob.refresh().plan[position]["volumes"]
-    post_answer(client, bob, **task_payload(bob, position), seconds=5.0,
-                ranks={name: len(names) - i for i, name in enumerate(names)})
+    post_answer(
+        client,
+        bob,
+        **task_payload(bob, position),
+        seconds=5.0,
+        ranks={name: len(names) - i for i, name in enumerate(names)},
+    )
     return alice, bob
 
 
 def _store_ranks(invited, ranking_set: RankingSet, count: int, order: str = "key_id") -> None:
     """Store a ranking of only `count` scans of a set, as no page would (a state to survive, not to make)."""
     names = [volume.name for volume in ranking_set.volumes.order_by(order)][:count]
-    RankingAnswer.objects.create(reader=invited.reader, ranking_set=ranking_set,
-                                 ranks={name: i + 1 for i, name in enumerate(names)})
+    RankingAnswer.objects.create(
+        reader=invited.reader, ranking_set=ranking_set, ranks={name: i + 1 for i, name in enumerate(names)}
+    )
 
 
 def test_a_reader_token_cannot_reach_the_results_page(client, study, answered):
@@ -78,7 +85,9 @@ def test_it_shows_mean_ranks_computed_from_the_answers_so_far(client, coordinato
     assert "2 readers invited, 2 started, 1 finished" in page
     for structure, result in response.context["analysis"].summary["ranking"].items():
         ranks = {}
-        answers = RankingAnswer.objects.filter(ranking_set__structure=structure).prefetch_related("ranking_set__volumes")
+        answers = RankingAnswer.objects.filter(ranking_set__structure=structure).prefetch_related(
+            "ranking_set__volumes"
+        )
         for answer in answers:
             for volume in answer.ranking_set.volumes.all():
                 ranks.setdefault(volume.source, []).append(answer.ranks[volume.name])
@@ -89,8 +98,11 @@ def test_it_shows_mean_ranks_computed_from_the_answers_so_far(client, coordinato
 
 def test_the_page_shows_what_the_command_line_computes_from_the_export(client, coordinator, study, answered, tmp_path):
     write_exports(study, tmp_path)
-    expected = analyze(read_rankings(tmp_path / "rankings.csv"), read_pathology(tmp_path / "pathology.csv"),
-                       read_readers(tmp_path / "readers.csv"))
+    expected = analyze(
+        read_rankings(tmp_path / "rankings.csv"),
+        read_pathology(tmp_path / "pathology.csv"),
+        read_readers(tmp_path / "readers.csv"),
+    )
     client.force_login(coordinator)
     assert client.get(_results(study)).context["analysis"].summary == expected
 
@@ -101,9 +113,20 @@ def test_the_analysis_download_is_a_zip_with_summary_json(client, coordinator, s
     assert response.status_code == 200 and response["Content-Type"] == "application/zip"
     assert response["Content-Disposition"] == f'attachment; filename="{study.slug}-analysis.zip"'
     archive = zipfile.ZipFile(io.BytesIO(response.content))
-    assert set(archive.namelist()) >= {"summary.json", "report.md", "mean_ranks.csv", "tests.csv", "pairwise.csv",
-                                       "recognition.csv", "mean_ranks.png", "rank_frequencies.png", "recognition.png",
-                                       "export/rankings.csv", "export/pathology.csv", "export/readers.csv"}
+    assert set(archive.namelist()) >= {
+        "summary.json",
+        "report.md",
+        "mean_ranks.csv",
+        "tests.csv",
+        "pairwise.csv",
+        "recognition.csv",
+        "mean_ranks.png",
+        "rank_frequencies.png",
+        "recognition.png",
+        "export/rankings.csv",
+        "export/pathology.csv",
+        "export/readers.csv",
+    }
     summary = json.loads(archive.read("summary.json"))
     assert summary["ranking"]["lobes and fissures"]["n_blocks"] >= 1 and summary["readers"]["finished"] == 1
     assert archive.read("export/rankings.csv").decode().startswith("study,reader,structure,set,volume,source,rank")

@@ -1,4 +1,5 @@
 """Settings from the environment: typed helpers fail loudly; production settings pass `check --deploy`."""
+
 import os
 import subprocess
 import sys
@@ -14,8 +15,12 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _production_env(tmp_path, **extra):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_", "DATABASE_URL"))}
-    env.update(DJANGO_SECRET_KEY="k" * 20 + "-production-secret-key-for-the-check-" + "z" * 20,
-               DJANGO_ALLOWED_HOSTS="reader.example.org", PLATFORM_DATA_DIR=str(tmp_path), **extra)
+    env.update(
+        DJANGO_SECRET_KEY="k" * 20 + "-production-secret-key-for-the-check-" + "z" * 20,
+        DJANGO_ALLOWED_HOSTS="reader.example.org",
+        PLATFORM_DATA_DIR=str(tmp_path),
+        **extra,
+    )
     return env
 
 
@@ -38,8 +43,13 @@ def test_a_list_setting_splits_on_commas(monkeypatch):
 
 @pytest.mark.slow
 def test_production_settings_pass_the_deployment_check(tmp_path):
-    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-                            cwd=REPO, env=_production_env(tmp_path), capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=REPO,
+        env=_production_env(tmp_path),
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -54,8 +64,15 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
 @pytest.mark.slow
 def test_the_site_starts_without_collected_static_files_and_creates_no_folder_for_them(tmp_path):
     static_root = tmp_path / "read-only" / "staticfiles"
-    env = _production_env(tmp_path, DJANGO_STATIC_ROOT=str(static_root), DATABASE_URL="postgres://nobody@127.0.0.1/none")
-    result = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, 'platform'); import webapp.wsgi"],
-                            cwd=REPO, env=env, capture_output=True, text=True)
+    env = _production_env(
+        tmp_path, DJANGO_STATIC_ROOT=str(static_root), DATABASE_URL="postgres://nobody@127.0.0.1/none"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys; sys.path.insert(0, 'platform'); import webapp.wsgi"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0 and result.stderr == "", result.stderr
     assert not static_root.exists() and not (tmp_path / "read-only").exists()

@@ -1,4 +1,5 @@
 """The optional instruction video: shown on the welcome page, served only under the study's own opaque name."""
+
 import json
 import shutil
 

@@ -1,4 +1,7 @@
-"""Volume delivery: int16 NIfTI under opaque names, only to readers whose plan shows them, zstd- or gzip-encoded, cacheable."""
+"""Volume delivery: int16 NIfTI under opaque names, only to readers whose plan shows them, zstd- or gzip-encoded,
+cacheable.
+"""
+
 import gzip
 import shutil
 
@@ -52,7 +55,9 @@ def test_a_client_without_gzip_gets_the_plain_nifti(client, alice):
 
 def test_it_refuses_a_stored_volume_that_is_not_in_the_readers_plan(client, alice):
     planned = alice.reader.study.volumes.get(name=_first_scan(alice))
-    extra = Volume.objects.create(study=planned.study, name="f" * 24, key_id="spare", source="real", sha256="0" * 64, raw_bytes=planned.raw_bytes)
+    extra = Volume.objects.create(
+        study=planned.study, name="f" * 24, key_id="spare", source="real", sha256="0" * 64, raw_bytes=planned.raw_bytes
+    )
     shutil.copyfile(planned.gzip_path, extra.gzip_path)
     assert client.get(alice.path("volume", extra.name), HTTP_ACCEPT_ENCODING="gzip").status_code == 404
     assert client.get(alice.path("volume", "0" * 24)).status_code == 404
@@ -84,7 +89,10 @@ def test_each_encoding_has_its_own_etag_and_the_same_caching_headers(client, ali
     responses = [client.get(path, HTTP_ACCEPT_ENCODING=accepted) for accepted in ("zstd", "gzip", "identity")]
     assert len({response["ETag"] for response in responses}) == 3
     for response in responses:
-        assert "Accept-Encoding" in response["Vary"] and response["Cache-Control"] == "private, max-age=31536000, immutable"
+        assert (
+            "Accept-Encoding" in response["Vary"]
+            and response["Cache-Control"] == "private, max-age=31536000, immutable"
+        )
     assert client.get(path, HTTP_IF_NONE_MATCH=responses[0]["ETag"], HTTP_ACCEPT_ENCODING="zstd").status_code == 304
     assert client.get(path, HTTP_IF_NONE_MATCH=responses[0]["ETag"], HTTP_ACCEPT_ENCODING="gzip").status_code == 200
 

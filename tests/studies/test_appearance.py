@@ -1,4 +1,5 @@
 """Pixel statistics the audit compares between sources, checked against independently computed values."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,7 +34,14 @@ def test_body_extent_measures_the_bounding_box_of_body_voxels_in_mm():
 
 
 def appearance(noise: float) -> Appearance:
-    metrics = {"noise_hu": noise, "grey_levels": 0.9, "padding": 0.0, "body_rl_mm": 300.0, "body_ap_mm": 220.0, "body_si_mm": 250.0}
+    metrics = {
+        "noise_hu": noise,
+        "grey_levels": 0.9,
+        "padding": 0.0,
+        "body_rl_mm": 300.0,
+        "body_ap_mm": 220.0,
+        "body_si_mm": 250.0,
+    }
     return Appearance(metrics, np.bincount([1000, 1100], minlength=4096).astype(float))
 
 

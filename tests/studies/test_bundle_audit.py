@@ -1,4 +1,5 @@
 """The audit: a clean bundle passes; any planted served difference fails; pixel differences between sources warn."""
+
 from __future__ import annotations
 
 import gzip
@@ -10,13 +11,12 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
-import pytest
 
 from studies.__main__ import main
 from studies.audit import audit_bundle
 from studies.blinding import GZIP_LEVEL
-from studies.bundle import file_sha256
 from studies.build import build_bundle
+from studies.bundle import file_sha256
 from studies.synthetic import write_chest
 
 
@@ -26,7 +26,9 @@ def volume_file(bundle: Path, volume_id: str) -> Path:
 
 
 def replant(bundle: Path, volume_id: str, content: bytes) -> None:
-    """Replace one served file, keeping its time and study.json's digest in step so only the planted difference remains."""
+    """Replace one served file, keeping its time and study.json's digest in step so only the planted difference
+    remains.
+    """
     path = volume_file(bundle, volume_id)
     stat = path.stat()
     path.write_bytes(content)
@@ -57,7 +59,7 @@ def test_a_freshly_built_bundle_is_clean(bundle):
 
 def test_it_fails_a_volume_whose_header_description_differs(bundle):
     raw = nifti(bundle, "hagan-02")
-    raw[148:148 + 6] = b"HA-GAN"  # descrip
+    raw[148 : 148 + 6] = b"HA-GAN"  # descrip
     replant(bundle, "hagan-02", plain_gzip(raw))
     [failure] = failures(bundle)
     assert "source 'ha-gan'" in failure and "NIfTI header field descrip" in failure and "HA-GAN" in failure
@@ -157,11 +159,21 @@ def test_it_does_not_warn_when_sources_differ_only_in_how_they_were_written(tmp_
     entries = []
     for index in range(4):
         real = index % 2 == 0
-        write_chest(scans / f"v{index}.nii.gz", (24, 24, 24), (12.0,) * 3, "LPS" if real else "RAS",
-                    "int16" if real else "float32", "hu" if real else "unit", noise_hu=20.0, seed=index,
-                    header_fields={"descrip": b"scanner" if real else b"model"})
-        entries.append(f'[[volume]]\nid = "v{index}"\nfile = "scans/v{index}.nii.gz"\n'
-                       f'source = "{"real" if real else "medsyn"}"\nintensity = "{"hu" if real else "unit"}"\n')
+        write_chest(
+            scans / f"v{index}.nii.gz",
+            (24, 24, 24),
+            (12.0,) * 3,
+            "LPS" if real else "RAS",
+            "int16" if real else "float32",
+            "hu" if real else "unit",
+            noise_hu=20.0,
+            seed=index,
+            header_fields={"descrip": b"scanner" if real else b"model"},
+        )
+        entries.append(
+            f'[[volume]]\nid = "v{index}"\nfile = "scans/v{index}.nii.gz"\n'
+            f'source = "{"real" if real else "medsyn"}"\nintensity = "{"hu" if real else "unit"}"\n'
+        )
     (tmp_path / "m.toml").write_text('[study]\ntitle = "formats"\nseed = 1\nspacing = 12.0\n' + "\n".join(entries))
     report = audit_bundle(build_bundle(tmp_path / "m.toml", tmp_path / "b", workers=1, progress=False), workers=1)
     assert report.clean and report.warnings == []
@@ -188,13 +200,15 @@ def _two_source_study(tmp_path: Path, write) -> Path:
         source = "real" if index % 2 else "medsyn"
         write(scans / f"v{index}.nii.gz", source, index)
         entries.append(f'[[volume]]\nid = "v{index}"\nfile = "scans/v{index}.nii.gz"\nsource = "{source}"\n')
-    (tmp_path / "m.toml").write_text('[study]\ntitle = "pixels"\nseed = 1\nshape = [24, 24, 24]\nspacing = 12.0\n'
-                                     + "\n".join(entries))
+    (tmp_path / "m.toml").write_text(
+        '[study]\ntitle = "pixels"\nseed = 1\nshape = [24, 24, 24]\nspacing = 12.0\n' + "\n".join(entries)
+    )
     return build_bundle(tmp_path / "m.toml", tmp_path / "b", workers=1, progress=False)
 
 
 def test_it_warns_when_one_source_has_a_shifted_intensity_histogram(tmp_path):
     """The generator's volumes are 80 HU brighter throughout: the histogram warning names it."""
+
     def write(path, source, index):
         write_chest(path, (24, 24, 24), (12.0,) * 3, noise_hu=10.0, seed=index)
         if source == "medsyn":
@@ -207,7 +221,10 @@ def test_it_warns_when_one_source_has_a_shifted_intensity_histogram(tmp_path):
 
 
 def test_it_warns_when_one_source_has_a_smaller_field_of_view(tmp_path):
-    """The generator's volumes cover 192 mm instead of 288 mm: the body is cut, and the field-of-view warning says so."""
+    """The generator's volumes cover 192 mm instead of 288 mm: the body is cut, and the field-of-view warning says
+    so.
+    """
+
     def write(path, source, index):
         write_chest(path, (16, 16, 16) if source == "medsyn" else (24, 24, 24), (12.0,) * 3, noise_hu=10.0, seed=index)
 

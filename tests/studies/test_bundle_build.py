@@ -1,10 +1,10 @@
 """Building a bundle: the study.json contract, blinded files, parallel builds, and nothing half-written on failure."""
+
 from __future__ import annotations
 
 import gzip
 import json
 import re
-from pathlib import Path
 
 import nibabel as nib
 import numpy as np
@@ -16,8 +16,19 @@ from studies.bundle import file_sha256, load_study
 from studies.errors import StudyError
 from studies.normalise import grid_affine
 
-CONTRACT_KEYS = {"format", "title", "slug", "seed", "grid", "instructions", "video", "closing_message",
-                 "volumes", "recognition", "ranking"}
+CONTRACT_KEYS = {
+    "format",
+    "title",
+    "slug",
+    "seed",
+    "grid",
+    "instructions",
+    "video",
+    "closing_message",
+    "volumes",
+    "recognition",
+    "ranking",
+}
 TELLTALES = [b"SIEMENS", b"PACS", b"HA-GAN", b"md.lut", b"real-07", b"gen-eff", b"hagan", b"md-02", b"medsyn", b"scans"]
 
 
@@ -59,7 +70,9 @@ def test_it_writes_tasks_in_opaque_names_grouping_ranking_tables_by_structure(bu
         ("lobes and fissures", "lung", ["lobes-and-fissures-1", "lobes-and-fissures-2"]),
         ("airways", "lung", ["airways-1"]),
     ]
-    assert study["ranking"][0]["sets"][1]["volumes"] == [names[i] for i in ("md-02", "hagan-02", "gen-eff-1", "real-07")]
+    assert study["ranking"][0]["sets"][1]["volumes"] == [
+        names[i] for i in ("md-02", "hagan-02", "gen-eff-1", "real-07")
+    ]
 
 
 def test_it_writes_null_recognition_and_no_ranking_when_the_manifest_has_none(manifest):
@@ -94,7 +107,9 @@ def test_served_files_load_as_int16_on_the_canonical_grid(bundle):
 
 
 def test_identical_volumes_compress_to_identical_files(manifest):
-    text = manifest.read_text().replace('file = "scans/md-02.nii.gz"', 'file = "scans/gen-eff-1.nii.gz"\nintensity = "unit"')
+    text = manifest.read_text().replace(
+        'file = "scans/md-02.nii.gz"', 'file = "scans/gen-eff-1.nii.gz"\nintensity = "unit"'
+    )
     manifest.write_text(text)
     study = load_study(build_bundle(manifest, manifest.parent / "twins", workers=1, progress=False))
     digests = {volume["id"]: volume["sha256"] for volume in study["volumes"]}
@@ -109,7 +124,11 @@ def test_a_parallel_build_serves_the_same_voxels_as_a_serial_one(manifest, bundl
 
 
 def test_it_defaults_the_grid_to_the_most_common_input_shape(manifest):
-    text = manifest.read_text().replace("shape = [32, 32, 32]\n", "").replace("scans/md-02.nii.gz", "scans/gen-eff-1.nii.gz")
+    text = (
+        manifest.read_text()
+        .replace("shape = [32, 32, 32]\n", "")
+        .replace("scans/md-02.nii.gz", "scans/gen-eff-1.nii.gz")
+    )
     manifest.write_text(text)
     study = load_study(build_bundle(manifest, manifest.parent / "default-shape", workers=1, progress=False))
     assert study["grid"]["shape"] == [32, 32, 32]
@@ -125,7 +144,10 @@ def test_it_copies_the_instruction_video_under_an_opaque_name(manifest):
 
 
 def test_a_failed_build_leaves_nothing_behind(manifest):
-    nib.save(nib.Nifti1Image(np.full((8, 8, 8), np.nan, dtype=np.float32), np.eye(4)), manifest.parent / "scans" / "md-02.nii.gz")
+    nib.save(
+        nib.Nifti1Image(np.full((8, 8, 8), np.nan, dtype=np.float32), np.eye(4)),
+        manifest.parent / "scans" / "md-02.nii.gz",
+    )
     before = set(manifest.parent.iterdir())
     with pytest.raises(StudyError, match=r"study\.toml: \[\[volume\]\] 'md-02': .*md-02\.nii\.gz has 512 NaN"):
         build_bundle(manifest, manifest.parent / "broken", workers=2, progress=False)
@@ -172,6 +194,8 @@ def test_every_command_explains_itself(command, capsys):
 
 def test_it_rejects_a_volume_that_is_not_nifti_before_doing_any_work(manifest):
     (manifest.parent / "scans" / "hagan-02.nii.gz").write_text("PNG? no, a text file")
-    with pytest.raises(StudyError, match=r"study\.toml: \[\[volume\]\] 'hagan-02': .*hagan-02\.nii\.gz is not a readable NIfTI file"):
+    with pytest.raises(
+        StudyError, match=r"study\.toml: \[\[volume\]\] 'hagan-02': .*hagan-02\.nii\.gz is not a readable NIfTI file"
+    ):
         build_bundle(manifest, manifest.parent / "broken", workers=1, progress=False)
     assert not (manifest.parent / "broken").exists()

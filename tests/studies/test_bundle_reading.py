@@ -1,4 +1,5 @@
 """Reading a bundle back (what the platform's import uses): format, files present, digests matching."""
+
 from __future__ import annotations
 
 import json
@@ -46,7 +47,9 @@ def test_it_rejects_a_volume_name_that_is_not_opaque(bundle):
 
 def test_it_rejects_a_ranking_set_naming_an_unknown_volume(bundle):
     rewrite(bundle, lambda study: study["ranking"][0]["sets"][0]["volumes"].__setitem__(0, "f" * 24))
-    with pytest.raises(StudyError, match=r"ranking\[1\] set lobes-and-fissures-1: 'f{24}' is not a volume of this study"):
+    with pytest.raises(
+        StudyError, match=r"ranking\[1\] set lobes-and-fissures-1: 'f{24}' is not a volume of this study"
+    ):
         load_study(bundle)
 
 

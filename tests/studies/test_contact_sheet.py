@@ -1,4 +1,5 @@
 """The preview contact sheet: every served volume's three mid slices in the lung window, labelled by opaque name."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,7 +20,9 @@ def test_it_turns_slices_to_radiological_display():
     assert axial.shape == (6, 5) and axial[2, 0] == 1, "axial: patient right on screen left"
     assert axial[0, 2] == 2, "axial: anterior at the top"
     assert coronal.shape == (7, 5) and coronal[0, 2] == 3, "coronal: superior at the top"
-    assert sagittal.shape == (7, 6) and sagittal[3, 0] == 2 and sagittal[0, 2] == 3, "sagittal: anterior left, superior up"
+    assert sagittal.shape == (7, 6) and sagittal[3, 0] == 2 and sagittal[0, 2] == 3, (
+        "sagittal: anterior left, superior up"
+    )
 
 
 def test_it_maps_the_lung_window_to_grey_levels():
@@ -35,7 +38,9 @@ def test_it_draws_one_cell_per_volume_with_body_and_lungs_visible(bundle, tmp_pa
 def test_the_sheet_carries_no_text_beyond_the_pixels(bundle, tmp_path):
     image = Image.open(contact_sheet(bundle, tmp_path / "sheet.png"))
     assert not getattr(image, "text", {})
-    assert not [word for word in (b"real", b"medsyn", b"ha-gan", b"md-02") if word in (tmp_path / "sheet.png").read_bytes()]
+    assert not [
+        word for word in (b"real", b"medsyn", b"ha-gan", b"md-02") if word in (tmp_path / "sheet.png").read_bytes()
+    ]
 
 
 def test_the_command_line_writes_the_sheet(bundle, tmp_path, capsys):

@@ -1,4 +1,7 @@
-"""Normalisation: canonical RAS+, physical-space trilinear resampling centred per volume, HU mapping, clipping, int16."""
+"""Normalisation: canonical RAS+, physical-space trilinear resampling centred per volume, HU mapping, clipping,
+int16.
+"""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -41,12 +44,17 @@ def test_it_puts_the_patients_left_heart_on_the_left_whatever_the_input_orientat
     assert hu[HEART] > 0 and hu[MIRROR] < -300
 
 
-@pytest.mark.parametrize("shape, spacing, axcodes, dtype", [
-    ((64, 64, 40), (5.0, 5.0, 8.0), "LPS", "int16"),
-    ((40, 40, 40), (8.0, 8.0, 8.0), "PIR", "uint8"),
-    ((30, 36, 32), (11.0, 9.0, 10.0), "RAS", "float64"),
-])
-def test_it_resamples_other_grids_and_orientations_to_the_same_anatomy(tmp_path, reference, shape, spacing, axcodes, dtype):
+@pytest.mark.parametrize(
+    "shape, spacing, axcodes, dtype",
+    [
+        ((64, 64, 40), (5.0, 5.0, 8.0), "LPS", "int16"),
+        ((40, 40, 40), (8.0, 8.0, 8.0), "PIR", "uint8"),
+        ((30, 36, 32), (11.0, 9.0, 10.0), "RAS", "float64"),
+    ],
+)
+def test_it_resamples_other_grids_and_orientations_to_the_same_anatomy(
+    tmp_path, reference, shape, spacing, axcodes, dtype
+):
     hu = served(write_chest(tmp_path / "v.nii.gz", shape, spacing, axcodes, dtype)).astype(float)
     difference = np.abs(hu - reference)
     assert np.median(difference) < 2 and difference.mean() < 25
@@ -56,7 +64,9 @@ def test_it_resamples_an_oblique_volume_by_its_affine(tmp_path, reference):
     angle = np.deg2rad(20)
     affine = np.diag([6.0, 6.0, 6.0, 1.0])
     affine[:2, :2] = 6.0 * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-    nib.save(nib.Nifti1Image(np.rint(chest_volume((60, 60, 60), affine)).astype(np.int16), affine), tmp_path / "o.nii.gz")
+    nib.save(
+        nib.Nifti1Image(np.rint(chest_volume((60, 60, 60), affine)).astype(np.int16), affine), tmp_path / "o.nii.gz"
+    )
     difference = np.abs(served(tmp_path / "o.nii.gz").astype(float) - reference)
     assert np.median(difference) < 2 and difference.mean() < 25
 

@@ -1,4 +1,5 @@
 """Per-reader plans: the paper's section V-F design, reproducible from the study seed and position-balanced."""
+
 from __future__ import annotations
 
 import collections
@@ -62,11 +63,18 @@ def test_it_gives_a_different_plan_for_a_different_seed():
 def test_it_does_not_depend_on_pythons_hash_seed(tmp_path):
     study_file = tmp_path / "study.json"
     study_file.write_text(json.dumps(make_study()))
-    code = f"import json; from studies.plans import reader_plan; print(json.dumps(reader_plan(json.load(open({str(study_file)!r})), 7)))"
+    code = (
+        "import json; from studies.plans import reader_plan; "
+        f"print(json.dumps(reader_plan(json.load(open({str(study_file)!r})), 7)))"
+    )
     outputs = set()
     for hash_seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-        outputs.add(subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True).stdout)
+        outputs.add(
+            subprocess.run(
+                [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True
+            ).stdout
+        )
     assert len(outputs) == 1 and "recognition" in outputs.pop()
 
 

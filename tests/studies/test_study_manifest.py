@@ -1,4 +1,5 @@
 """Manifest checking: every mistake a researcher can make is named with the file, the key or volume, and the problem."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,7 +35,10 @@ def test_it_reads_a_valid_manifest(manifest):
     assert study.volumes[0].file == manifest.parent / "scans" / "real-07.nii.gz"
     assert study.recognition.options == DEFAULT_OPTIONS
     assert [(r.structure, r.window) for r in study.ranking] == [
-        ("lobes and fissures", "lung"), ("airways", "lung"), ("lobes and fissures", "lung")]
+        ("lobes and fissures", "lung"),
+        ("airways", "lung"),
+        ("lobes and fissures", "lung"),
+    ]
 
 
 def test_it_derives_the_slug_from_the_title():
@@ -96,7 +100,11 @@ def test_it_rejects_a_duplicate_volume_id(manifest):
 
 
 def test_it_rejects_an_unknown_id_in_a_ranking(manifest):
-    edit(manifest, 'volumes = ["real-07", "gen-eff-1", "hagan-02", "md-02"]', 'volumes = ["real-07", "gen-eff-9", "hagan-02", "md-02"]')
+    edit(
+        manifest,
+        'volumes = ["real-07", "gen-eff-1", "hagan-02", "md-02"]',
+        'volumes = ["real-07", "gen-eff-9", "hagan-02", "md-02"]',
+    )
     message = problem(manifest)
     assert "[[ranking]] #1" in message and "unknown volume id 'gen-eff-9'" in message
 
@@ -108,7 +116,11 @@ def test_it_rejects_an_unknown_id_in_recognition(manifest):
 
 
 def test_it_rejects_a_ranking_with_repeated_volumes(manifest):
-    edit(manifest, 'volumes = ["real-07", "gen-eff-1", "hagan-02", "md-02"]', 'volumes = ["real-07", "gen-eff-1", "real-07", "md-02"]')
+    edit(
+        manifest,
+        'volumes = ["real-07", "gen-eff-1", "hagan-02", "md-02"]',
+        'volumes = ["real-07", "gen-eff-1", "real-07", "md-02"]',
+    )
     message = problem(manifest)
     assert "[[ranking]] #1" in message and "'real-07' is listed more than once" in message
 
@@ -189,14 +201,20 @@ def test_it_rejects_a_manifest_without_volumes(tmp_path):
 
 
 def test_it_rejects_a_ranking_set_with_two_volumes_of_one_source(manifest):
-    edit(manifest, 'id = "md-02"\nfile = "scans/md-02.nii.gz"\nsource = "medical-diffusion"',
-         'id = "md-02"\nfile = "scans/md-02.nii.gz"\nsource = "ha-gan"')
+    edit(
+        manifest,
+        'id = "md-02"\nfile = "scans/md-02.nii.gz"\nsource = "medical-diffusion"',
+        'id = "md-02"\nfile = "scans/md-02.nii.gz"\nsource = "ha-gan"',
+    )
     message = problem(manifest)
     assert "[[ranking]] #1" in message and "'hagan-02' and 'md-02' are both from source 'ha-gan'" in message
 
 
 def test_it_rejects_sets_of_one_structure_that_rank_different_sources(manifest):
-    edit(manifest, 'structure = "airways"\nvolumes = ["real-07", "gen-eff-1", "hagan-02", "md-02"]',
-         'structure = "lobes and fissures"\nvolumes = ["real-07", "gen-eff-1", "hagan-02"]')
+    edit(
+        manifest,
+        'structure = "airways"\nvolumes = ["real-07", "gen-eff-1", "hagan-02", "md-02"]',
+        'structure = "lobes and fissures"\nvolumes = ["real-07", "gen-eff-1", "hagan-02"]',
+    )
     message = problem(manifest)
     assert "[[ranking]] #2" in message and "must rank the same sources" in message

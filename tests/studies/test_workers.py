@@ -1,4 +1,7 @@
-"""map_volumes: results in the items' order on any number of workers, the first error raised, a dead worker explained."""
+"""map_volumes: results in the items' order on any number of workers, the first error raised, a dead worker
+explained.
+"""
+
 import math
 import os
 
@@ -10,7 +13,13 @@ from studies.workers import map_volumes
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_results_come_back_in_the_order_of_the_items(workers):
-    assert map_volumes(math.sqrt, [9.0, 4.0, 1.0, 16.0, 25.0], workers=workers, desc="t", progress=False) == [3, 2, 1, 4, 5]
+    assert map_volumes(math.sqrt, [9.0, 4.0, 1.0, 16.0, 25.0], workers=workers, desc="t", progress=False) == [
+        3,
+        2,
+        1,
+        4,
+        5,
+    ]
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -6,153 +6,241 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Reader',
+            name="Reader",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('index', models.PositiveIntegerField(help_text="Seeds this reader's randomised plan.")),
-                ('label', models.CharField(max_length=100)),
-                ('token_hash', models.CharField(editable=False, max_length=64, unique=True)),
-                ('plan', models.JSONField(editable=False)),
-                ('position', models.PositiveIntegerField(default=0, help_text='The task (0-based) the reader is on.')),
-                ('years_experience', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('level', models.CharField(blank=True, choices=[('resident', 'Resident'), ('junior', 'Junior radiologist'), ('senior', 'Senior radiologist'), ('faculty', 'Faculty')], max_length=20)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('last_seen_at', models.DateTimeField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("index", models.PositiveIntegerField(help_text="Seeds this reader's randomised plan.")),
+                ("label", models.CharField(max_length=100)),
+                ("token_hash", models.CharField(editable=False, max_length=64, unique=True)),
+                ("plan", models.JSONField(editable=False)),
+                ("position", models.PositiveIntegerField(default=0, help_text="The task (0-based) the reader is on.")),
+                ("years_experience", models.PositiveSmallIntegerField(blank=True, null=True)),
+                (
+                    "level",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("resident", "Resident"),
+                            ("junior", "Junior radiologist"),
+                            ("senior", "Senior radiologist"),
+                            ("faculty", "Faculty"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("last_seen_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['study', 'index'],
+                "ordering": ["study", "index"],
             },
         ),
         migrations.CreateModel(
-            name='Study',
+            name="Study",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=100, unique=True)),
-                ('title', models.CharField(max_length=300)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('open', 'Open'), ('closed', 'Closed')], default='draft', max_length=10)),
-                ('seed', models.BigIntegerField()),
-                ('instructions', models.TextField(blank=True)),
-                ('closing_message', models.TextField(blank=True)),
-                ('video', models.CharField(blank=True, help_text='Opaque file name of the instruction video, if any.', max_length=100)),
-                ('options', models.JSONField(default=list, help_text='Answer options of the recognition task.')),
-                ('design', models.JSONField(help_text='seed, recognition and ranking of study.json: the input of the reader plans.')),
-                ('bundle_digest', models.CharField(help_text='SHA-256 of the imported study.json.', max_length=64)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("slug", models.SlugField(max_length=100, unique=True)),
+                ("title", models.CharField(max_length=300)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("draft", "Draft"), ("open", "Open"), ("closed", "Closed")],
+                        default="draft",
+                        max_length=10,
+                    ),
+                ),
+                ("seed", models.BigIntegerField()),
+                ("instructions", models.TextField(blank=True)),
+                ("closing_message", models.TextField(blank=True)),
+                (
+                    "video",
+                    models.CharField(
+                        blank=True, help_text="Opaque file name of the instruction video, if any.", max_length=100
+                    ),
+                ),
+                ("options", models.JSONField(default=list, help_text="Answer options of the recognition task.")),
+                (
+                    "design",
+                    models.JSONField(
+                        help_text="seed, recognition and ranking of study.json: the input of the reader plans."
+                    ),
+                ),
+                ("bundle_digest", models.CharField(help_text="SHA-256 of the imported study.json.", max_length=64)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'verbose_name_plural': 'studies',
-                'ordering': ['-created_at'],
+                "verbose_name_plural": "studies",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='AnswerChange',
+            name="AnswerChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('task', models.CharField(help_text='Which task, by kind and volume or set.', max_length=300)),
-                ('value', models.JSONField()),
-                ('changed_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('reader', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='answer_changes', to='surveys.reader')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("task", models.CharField(help_text="Which task, by kind and volume or set.", max_length=300)),
+                ("value", models.JSONField()),
+                ("changed_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "reader",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="answer_changes", to="surveys.reader"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-changed_at'],
+                "ordering": ["-changed_at"],
             },
         ),
         migrations.AddField(
-            model_name='reader',
-            name='study',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='readers', to='surveys.study'),
+            model_name="reader",
+            name="study",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="readers", to="surveys.study"
+            ),
         ),
         migrations.CreateModel(
-            name='Volume',
+            name="Volume",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(help_text='Opaque name; the only name a reader sees.', max_length=64)),
-                ('key_id', models.CharField(max_length=200, verbose_name='volume id')),
-                ('source', models.CharField(max_length=100)),
-                ('finding', models.CharField(blank=True, max_length=200)),
-                ('original_file', models.CharField(blank=True, max_length=500)),
-                ('sha256', models.CharField(max_length=64)),
-                ('raw_bytes', models.BigIntegerField(help_text='Size of the uncompressed NIfTI file.')),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='volumes', to='surveys.study')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(help_text="Opaque name; the only name a reader sees.", max_length=64)),
+                ("key_id", models.CharField(max_length=200, verbose_name="volume id")),
+                ("source", models.CharField(max_length=100)),
+                ("finding", models.CharField(blank=True, max_length=200)),
+                ("original_file", models.CharField(blank=True, max_length=500)),
+                ("sha256", models.CharField(max_length=64)),
+                ("raw_bytes", models.BigIntegerField(help_text="Size of the uncompressed NIfTI file.")),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="volumes", to="surveys.study"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='RecognitionItem',
+            name="RecognitionItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='recognition_items', to='surveys.study')),
-                ('volume', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='surveys.volume')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="recognition_items",
+                        to="surveys.study",
+                    ),
+                ),
+                ("volume", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to="surveys.volume")),
             ],
         ),
         migrations.CreateModel(
-            name='RankingSet',
+            name="RankingSet",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('structure', models.CharField(max_length=200)),
-                ('key', models.CharField(max_length=200, verbose_name='set')),
-                ('window', models.CharField(choices=[('lung', 'lung'), ('mediastinum', 'mediastinum'), ('bone', 'bone'), ('vessels', 'vessels')], max_length=20)),
-                ('study', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ranking_sets', to='surveys.study')),
-                ('volumes', models.ManyToManyField(related_name='ranking_sets', to='surveys.volume')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("structure", models.CharField(max_length=200)),
+                ("key", models.CharField(max_length=200, verbose_name="set")),
+                (
+                    "window",
+                    models.CharField(
+                        choices=[
+                            ("lung", "lung"),
+                            ("mediastinum", "mediastinum"),
+                            ("bone", "bone"),
+                            ("vessels", "vessels"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "study",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="ranking_sets", to="surveys.study"
+                    ),
+                ),
+                ("volumes", models.ManyToManyField(related_name="ranking_sets", to="surveys.volume")),
             ],
         ),
         migrations.CreateModel(
-            name='RankingAnswer',
+            name="RankingAnswer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seconds', models.FloatField(default=0.0, help_text='Active time the reader spent on this task.')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('ranks', models.JSONField(default=dict)),
-                ('ranking_set', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='answers', to='surveys.rankingset')),
-                ('reader', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ranking_answers', to='surveys.reader')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("seconds", models.FloatField(default=0.0, help_text="Active time the reader spent on this task.")),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("ranks", models.JSONField(default=dict)),
+                (
+                    "ranking_set",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="answers", to="surveys.rankingset"
+                    ),
+                ),
+                (
+                    "reader",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="ranking_answers", to="surveys.reader"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('reader', 'ranking_set'), name='unique_ranking_answer')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("reader", "ranking_set"), name="unique_ranking_answer")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='RecognitionAnswer',
+            name="RecognitionAnswer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seconds', models.FloatField(default=0.0, help_text='Active time the reader spent on this task.')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('option', models.CharField(blank=True, max_length=200)),
-                ('note', models.TextField(blank=True)),
-                ('reader', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='recognition_answers', to='surveys.reader')),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='answers', to='surveys.recognitionitem')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("seconds", models.FloatField(default=0.0, help_text="Active time the reader spent on this task.")),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("option", models.CharField(blank=True, max_length=200)),
+                ("note", models.TextField(blank=True)),
+                (
+                    "reader",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="recognition_answers",
+                        to="surveys.reader",
+                    ),
+                ),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="answers",
+                        to="surveys.recognitionitem",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('reader', 'item'), name='unique_recognition_answer')],
+                "constraints": [models.UniqueConstraint(fields=("reader", "item"), name="unique_recognition_answer")],
             },
         ),
         migrations.AddConstraint(
-            model_name='reader',
-            constraint=models.UniqueConstraint(fields=('study', 'index'), name='unique_reader_index'),
+            model_name="reader",
+            constraint=models.UniqueConstraint(fields=("study", "index"), name="unique_reader_index"),
         ),
         migrations.AddConstraint(
-            model_name='reader',
-            constraint=models.UniqueConstraint(fields=('study', 'label'), name='unique_reader_label'),
+            model_name="reader",
+            constraint=models.UniqueConstraint(fields=("study", "label"), name="unique_reader_label"),
         ),
         migrations.AddConstraint(
-            model_name='volume',
-            constraint=models.UniqueConstraint(fields=('study', 'name'), name='unique_volume_name'),
+            model_name="volume",
+            constraint=models.UniqueConstraint(fields=("study", "name"), name="unique_volume_name"),
         ),
         migrations.AddConstraint(
-            model_name='recognitionitem',
-            constraint=models.UniqueConstraint(fields=('study', 'volume'), name='unique_recognition_volume'),
+            model_name="recognitionitem",
+            constraint=models.UniqueConstraint(fields=("study", "volume"), name="unique_recognition_volume"),
         ),
         migrations.AddConstraint(
-            model_name='rankingset',
-            constraint=models.UniqueConstraint(fields=('study', 'key'), name='unique_ranking_set'),
+            model_name="rankingset",
+            constraint=models.UniqueConstraint(fields=("study", "key"), name="unique_ranking_set"),
         ),
     ]

@@ -1,4 +1,5 @@
 """The autosave endpoint: one JSON POST per answer change or time report."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """The reader's pages: welcome, tasks one at a time, finish, thank-you."""
+
 from __future__ import annotations
 
 import markdown
@@ -23,7 +24,9 @@ def _markdown(text: str) -> str:
 
 def _thanks(request: HttpRequest, reader: Reader) -> HttpResponse:
     """The page a finished reader sees, with the study's closing message."""
-    return render(request, "surveys/thanks.html", {"reader": reader, "closing": _markdown(reader.study.closing_message)})
+    return render(
+        request, "surveys/thanks.html", {"reader": reader, "closing": _markdown(reader.study.closing_message)}
+    )
 
 
 @reader_view
@@ -38,14 +41,24 @@ def welcome(request: HttpRequest, reader: Reader, token: str) -> HttpResponse:
     return _welcome_page(request, reader, token, form)
 
 
-def _welcome_page(request: HttpRequest, reader: Reader, token: str, form: DemographicsForm, status: int = 200) -> HttpResponse:
+def _welcome_page(
+    request: HttpRequest, reader: Reader, token: str, form: DemographicsForm, status: int = 200
+) -> HttpResponse:
     """The welcome page: instructions, the video if the study has one, and the demographics form."""
-    return render(request, "surveys/welcome.html", {
-        "reader": reader, "token": token, "form": form, "tasks": len(reader.plan),
-        "instructions": _markdown(reader.study.instructions),
-        "video_url": reverse("surveys:video", args=[token, reader.study.video]) if reader.study.video else "",
-        "upcoming": _upcoming(reader, token, -1),
-    }, status=status)
+    return render(
+        request,
+        "surveys/welcome.html",
+        {
+            "reader": reader,
+            "token": token,
+            "form": form,
+            "tasks": len(reader.plan),
+            "instructions": _markdown(reader.study.instructions),
+            "video_url": reverse("surveys:video", args=[token, reader.study.video]) if reader.study.video else "",
+            "upcoming": _upcoming(reader, token, -1),
+        },
+        status=status,
+    )
 
 
 @reader_view
@@ -88,30 +101,46 @@ def task(request: HttpRequest, reader: Reader, token: str, number: int) -> HttpR
     plan_task = reader.task(position)
     answer = reader.answers_by_position().get(position)
     context = {
-        "reader": reader, "token": token, "number": number, "total": total,
-        "done": reader.progress()[0], "percent": round(100 * position / total),
+        "reader": reader,
+        "token": token,
+        "number": number,
+        "total": total,
+        "done": reader.progress()[0],
+        "percent": round(100 * position / total),
         "previous_url": reverse("surveys:task", args=[token, number - 1]) if number > 1 else "",
-        "next_url": reverse("surveys:task", args=[token, number + 1]) if number < total else reverse("surveys:finish", args=[token]),
+        "next_url": reverse("surveys:task", args=[token, number + 1])
+        if number < total
+        else reverse("surveys:finish", args=[token]),
         "answer_url": reverse("surveys:answer", args=[token]),
         "instructions": _markdown(reader.study.instructions),
         "presets": [{"name": n, "width": round(w), "level": round(lv)} for n, (w, lv) in WINDOWS.items()],
         "upcoming": _upcoming(reader, token, position),
     }
     if plan_task["kind"] == "recognition":
-        context.update({
-            "kind": "recognition", "window": reader.study.recognition_window, "options": reader.study.options,
-            "scans": [_scan(token, plan_task["volume"], "")],
-            "task_data": {"position": position, "kind": "recognition", "volume": plan_task["volume"]},
-            "chosen": answer.option if answer else "", "note": answer.note if answer else "",
-        })
+        context.update(
+            {
+                "kind": "recognition",
+                "window": reader.study.recognition_window,
+                "options": reader.study.options,
+                "scans": [_scan(token, plan_task["volume"], "")],
+                "task_data": {"position": position, "kind": "recognition", "volume": plan_task["volume"]},
+                "chosen": answer.option if answer else "",
+                "note": answer.note if answer else "",
+            }
+        )
         return render(request, "surveys/recognition.html", context)
     ranks = answer.ranks if answer else {}
     scans = [_scan(token, name, _scan_letter(i), ranks.get(name)) for i, name in enumerate(plan_task["volumes"])]
-    context.update({
-        "kind": "ranking", "structure": plan_task["structure"], "window": reader.study.window_for(plan_task["structure"]),
-        "scans": scans, "rank_choices": range(1, len(scans) + 1),
-        "task_data": {"position": position, "kind": "ranking", "set": plan_task["set"]},
-    })
+    context.update(
+        {
+            "kind": "ranking",
+            "structure": plan_task["structure"],
+            "window": reader.study.window_for(plan_task["structure"]),
+            "scans": scans,
+            "rank_choices": range(1, len(scans) + 1),
+            "task_data": {"position": position, "kind": "ranking", "set": plan_task["set"]},
+        }
+    )
     return render(request, "surveys/ranking.html", context)
 
 
@@ -125,8 +154,11 @@ def _upcoming(reader: Reader, token: str, position: int) -> list[str]:
     if position + 1 >= len(reader.plan):
         return []
     shown = set(_volumes_of(reader.task(position))) if position >= 0 else set()
-    return [reverse("surveys:volume", args=[token, name])
-            for name in _volumes_of(reader.task(position + 1)) if name not in shown]
+    return [
+        reverse("surveys:volume", args=[token, name])
+        for name in _volumes_of(reader.task(position + 1))
+        if name not in shown
+    ]
 
 
 def _scan_letter(index: int) -> str:
@@ -161,7 +193,14 @@ def finish(request: HttpRequest, reader: Reader, token: str) -> HttpResponse:
         reader.finished_at = timezone.now()
         reader.save(update_fields=["finished_at"])
         return redirect("surveys:welcome", token=token)
-    return render(request, "surveys/finish.html", {
-        "reader": reader, "token": token, "total": len(reader.plan), "missing": missing,
-        "previous_url": reverse("surveys:task", args=[token, len(reader.plan)]),
-    })
+    return render(
+        request,
+        "surveys/finish.html",
+        {
+            "reader": reader,
+            "token": token,
+            "total": len(reader.plan),
+            "missing": missing,
+            "previous_url": reverse("surveys:task", args=[token, len(reader.plan)]),
+        },
+    )

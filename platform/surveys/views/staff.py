@@ -1,4 +1,5 @@
 """Staff pages: the study's export downloads and its results so far."""
+
 from __future__ import annotations
 
 import io
@@ -39,11 +40,19 @@ def results(request: HttpRequest, slug: str) -> HttpResponse:
     """The analysis of the answers so far: report, plots and tables, or why there is nothing to show yet."""
     study = get_object_or_404(Study, slug=slug)
     analysis = live_analysis(study)
-    context = {"study": study, "title": f"Results of {study.title}", "kinds": list(COLUMNS),
-               "readers": reader_counts(study), "analysis": analysis}
+    context = {
+        "study": study,
+        "title": f"Results of {study.title}",
+        "kinds": list(COLUMNS),
+        "readers": reader_counts(study),
+        "analysis": analysis,
+    }
     if analysis.summary is not None:
-        context.update(report=report_markdown(analysis.summary, study.title), plots=plot_uris(analysis.summary),
-                       tables=page_tables(analysis))
+        context.update(
+            report=report_markdown(analysis.summary, study.title),
+            plots=plot_uris(analysis.summary),
+            tables=page_tables(analysis),
+        )
     return render(request, "surveys/staff_results.html", context)
 
 

@@ -1,4 +1,5 @@
 """Serving scans and the instruction video to the readers whose plan shows them, under opaque names only."""
+
 from __future__ import annotations
 
 import gzip
@@ -42,7 +43,9 @@ def volume(request: HttpRequest, reader: Reader, token: str, name: str) -> HttpR
         response["Content-Encoding"] = encoding
     else:
         # Not a FileResponse: servers would sendfile() the compressed bytes underneath a GzipFile.
-        response = StreamingHttpResponse(_inflated(_open(stored.gzip_path, reader)), content_type="application/octet-stream")
+        response = StreamingHttpResponse(
+            _inflated(_open(stored.gzip_path, reader)), content_type="application/octet-stream"
+        )
         response["Content-Length"] = str(stored.raw_bytes)
     response.headers.pop("Content-Disposition", None)  # FileResponse would name the stored file
     response["ETag"] = etag

@@ -1,4 +1,5 @@
 """Shared fixtures for the data tests: small phantoms built once per session."""
+
 from __future__ import annotations
 
 import numpy as np

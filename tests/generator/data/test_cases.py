@@ -1,4 +1,5 @@
 """Case folders: written atomically, read back identically, broken ones rejected with the folder named."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """The case dataset: full- and quarter-resolution model-space tensors streamed from case folders."""
+
 from __future__ import annotations
 
 import numpy as np

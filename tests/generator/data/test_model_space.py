@@ -1,4 +1,5 @@
 """Model space: the stated linear maps, their exact inverse, and 4× nearest-neighbour resampling."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,8 +11,13 @@ from generator.data.model_space import downsample, from_model, to_model, upsampl
 
 def _case(ct, lobes=None) -> Case:
     shape = np.shape(ct)
-    return Case(ct=np.asarray(ct, np.int16), lobes=np.zeros(shape, np.uint8) if lobes is None else lobes,
-                airway=np.zeros(shape, np.uint8), vessels=np.ones(shape, np.uint8), affine=np.eye(4))
+    return Case(
+        ct=np.asarray(ct, np.int16),
+        lobes=np.zeros(shape, np.uint8) if lobes is None else lobes,
+        airway=np.zeros(shape, np.uint8),
+        vessels=np.ones(shape, np.uint8),
+        affine=np.eye(4),
+    )
 
 
 def test_the_ct_window_ends_and_middle_map_to_minus_one_zero_and_one():

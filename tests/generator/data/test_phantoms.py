@@ -1,4 +1,5 @@
 """Procedural phantoms: anatomy where anatomy is, tissues at their HU, truth that agrees with the findings."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -108,8 +109,10 @@ def test_the_phantoms_command_writes_readable_case_folders(tmp_path):
 
 def test_parallel_workers_write_the_same_phantoms_as_one_process(tmp_path):
     assert main(["phantoms", "--out", str(tmp_path / "one"), "--n", "2", "--size", "16", "--seed", "2"]) == 0
-    assert main(["phantoms", "--out", str(tmp_path / "two"), "--n", "2", "--size", "16", "--seed", "2",
-                 "--workers", "2"]) == 0
+    assert (
+        main(["phantoms", "--out", str(tmp_path / "two"), "--n", "2", "--size", "16", "--seed", "2", "--workers", "2"])
+        == 0
+    )
     for name in ("case-0000", "case-0001"):
         a, b = read_case(tmp_path / "one" / name), read_case(tmp_path / "two" / name)
         assert np.array_equal(a.ct, b.ct) and a.report == b.report

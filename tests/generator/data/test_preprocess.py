@@ -1,4 +1,5 @@
 """Preprocessing: any orientation and spacing back onto the canonical isotropic grid; bad cases skipped."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -39,8 +40,12 @@ def test_anisotropic_ct_is_resampled_trilinearly_to_isotropic_spacing(tmp_path):
     ct = np.broadcast_to(-500 + 10 * (k * 2.5), (16, 16, 16)).astype(np.int16)
     affine = np.diag([1.0, 1.0, 2.5, 1.0])
     zeros = np.zeros(ct.shape, np.uint8)
-    _write_source(tmp_path / "a", {"ct": ct, "lobes": zeros, "airway": zeros, "vessels": zeros}, affine,
-                  "FINDINGS: clear.\nIMPRESSION: normal.\n")
+    _write_source(
+        tmp_path / "a",
+        {"ct": ct, "lobes": zeros, "airway": zeros, "vessels": zeros},
+        affine,
+        "FINDINGS: clear.\nIMPRESSION: normal.\n",
+    )
     case = preprocess_case(tmp_path / "a", size=8, spacing=2.0)
     assert np.allclose(np.diag(case.affine), [2, 2, 2, 1])
     z_world = case.affine[2, 3] + 2.0 * np.arange(8)
@@ -50,8 +55,9 @@ def test_anisotropic_ct_is_resampled_trilinearly_to_isotropic_spacing(tmp_path):
 def test_a_case_with_a_mask_of_another_shape_is_skipped_and_the_others_are_written(small_case, tmp_path):
     good = {name: getattr(small_case, name) for name in VOLUMES}
     _write_source(tmp_path / "src" / "good", good, small_case.affine, small_case.report)
-    _write_source(tmp_path / "src" / "bad", {**good, "lobes": good["lobes"][:, :, :-2]}, small_case.affine,
-                  small_case.report)
+    _write_source(
+        tmp_path / "src" / "bad", {**good, "lobes": good["lobes"][:, :, :-2]}, small_case.affine, small_case.report
+    )
     summary = preprocess_all(tmp_path / "src", tmp_path / "out", size=32, spacing=small_case.spacing)
     assert [p.name for p in summary.written] == ["good"]
     assert len(summary.skipped) == 1 and "bad: lobes has shape" in summary.skipped[0]

@@ -1,4 +1,5 @@
 """Phantom reports: sections the text side can parse, wording that varies, statements that match findings."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,10 +8,12 @@ from generator.data.reports import report_for
 from generator.text.sections import parse_report
 
 NORMAL = {"pleural_effusion": None, "cardiomegaly": None, "consolidation": None, "emphysema": None}
-SICK = {"pleural_effusion": {"side": "left", "size": "large", "volume_ml": 1200.0},
-        "cardiomegaly": {"grade": "marked", "ctr": 0.62},
-        "consolidation": {"lobe": "right middle", "extent": 0.7, "pattern": "lobar"},
-        "emphysema": {"severity": "severe", "bullae": 2, "laa_percent": 20.0}}
+SICK = {
+    "pleural_effusion": {"side": "left", "size": "large", "volume_ml": 1200.0},
+    "cardiomegaly": {"grade": "marked", "ctr": 0.62},
+    "consolidation": {"lobe": "right middle", "extent": 0.7, "pattern": "lobar"},
+    "emphysema": {"severity": "severe", "bullae": 2, "laa_percent": 20.0},
+}
 
 
 def test_a_report_has_findings_and_impression_sections():

@@ -1,4 +1,5 @@
 """Shared fixtures: a few 32³ phantoms (tiny config grid), a tiny pre-trained report encoder and tiny models."""
+
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,24 @@ def phantoms(tmp_path_factory) -> Path:
 def text_encoder(phantoms, tmp_path_factory) -> Path:
     """A tiny BERT pre-trained for two steps on the phantoms' reports."""
     out = tmp_path_factory.mktemp("text") / "encoder"
-    assert main(["pretrain-text", "--data", str(phantoms), "--out", str(out), "--config", "tiny", "--steps", "2",
-                 "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "pretrain-text",
+                "--data",
+                str(phantoms),
+                "--out",
+                str(out),
+                "--config",
+                "tiny",
+                "--steps",
+                "2",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -28,6 +45,26 @@ def models(phantoms, text_encoder, tmp_path_factory):
     """Base and super-resolution checkpoints trained for two steps each by the `train` command."""
     root = tmp_path_factory.mktemp("models")
     for stage in ("base", "superres"):
-        assert main(["train", "--stage", stage, "--config", "tiny", "--data", str(phantoms), "--text-encoder",
-                     str(text_encoder), "--out", str(root / stage), "--steps", "2", "--workers", "0"]) == 0
+        assert (
+            main(
+                [
+                    "train",
+                    "--stage",
+                    stage,
+                    "--config",
+                    "tiny",
+                    "--data",
+                    str(phantoms),
+                    "--text-encoder",
+                    str(text_encoder),
+                    "--out",
+                    str(root / stage),
+                    "--steps",
+                    "2",
+                    "--workers",
+                    "0",
+                ]
+            )
+            == 0
+        )
     return {"base": root / "base", "superres": root / "superres", "text": text_encoder}

@@ -1,4 +1,5 @@
 """The tiny command chain: phantoms → pretrain-text → train base → train superres → sample / fixed lobes / segment."""
+
 import json
 
 import nibabel as nib
@@ -12,8 +13,23 @@ PROMPT = "FINDINGS: Moderate right pleural effusion. IMPRESSION: Right pleural e
 
 
 def sample(models, out, *extra, command="sample"):
-    args = [command, "--base", str(models["base"]), "--superres", str(models["superres"]), "--text-encoder",
-            str(models["text"]), "--out", str(out), "--steps-base", "3", "--steps-superres", "2", "--device", "cpu"]
+    args = [
+        command,
+        "--base",
+        str(models["base"]),
+        "--superres",
+        str(models["superres"]),
+        "--text-encoder",
+        str(models["text"]),
+        "--out",
+        str(out),
+        "--steps-base",
+        "3",
+        "--steps-superres",
+        "2",
+        "--device",
+        "cpu",
+    ]
     return main(args + list(extra))
 
 
@@ -79,7 +95,18 @@ def test_a_fixed_volume_on_another_grid_is_refused_with_a_clear_error(models, tm
 
 
 def test_a_missing_checkpoint_folder_is_reported_without_a_traceback(models, tmp_path, capsys):
-    args = ["sample", "--base", str(tmp_path / "nothing"), "--superres", str(models["superres"]), "--text-encoder",
-            str(models["text"]), "--out", str(tmp_path / "out"), "--prompt", PROMPT]
+    args = [
+        "sample",
+        "--base",
+        str(tmp_path / "nothing"),
+        "--superres",
+        str(models["superres"]),
+        "--text-encoder",
+        str(models["text"]),
+        "--out",
+        str(tmp_path / "out"),
+        "--prompt",
+        PROMPT,
+    ]
     assert main(args) == 2
     assert "no checkpoint.json" in capsys.readouterr().err

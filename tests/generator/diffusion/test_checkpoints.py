@@ -1,12 +1,13 @@
 """Self-describing, atomic checkpoints."""
+
 import json
 
 import pytest
 import torch
 
 from generator.checkpoints import CheckpointError, load_checkpoint, load_training_state, save_checkpoint
-from studies.bundle import file_sha256
 from generator.nets.configs import get_config, make_superres
+from studies.bundle import file_sha256
 
 
 def save(folder, step, seed=0):
@@ -14,8 +15,16 @@ def save(folder, step, seed=0):
     torch.manual_seed(seed)
     model, ema = make_superres(config), make_superres(config)
     optimizer = torch.optim.AdamW(model.parameters())
-    digest = save_checkpoint(folder, stage="superres", config=config, step=step, model=model, ema=ema,
-                             optimizer=optimizer, info={"seed": seed})
+    digest = save_checkpoint(
+        folder,
+        stage="superres",
+        config=config,
+        step=step,
+        model=model,
+        ema=ema,
+        optimizer=optimizer,
+        info={"seed": seed},
+    )
     return model, ema, digest
 
 
@@ -38,7 +47,11 @@ def test_a_new_checkpoint_replaces_the_previous_step_files(tmp_path):
     save(tmp_path, 1)
     save(tmp_path, 2, seed=1)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "checkpoint.json", "ema-2.safetensors", "model-2.safetensors", "training-2.pt"]
+        "checkpoint.json",
+        "ema-2.safetensors",
+        "model-2.safetensors",
+        "training-2.pt",
+    ]
 
 
 def test_an_interrupted_save_leaves_the_last_good_checkpoint_loadable(tmp_path, monkeypatch):

@@ -1,4 +1,5 @@
 """DDIM, classifier-free guidance and fixed channels."""
+
 import torch
 
 from generator.diffusion.ddim import sample_ddim
@@ -37,8 +38,14 @@ def test_guidance_extrapolates_from_the_unconditional_towards_the_conditional_pr
     model = lambda x, t, context, context_mask: context.mean(dim=(1, 2)).view(-1, 1, 1, 1, 1).expand_as(x)
     x, t = torch.zeros(1, 1, 2, 2, 2), torch.full((1,), 0.5)
     mask = torch.ones(1, 1, dtype=torch.bool)
-    out = guided(model, 3.0)(x, t, context=torch.full((1, 1, 1), 2.0), context_mask=mask,
-                             uncond_context=torch.full((1, 1, 1), 1.0), uncond_mask=mask)
+    out = guided(model, 3.0)(
+        x,
+        t,
+        context=torch.full((1, 1, 1), 2.0),
+        context_mask=mask,
+        uncond_context=torch.full((1, 1, 1), 1.0),
+        uncond_mask=mask,
+    )
     assert torch.allclose(out, torch.full_like(x, 1.0 + 3.0 * (2.0 - 1.0)))
 
 
@@ -50,8 +57,14 @@ def test_guidance_evaluates_conditional_and_unconditional_in_one_batch():
         return x
 
     mask = torch.ones(2, 1, dtype=torch.bool)
-    guided(model, 2.0)(torch.zeros(2, 1, 2, 2, 2), torch.ones(2), context=torch.ones(2, 1, 1), context_mask=mask,
-                       uncond_context=torch.zeros(2, 1, 1), uncond_mask=mask)
+    guided(model, 2.0)(
+        torch.zeros(2, 1, 2, 2, 2),
+        torch.ones(2),
+        context=torch.ones(2, 1, 1),
+        context_mask=mask,
+        uncond_context=torch.zeros(2, 1, 1),
+        uncond_mask=mask,
+    )
     assert calls == [4]
 
 
@@ -106,8 +119,7 @@ def test_a_v_prediction_gives_back_x0_and_its_loss_is_the_error_of_v():
 
     loss = Denoiser(VNet(), "v")(x0, t, noise)
     assert torch.allclose(loss, (v_hat - v).square().mean(), rtol=1e-3)
-    assert torch.allclose(Denoiser(VNet(), "x0")(x0, t, noise),
-                          ((1 - a) * (v_hat - v).square()).mean(), rtol=1e-3)
+    assert torch.allclose(Denoiser(VNet(), "x0")(x0, t, noise), ((1 - a) * (v_hat - v).square()).mean(), rtol=1e-3)
 
 
 def test_an_untrained_v_network_already_returns_the_nearly_clean_volume_at_low_noise():

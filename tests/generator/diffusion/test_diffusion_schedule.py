@@ -1,4 +1,5 @@
 """The continuous cosine schedule (Nichol & Dhariwal 2021, eq. 17)."""
+
 import math
 
 import torch

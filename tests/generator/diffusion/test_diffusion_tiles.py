@@ -1,4 +1,5 @@
 """Overlapping-tile evaluation of the super-resolution denoiser."""
+
 import torch
 
 from generator.diffusion.tiles import tile_starts, tiled

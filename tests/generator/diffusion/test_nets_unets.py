@@ -1,4 +1,5 @@
 """The base and super-resolution UNets and their named configurations."""
+
 import dataclasses
 import json
 import subprocess
@@ -65,8 +66,9 @@ def test_the_base_model_ignores_padded_report_tokens(tiny):
     context, mask = text()
     changed = context.clone()
     changed[:, 3:] = torch.randn(1, 2, 768)
-    torch.testing.assert_close(model(x, t, context=context, context_mask=mask),
-                               model(x, t, context=changed, context_mask=mask))
+    torch.testing.assert_close(
+        model(x, t, context=context, context_mask=mask), model(x, t, context=changed, context_mask=mask)
+    )
 
 
 def test_the_base_model_rejects_a_grid_its_levels_cannot_halve(tiny):
@@ -105,8 +107,9 @@ def test_an_unknown_config_name_lists_the_known_ones():
 
 
 def test_describe_prints_parameter_counts_and_memory_for_the_paper_config():
-    done = subprocess.run([sys.executable, "-m", "generator", "describe", "--config", "paper"],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "generator", "describe", "--config", "paper"], capture_output=True, text=True, check=True
+    )
     report = json.loads(done.stdout)
     assert 650e6 < report["base"]["parameters"] < 750e6
     assert report["superres"]["parameters"] < report["base"]["parameters"]

@@ -1,4 +1,5 @@
 """`prompt-experiment`: paired prompts sampled with the same seeds, measured, t-tested, tabled and plotted."""
+
 import contextlib
 import csv
 import io
@@ -28,9 +29,26 @@ negative = "There is no pleural effusion."
 
 
 def experiment_args(models, pairs, out, *extra):
-    return ["prompt-experiment", "--base", str(models["base"]), "--superres", str(models["superres"]),
-            "--text-encoder", str(models["text"]), "--pairs", str(pairs), "--out", str(out), "--steps-base", "2",
-            "--steps-superres", "2", "--device", "cpu", *extra]
+    return [
+        "prompt-experiment",
+        "--base",
+        str(models["base"]),
+        "--superres",
+        str(models["superres"]),
+        "--text-encoder",
+        str(models["text"]),
+        "--pairs",
+        str(pairs),
+        "--out",
+        str(out),
+        "--steps-base",
+        "2",
+        "--steps-superres",
+        "2",
+        "--device",
+        "cpu",
+        *extra,
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +58,9 @@ def experiment(models, tmp_path_factory):
     (root / "pairs.toml").write_text(PAIRS)
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        status = main(experiment_args(models, root / "pairs.toml", root / "out", "--n", "3", "--seed", "4",
-                                      "--keep-volumes"))
+        status = main(
+            experiment_args(models, root / "pairs.toml", root / "out", "--n", "3", "--seed", "4", "--keep-volumes")
+        )
     assert status == 0
     return {"out": root / "out", "printed": printed.getvalue()}
 
@@ -56,9 +75,11 @@ def test_results_have_one_row_per_volume_with_pair_prompt_side_seed_and_value(ex
     assert list(rows[0]) == ["pair", "prompt", "side", "seed", "value"]
     assert len(rows) == 2 * 2 * 3
     assert {(r["pair"], r["side"], r["prompt"]) for r in rows} == {
-        ("emphysema", "positive", "There is severe emphysema."), ("emphysema", "negative", "There is no emphysema."),
+        ("emphysema", "positive", "There is severe emphysema."),
+        ("emphysema", "negative", "There is no emphysema."),
         ("effusion", "positive", "There are large pleural effusions."),
-        ("effusion", "negative", "There is no pleural effusion.")}
+        ("effusion", "negative", "There is no pleural effusion."),
+    }
 
 
 def test_both_prompts_of_a_pair_are_sampled_with_the_same_seeds(experiment):
@@ -73,8 +94,10 @@ def test_the_summary_t_test_equals_scipys_on_the_same_values(experiment):
     summary = json.loads((experiment["out"] / "summary.json").read_text())
     assert summary["n"] == 3 and summary["seed"] == 4
     for pair in summary["pairs"]:
-        values = {side: [float(r["value"]) for r in rows if r["pair"] == pair["pair"] and r["side"] == side]
-                  for side in ("positive", "negative")}
+        values = {
+            side: [float(r["value"]) for r in rows if r["pair"] == pair["pair"] and r["side"] == side]
+            for side in ("positive", "negative")
+        }
         expected = ttest_ind(values["positive"], values["negative"], alternative="greater", equal_var=False)
         if math.isfinite(expected.statistic):
             expected_values = (expected.statistic, expected.df, expected.pvalue)
@@ -101,8 +124,10 @@ def test_the_plot_is_a_png(experiment):
 def test_kept_volumes_are_case_folders_named_by_pair_side_and_seed(experiment):
     folders = sorted(p.name for p in (experiment["out"] / "cases").iterdir())
     assert len(folders) == 12 and "effusion-negative-seed6" in folders
-    assert read_case(experiment["out"] / "cases" / "emphysema-positive-seed5").meta["prompt"] == \
-        "There is severe emphysema."
+    assert (
+        read_case(experiment["out"] / "cases" / "emphysema-positive-seed5").meta["prompt"]
+        == "There is severe emphysema."
+    )
 
 
 def test_volumes_are_not_kept_unless_asked(phantoms, tmp_path):
@@ -134,16 +159,23 @@ def test_an_undefined_t_test_is_null_not_nan():
     assert welch_greater([1.0, 1.0], [1.0, 1.0]) == {"t": None, "df": None, "p": None}
 
 
-@pytest.mark.parametrize("content, message", [
-    ('[[pair]]\nname = "x"\nmeasure = "volume"\npositive = "a"\nnegative = "b"\n',
-     "[[pair]] 'x': unknown measure 'volume' (one of effusion_ml, ctr, laa950_percent, airway_mm3)"),
-    ('[[pair]]\nname = "x"\nmeasure = "ctr"\npositive = "a"\n', "[[pair]] 'x': missing key 'negative'"),
-    ('[[pair]]\nname = "x"\nmeasure = "ctr"\npositive = ""\nnegative = "b"\n',
-     "[[pair]] 'x': 'positive' must be a non-empty string"),
-    ('[[pair]\nname = "x"\n', "invalid TOML"),
-    ('[pair]\nname = "x"\n', "[[pair]]: must be an array of tables"),
-    ("", "[[pair]]: no pairs"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (
+            '[[pair]]\nname = "x"\nmeasure = "volume"\npositive = "a"\nnegative = "b"\n',
+            "[[pair]] 'x': unknown measure 'volume' (one of effusion_ml, ctr, laa950_percent, airway_mm3)",
+        ),
+        ('[[pair]]\nname = "x"\nmeasure = "ctr"\npositive = "a"\n', "[[pair]] 'x': missing key 'negative'"),
+        (
+            '[[pair]]\nname = "x"\nmeasure = "ctr"\npositive = ""\nnegative = "b"\n',
+            "[[pair]] 'x': 'positive' must be a non-empty string",
+        ),
+        ('[[pair]\nname = "x"\n', "invalid TOML"),
+        ('[pair]\nname = "x"\n', "[[pair]]: must be an array of tables"),
+        ("", "[[pair]]: no pairs"),
+    ],
+)
 def test_a_bad_pairs_file_exits_2_naming_the_file_and_key_without_a_traceback(content, message, tmp_path, capsys):
     pairs = tmp_path / "pairs.toml"
     pairs.write_text(content)

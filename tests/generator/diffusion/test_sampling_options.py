@@ -1,4 +1,5 @@
 """Command-line inputs of `sample`: report files and fixed volumes."""
+
 import numpy as np
 import pytest
 import torch
@@ -10,8 +11,10 @@ from generator.sampling import SamplingError, autocast, encode_fixed, sampling_p
 def test_a_reports_file_is_split_at_lines_of_three_dashes(tmp_path):
     path = tmp_path / "reports.txt"
     path.write_text("FINDINGS: Effusion.\n\nIMPRESSION: Effusion.\n---\nFINDINGS: Clear.\nIMPRESSION: Normal.\n---\n")
-    assert _read_reports(path) == ["FINDINGS: Effusion.\n\nIMPRESSION: Effusion.",
-                                   "FINDINGS: Clear.\nIMPRESSION: Normal."]
+    assert _read_reports(path) == [
+        "FINDINGS: Effusion.\n\nIMPRESSION: Effusion.",
+        "FINDINGS: Clear.\nIMPRESSION: Normal.",
+    ]
 
 
 def test_an_empty_reports_file_is_refused(tmp_path):

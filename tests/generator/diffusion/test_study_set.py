@@ -1,4 +1,5 @@
 """`study-set`: the MedSyn volumes of a reader study, a study.toml that `studies build` accepts, and study-set.json."""
+
 import json
 import os
 import shutil
@@ -38,9 +39,27 @@ RANKING = ["medsyn-airway-set1", "medsyn-airway-set2"]
 
 
 def study_set_args(models, prompts, out):
-    return ["study-set", "--base", str(models["base"]), "--superres", str(models["superres"]), "--text-encoder",
-            str(models["text"]), "--prompts", str(prompts), "--out", str(out), "--steps-base", "2",
-            "--steps-superres", "2", "--device", "cpu", "--seed", "7"]
+    return [
+        "study-set",
+        "--base",
+        str(models["base"]),
+        "--superres",
+        str(models["superres"]),
+        "--text-encoder",
+        str(models["text"]),
+        "--prompts",
+        str(prompts),
+        "--out",
+        str(out),
+        "--steps-base",
+        "2",
+        "--steps-superres",
+        "2",
+        "--device",
+        "cpu",
+        "--seed",
+        "7",
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -87,22 +106,28 @@ def test_uncommenting_a_ranking_block_with_its_scans_in_place_gives_a_full_study
             shutil.copy(phantom / "ct.nii.gz", tmp_path / "set" / "scans" / f"{source}-airway-set{number}.nii.gz")
     manifest = tmp_path / "set" / "study.toml"
     text = manifest.read_text()
-    head, blocks = text[:text.index("## Ranking")], text[text.index("## Ranking"):].splitlines()
+    head, blocks = text[: text.index("## Ranking")], text[text.index("## Ranking") :].splitlines()
     uncommented = [line[2:] if line.startswith("# ") else "" if line == "#" else line for line in blocks]
     manifest.write_text(head + "\n".join(uncommented))
     ranking = read_manifest(manifest).ranking
     assert [(r.structure, r.volumes[0], len(r.volumes)) for r in ranking] == [
-        ("airway", "medsyn-airway-set1", 4), ("airway", "medsyn-airway-set2", 4)]
+        ("airway", "medsyn-airway-set1", 4),
+        ("airway", "medsyn-airway-set2", 4),
+    ]
 
 
 def test_study_set_json_lists_the_ids_by_role(study_set):
     index = json.loads((study_set / "study-set.json").read_text())
     assert index["manifest"] == "study.toml"
     assert [(v["id"], v["finding"]) for v in index["recognition"]] == [
-        ("medsyn-pleural-effusion-1", "Pleural effusion"), ("medsyn-pleural-effusion-2", "Pleural effusion"),
-        ("medsyn-cardiomegaly-1", "Cardiomegaly")]
+        ("medsyn-pleural-effusion-1", "Pleural effusion"),
+        ("medsyn-pleural-effusion-2", "Pleural effusion"),
+        ("medsyn-cardiomegaly-1", "Cardiomegaly"),
+    ]
     assert [(v["id"], v["structure"], v["set"]) for v in index["ranking"]] == [
-        ("medsyn-airway-set1", "airway", 1), ("medsyn-airway-set2", "airway", 2)]
+        ("medsyn-airway-set1", "airway", 1),
+        ("medsyn-airway-set2", "airway", 2),
+    ]
     assert all((study_set / v["file"]).is_file() for v in index["recognition"] + index["ranking"])
 
 
@@ -114,16 +139,24 @@ def test_it_refuses_to_overwrite_a_study_toml(study_set, models, tmp_path, capsy
     assert (study_set / "study.toml").read_text() == before
 
 
-@pytest.mark.parametrize("content, message", [
-    ('[[recognition]]\nprompt = "Emphysema."\nfinding = "Emphysema"\n',
-     "[[recognition]] #1: finding 'Emphysema' is not among the recognition options ['Consolidation', "
-     "'Pleural effusion', 'Cardiomegaly', 'No abnormalities', 'Other abnormality not listed']"),
-    ('[[recognition]]\nfinding = "Cardiomegaly"\n', "[[recognition]] #1: missing key 'prompt'"),
-    ('[[recognition]]\nprompt = "x"\nfinding = "Cardiomegaly"\nn = 0\n', "'n' must be an integer of at least 1"),
-    ('[[ranking]]\nstructure = "airway"\nset = 2\n', "[[ranking]] #1: unknown key 'set'"),
-    ('[[ranking]]\nstructure = "Airway"\n[[ranking]]\nstructure = "airway"\n', "[[ranking]] #2: structure 'airway'"),
-    ('[study]\ntitle = "T"\n', "top level: nothing to generate"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (
+            '[[recognition]]\nprompt = "Emphysema."\nfinding = "Emphysema"\n',
+            "[[recognition]] #1: finding 'Emphysema' is not among the recognition options ['Consolidation', "
+            "'Pleural effusion', 'Cardiomegaly', 'No abnormalities', 'Other abnormality not listed']",
+        ),
+        ('[[recognition]]\nfinding = "Cardiomegaly"\n', "[[recognition]] #1: missing key 'prompt'"),
+        ('[[recognition]]\nprompt = "x"\nfinding = "Cardiomegaly"\nn = 0\n', "'n' must be an integer of at least 1"),
+        ('[[ranking]]\nstructure = "airway"\nset = 2\n', "[[ranking]] #1: unknown key 'set'"),
+        (
+            '[[ranking]]\nstructure = "Airway"\n[[ranking]]\nstructure = "airway"\n',
+            "[[ranking]] #2: structure 'airway'",
+        ),
+        ('[study]\ntitle = "T"\n', "top level: nothing to generate"),
+    ],
+)
 def test_a_bad_prompts_file_is_refused_naming_the_file_and_key(content, message, tmp_path, capsys):
     prompts = tmp_path / "prompts.toml"
     prompts.write_text(content)
@@ -136,8 +169,9 @@ def test_a_bad_prompts_file_is_refused_naming_the_file_and_key(content, message,
 
 def test_a_finding_may_be_one_of_the_studys_own_options(tmp_path):
     prompts = tmp_path / "prompts.toml"
-    prompts.write_text('[study]\noptions = ["Emphysema", "Normal"]\n'
-                       '[[recognition]]\nprompt = "x"\nfinding = "emphysema"\n')
+    prompts.write_text(
+        '[study]\noptions = ["Emphysema", "Normal"]\n[[recognition]]\nprompt = "x"\nfinding = "emphysema"\n'
+    )
     plan = read_plan(prompts)
     assert plan.options == ("Emphysema", "Normal") and plan.volumes[0].finding == "Emphysema"
 
@@ -146,9 +180,23 @@ def test_a_finding_may_be_one_of_the_studys_own_options(tmp_path):
 def test_two_torchrun_processes_share_the_volumes_and_write_the_same_study(study_set, models, tmp_path):
     (tmp_path / "prompts.toml").write_text(PROMPTS)
     env = {**os.environ, "PYTHONPATH": str(Path.cwd()), "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                           "-m", "generator", *study_set_args(models, tmp_path / "prompts.toml", tmp_path / "out")],
-                          capture_output=True, text=True, env=env, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "generator",
+            *study_set_args(models, tmp_path / "prompts.toml", tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     for name in ("study.toml", "study-set.json"):
         assert (tmp_path / "out" / name).read_text() == (study_set / name).read_text()

@@ -1,4 +1,5 @@
 """Training: exact resume, NaN stop, clear errors."""
+
 import pytest
 import torch
 

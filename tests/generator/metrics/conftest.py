@@ -1,4 +1,5 @@
 """Shared phantoms for the metrics tests: written once per session at small sizes."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """The CT-only anatomy measures recover each phantom's truth (meta.json) within the stated tolerances."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,8 +28,11 @@ def test_cases_without_effusion_measure_no_effusion(measured_phantoms):
 def test_cardiothoracic_ratio_matches_the_phantom_truth_without_lobar_consolidation(measured_phantoms):
     """A lobar consolidation (35 HU) touching the heart (40 HU) where the 5 mm pericardial fat is thinner
     than a voxel merges with it on CT alone; the README says so and asks for a heart mask there."""
-    clear = [(case, m) for case, m in measured_phantoms
-             if (case.meta["findings"]["consolidation"] or {}).get("pattern") != "lobar"]
+    clear = [
+        (case, m)
+        for case, m in measured_phantoms
+        if (case.meta["findings"]["consolidation"] or {}).get("pattern") != "lobar"
+    ]
     assert len(clear) >= 4
     for case, m in clear:
         assert abs(m["ctr"] - case.meta["truth"]["ctr"]) <= CTR_ABS, case.meta["index"]
@@ -56,7 +60,7 @@ def test_external_masks_replace_the_rule_based_ones(measured_phantoms):
     effusion = np.zeros(case.ct.shape, bool)
     effusion[10:20, 10:20, 10:20] = True
     m = measure(case.ct, case.spacing, {"effusion": effusion, "airway": case.airway > 0})
-    assert m["effusion_ml"] == pytest.approx(1000 * case.spacing ** 3 / 1000, abs=0.01)
+    assert m["effusion_ml"] == pytest.approx(1000 * case.spacing**3 / 1000, abs=0.01)
     assert m["airway_mm3"] == pytest.approx(case.meta["truth"]["airway_mm3"], abs=0.1)
 
 

@@ -1,4 +1,5 @@
 """FID and MMD against closed forms and independent computations; ≈ 0 for one set, growing with a shift."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,7 +31,9 @@ def test_fid_matches_the_symmetric_square_root_form():
     w, v = np.linalg.eigh(ca)
     half = v @ np.diag(np.sqrt(np.clip(w, 0, None))) @ v.T
     inner = np.linalg.eigvalsh(half @ cb @ half)
-    expected = np.sum((a.mean(0) - b.mean(0)) ** 2) + np.trace(ca) + np.trace(cb) - 2 * np.sqrt(np.clip(inner, 0, None)).sum()
+    expected = (
+        np.sum((a.mean(0) - b.mean(0)) ** 2) + np.trace(ca) + np.trace(cb) - 2 * np.sqrt(np.clip(inner, 0, None)).sum()
+    )
     assert frechet_distance(a, b) == pytest.approx(expected, rel=1e-7)
 
 
@@ -50,7 +53,7 @@ def test_mmd_matches_a_direct_double_sum():
     """Gretton et al. (2012), eq. 3, written out with explicit loops over distinct pairs."""
     rng = np.random.default_rng(4)
     a, b, sigma = rng.standard_normal((7, 3)), rng.standard_normal((5, 3)) + 0.3, 1.7
-    k = lambda x, y: np.exp(-np.sum((x - y) ** 2) / (2 * sigma ** 2))  # noqa: E731
+    k = lambda x, y: np.exp(-np.sum((x - y) ** 2) / (2 * sigma**2))  # noqa: E731
     m, n = len(a), len(b)
     xx = sum(k(a[i], a[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
     yy = sum(k(b[i], b[j]) for i in range(n) for j in range(n) if i != j) / (n * (n - 1))

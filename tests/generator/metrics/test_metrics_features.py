@@ -1,5 +1,6 @@
 """Feature extractors: FID/MMD on phantom features are ≈ 0 for a set against itself and grow with a
 planted HU shift (fixed-seed random CNN); trained extractors round-trip with their digest."""
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,6 @@ from generator.data.cases import read_case
 from generator.metrics.distances import frechet_distance, median_bandwidth, mmd2_unbiased
 from generator.metrics.extractors import embed, medicalnet_extractor, seeded_extractor
 from generator.metrics.features import FeatureConfig, FeatureError, load_extractor
-
 from generator.metrics.training import train_features
 
 SMALL = FeatureConfig(input_size=32, channels=(8, 16, 32, 64))  # the tests' extractor: a 32³ input keeps them fast
@@ -74,7 +74,14 @@ def test_a_medicalnet_style_checkpoint_loads_with_module_prefixes(tmp_path, cts)
     import torch
     from monai.networks.nets import resnet
 
-    net = resnet.resnet10(spatial_dims=3, n_input_channels=1, feed_forward=False, shortcut_type="B",
-                          conv1_t_size=7, conv1_t_stride=2, bias_downsample=False)
+    net = resnet.resnet10(
+        spatial_dims=3,
+        n_input_channels=1,
+        feed_forward=False,
+        shortcut_type="B",
+        conv1_t_size=7,
+        conv1_t_stride=2,
+        bias_downsample=False,
+    )
     torch.save({"state_dict": {f"module.{k}": v for k, v in net.state_dict().items()}}, tmp_path / "r10.pth")
     assert embed(medicalnet_extractor(tmp_path / "r10.pth", 10), cts[0]).shape == (512,)

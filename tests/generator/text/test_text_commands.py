@@ -1,4 +1,5 @@
 """`python -m generator pretrain-text`: arguments, summary and errors without tracebacks."""
+
 import pytest
 
 from generator.__main__ import main
@@ -14,8 +15,21 @@ def test_its_help_says_which_report_files_it_reads(capsys):
 
 def test_it_pretrains_and_prints_a_summary(tmp_path, capsys, one_thread):
     data = write_reports(tmp_path / "reports", phantom_reports(30, seed=2))
-    status = main(["pretrain-text", "--data", str(data), "--out", str(tmp_path / "out"), "--config", "tiny",
-                   "--steps", "2", "--device", "cpu"])
+    status = main(
+        [
+            "pretrain-text",
+            "--data",
+            str(data),
+            "--out",
+            str(tmp_path / "out"),
+            "--config",
+            "tiny",
+            "--steps",
+            "2",
+            "--device",
+            "cpu",
+        ]
+    )
     out = capsys.readouterr().out
     assert status == 0
     assert "30 reports with Findings and Impression" in out and "held-out pairing accuracy" in out

@@ -1,4 +1,5 @@
 """read_corpus: the reports under --data, from case folders or loose .txt files."""
+
 import pytest
 
 from generator.text.corpus import MIN_REPORTS, read_corpus

@@ -1,13 +1,14 @@
 """ReportEncoder: frozen token features and attention mask from a local BERT folder."""
+
 import json
 
 import pytest
 import torch
 from transformers import AutoModel
 
-from studies.bundle import file_sha256
 from generator.text.encoder import ReportEncoder
 from generator.text.errors import TextError
+from studies.bundle import file_sha256
 from tests.generator.text.conftest import example_report
 
 REPORTS = [example_report(), "There are large pleural effusions.", ""]
@@ -57,8 +58,11 @@ def test_features_are_zero_at_padding(minilm_encoder):
 def test_a_long_report_is_cut_to_max_length_ending_with_sep(minilm_encoder):
     long = example_report("The heart is enlarged. " * 40, "Cardiomegaly with a large effusion. " * 20)
     _, mask = minilm_encoder([long])
-    ids = minilm_encoder.tokenizer(*("The heart is enlarged. " * 40, "Cardiomegaly with a large effusion. " * 20),
-                                   truncation="longest_first", max_length=24)["input_ids"]
+    ids = minilm_encoder.tokenizer(
+        *("The heart is enlarged. " * 40, "Cardiomegaly with a large effusion. " * 20),
+        truncation="longest_first",
+        max_length=24,
+    )["input_ids"]
     assert mask.all() and len(ids) == 24 and ids[-1] == minilm_encoder.tokenizer.sep_token_id
     assert ids.count(minilm_encoder.tokenizer.sep_token_id) == 2  # both sections survive the cut
 

@@ -1,4 +1,5 @@
 """pair_sections and mask_tokens: the two pre-training tasks' examples."""
+
 import numpy as np
 import pytest
 import torch
@@ -46,8 +47,9 @@ def test_masking_predicts_about_fifteen_percent_of_the_ordinary_tokens():
 
 def test_masking_turns_most_chosen_tokens_into_mask_and_labels_them_with_the_original():
     ids = torch.randint(5, 1000, (64, 128))
-    masked, labels = mask_tokens(ids, torch.zeros_like(ids, dtype=torch.bool), 4, 1000,
-                                 torch.Generator().manual_seed(0))
+    masked, labels = mask_tokens(
+        ids, torch.zeros_like(ids, dtype=torch.bool), 4, 1000, torch.Generator().manual_seed(0)
+    )
     chosen = labels != -100
     assert torch.equal(labels[chosen], ids[chosen])
     assert 0.77 < (masked[chosen] == 4).float().mean().item() < 0.83

@@ -1,4 +1,5 @@
 """pretrain: masked-language modelling + paired-section prediction, saved as a Hugging Face folder."""
+
 import dataclasses
 import json
 import math
@@ -53,8 +54,9 @@ def test_the_output_folder_records_the_reports_settings_and_metrics(tiny_run):
 
 def test_init_continues_pretraining_the_real_minilm_weights(tmp_path, phantom_folder, minilm, one_thread):
     lines = []
-    result = pretrain(read_corpus(phantom_folder), tmp_path / "out", QUICK, init=minilm, steps=2,
-                      progress=False, log=lines.append)
+    result = pretrain(
+        read_corpus(phantom_folder), tmp_path / "out", QUICK, init=minilm, steps=2, progress=False, log=lines.append
+    )
     before = load_file(minilm / "model.safetensors")["embeddings.word_embeddings.weight"]
     after = load_file(tmp_path / "out" / "model.safetensors")["bert.embeddings.word_embeddings.weight"]
     assert result.vocab_size == 30522  # MiniLM's own tokenizer, not a new one
@@ -66,8 +68,9 @@ def test_init_continues_pretraining_the_real_minilm_weights(tmp_path, phantom_fo
 def test_the_same_seed_continues_an_init_to_the_same_weights(tmp_path, phantom_folder, tiny_run, one_thread):
     corpus = read_corpus(phantom_folder)
     for name in ("a", "b"):
-        pretrain(corpus, tmp_path / name, QUICK, init=tiny_run[0], steps=3, seed=7, progress=False,
-                 log=lambda line: None)
+        pretrain(
+            corpus, tmp_path / name, QUICK, init=tiny_run[0], steps=3, seed=7, progress=False, log=lambda line: None
+        )
     a, b = load_file(tmp_path / "a" / "model.safetensors"), load_file(tmp_path / "b" / "model.safetensors")
     assert all(torch.equal(a[key], b[key]) for key in a)
 

@@ -1,4 +1,5 @@
 """parse_report and segments: Findings and Impression out of free-text reports."""
+
 from generator.text.sections import Sections, parse_report, segments
 
 
@@ -13,8 +14,10 @@ def test_it_accepts_headings_in_any_case_with_text_on_the_same_line():
 
 
 def test_it_leaves_out_other_parts_of_the_report():
-    report = ("CLINICAL HISTORY: cough.\nTECHNIQUE: CT without contrast.\nFINDINGS: Small left effusion.\n"
-              "IMPRESSION: Left pleural effusion.\nRECOMMENDATION: Follow-up CT.")
+    report = (
+        "CLINICAL HISTORY: cough.\nTECHNIQUE: CT without contrast.\nFINDINGS: Small left effusion.\n"
+        "IMPRESSION: Left pleural effusion.\nRECOMMENDATION: Follow-up CT."
+    )
     assert parse_report(report) == Sections("Small left effusion.", "Left pleural effusion.")
 
 

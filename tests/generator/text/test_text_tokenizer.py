@@ -1,4 +1,5 @@
 """train_tokenizer: a WordPiece vocabulary learnt from reports, saved as a standard Hugging Face tokenizer."""
+
 from transformers import AutoTokenizer
 
 from generator.text.tokenizer import SPECIAL_TOKENS, train_tokenizer
@@ -31,8 +32,20 @@ def test_it_frames_a_pair_as_cls_findings_sep_impression_sep_with_segment_ids():
     tokenizer = train_tokenizer(TEXTS, vocab_size=300)
     encoded = tokenizer("No pleural effusion.", "The heart is enlarged.")
     tokens = tokenizer.convert_ids_to_tokens(encoded["input_ids"])
-    assert tokens == ["[CLS]", "no", "pleural", "effusion", ".", "[SEP]", "the", "heart", "is", "enlarged", ".",
-                      "[SEP]"]
+    assert tokens == [
+        "[CLS]",
+        "no",
+        "pleural",
+        "effusion",
+        ".",
+        "[SEP]",
+        "the",
+        "heart",
+        "is",
+        "enlarged",
+        ".",
+        "[SEP]",
+    ]
     assert encoded["token_type_ids"] == [0] * 6 + [1] * 6
 
 

@@ -1,4 +1,5 @@
 """Finding a study by slug for the management commands, with a clear error."""
+
 from django.core.management.base import CommandError
 
 from surveys.models import Study

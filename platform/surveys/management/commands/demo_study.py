@@ -1,4 +1,7 @@
-"""`manage.py demo_study BUNDLE`: import and open a bundle, set up a staff login and print a reader link (for `make demo`)."""
+"""`manage.py demo_study BUNDLE`: import and open a bundle, set up a staff login and print a reader link (for `make
+demo`).
+"""
+
 import secrets
 from pathlib import Path
 
@@ -14,8 +17,10 @@ DEMO_READER = "demo-reader"
 
 
 class Command(BaseCommand):
-    help = ("Set up a demo: import and open BUNDLE, create or update a staff user with a printed password, "
-            "and print a fresh link for the demo reader (earlier links of the demo reader stop working).")
+    help = (
+        "Set up a demo: import and open BUNDLE, create or update a staff user with a printed password, "
+        "and print a fresh link for the demo reader (earlier links of the demo reader stop working)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("bundle", type=Path, help="a bundle made by `python -m studies build`")
@@ -37,6 +42,8 @@ class Command(BaseCommand):
             reader = study.readers.filter(label=DEMO_READER).first()
             link = reissue(reader) if reader else invite_reader(study, DEMO_READER)[1]
         base = link.split("/r/", 1)[0]
-        self.stdout.write(f"Study {study.slug!r} ({study.title}) {'imported' if created else 'already imported'} and open.")
+        self.stdout.write(
+            f"Study {study.slug!r} ({study.title}) {'imported' if created else 'already imported'} and open."
+        )
         self.stdout.write(f"Reader link:  {link}")
         self.stdout.write(f"Staff login:  {base}/admin/  user {username!r}, password {password!r}")

@@ -1,4 +1,5 @@
 """`manage.py export_responses SLUG --out DIR`: write rankings.csv, pathology.csv and readers.csv."""
+
 from pathlib import Path
 
 from django.core.management.base import BaseCommand
@@ -8,7 +9,10 @@ from surveys.management.commands._study import study_by_slug
 
 
 class Command(BaseCommand):
-    help = "Export a study's answers as tidy CSV files (rankings.csv, pathology.csv, readers.csv) for `python -m studies analyze`."
+    help = (
+        "Export a study's answers as tidy CSV files (rankings.csv, pathology.csv, readers.csv) "
+        "for `python -m studies analyze`."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("slug", help="the study's slug")

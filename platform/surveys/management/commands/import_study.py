@@ -1,4 +1,5 @@
 """`manage.py import_study BUNDLE`: import a bundle made by `python -m studies build`."""
+
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -24,5 +25,6 @@ class Command(BaseCommand):
         verb = "Imported" if created else "Already imported, nothing changed:"
         self.stdout.write(
             f"{verb} study {study.slug!r} ({study.title}): {study.volumes.count()} volumes, "
-            f"{study.recognition_items.count()} recognition items, {study.ranking_sets.count()} ranking sets; status {study.status}."
+            f"{study.recognition_items.count()} recognition items, {study.ranking_sets.count()} ranking sets; "
+            f"status {study.status}."
         )

@@ -1,4 +1,5 @@
 """`manage.py invite_reader SLUG [--count N] [--name NAME]`: print invitation links, one per line."""
+
 from django.core.management.base import BaseCommand, CommandError
 
 from surveys.invitations import InvitationError, invite_reader
@@ -27,4 +28,6 @@ class Command(BaseCommand):
             self.stdout.write(url)
             self.stderr.write(f"invited {reader.label}")
         if study.status != study.OPEN:
-            self.stderr.write(f"note: study {slug!r} is {study.status}; links work once it is opened (admin, or import_study --open)")
+            self.stderr.write(
+                f"note: study {slug!r} is {study.status}; links work once it is opened (admin, or import_study --open)"
+            )
