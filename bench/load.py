@@ -66,8 +66,8 @@ def make_bundle(folder: Path) -> Path:
     """A 32³ bundle like the platform tests': 8 volumes, 2 recognition items and 2 ranking sets, so 4 tasks per
     reader.
     """
+    from bench.synthetic import write_chest
     from studies.build import build_bundle
-    from studies.synthetic import write_chest
 
     (folder / "scans").mkdir(parents=True)
     tables = []

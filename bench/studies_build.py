@@ -24,10 +24,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.synthetic import chest_volume, oriented_affine  # noqa: E402
 from studies.audit import audit_bundle  # noqa: E402
 from studies.build import build_bundle  # noqa: E402
 from studies.normalise import UNIT_WINDOW  # noqa: E402
-from studies.synthetic import chest_volume, oriented_affine  # noqa: E402
 
 # source: (shape at --size 256, spacing mm, axis codes, stored dtype, intensity convention)
 SOURCES = {

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from generator import commands
+from generator import model_commands
 from generator.data import commands as data_commands
 from generator.metrics import commands as metrics_commands
 from generator.text import commands as text_commands
 
-COMMAND_GROUPS = (data_commands, text_commands, commands, metrics_commands)
+COMMAND_GROUPS = (data_commands, text_commands, model_commands, metrics_commands)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,7 +24,7 @@ from studies.analysis.recognition import notes
 from studies.analysis.results import write_results
 from studies.analysis.summary import analyze
 from studies.analysis.tables import read_pathology, read_rankings, read_readers
-from studies.command import Command
+from studies.cli import Command
 from studies.errors import StudyError
 
 

@@ -2,7 +2,7 @@
 
 import json
 
-from studies.__main__ import main
+from studies.cli import main
 
 
 def test_analyze_writes_the_summary_tables_report_and_plots(export, tmp_path, capsys):

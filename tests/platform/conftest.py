@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
+from bench.synthetic import write_chest
 from studies.build import build_bundle
-from studies.synthetic import write_chest
 from surveys.bundles import import_bundle
 from surveys.invitations import invite_reader
 from surveys.models import Reader, Study

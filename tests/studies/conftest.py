@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.synthetic import write_chest
 from studies.build import build_bundle
-from studies.synthetic import write_chest
 
 GRID = "shape = [32, 32, 32]\nspacing = 10.0"
 

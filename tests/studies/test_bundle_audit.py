@@ -12,12 +12,12 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
-from studies.__main__ import main
+from bench.synthetic import write_chest
 from studies.audit import audit_bundle
 from studies.blinding import GZIP_LEVEL
 from studies.build import build_bundle
 from studies.bundle import file_sha256
-from studies.synthetic import write_chest
+from studies.cli import main
 
 
 def volume_file(bundle: Path, volume_id: str) -> Path:

@@ -10,9 +10,9 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from studies.__main__ import main
 from studies.build import build_bundle
 from studies.bundle import file_sha256, load_study
+from studies.cli import main
 from studies.errors import StudyError
 from studies.normalise import grid_affine
 

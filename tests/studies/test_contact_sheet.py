@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from studies.__main__ import main
+from studies.cli import main
 from studies.preview import contact_sheet, mid_slices
 from studies.windows import apply_window
 

@@ -10,9 +10,9 @@ import nibabel as nib
 import numpy as np
 import pytest
 
+from bench.synthetic import chest_volume, write_chest
 from studies.errors import StudyError
 from studies.normalise import grid_affine, normalise
-from studies.synthetic import chest_volume, write_chest
 
 GRID, SPACING = (32, 32, 32), 10.0
 # The heart sits on the patient's left (RAS x = -25 mm) where the mirror position (x = +25 mm) is right lung.

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from generator.commands import CommandError, _read_fixed, _read_reports
+from generator.model_commands import CommandError, _read_fixed, _read_reports
 from generator.sampling import SamplingError, autocast, encode_fixed, sampling_precision
 
 

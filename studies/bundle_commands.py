@@ -1,4 +1,4 @@
-"""The `build`, `audit` and `preview` sub-commands of `python -m studies`."""
+"""The bundle sub-commands of `python -m studies`: build, audit and preview."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from studies.audit import audit_bundle
 from studies.build import build_bundle
-from studies.command import Command
+from studies.cli import Command
 from studies.preview import contact_sheet
 
 
