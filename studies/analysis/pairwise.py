@@ -8,16 +8,11 @@ import numpy as np
 import pandas as pd
 import scikit_posthocs
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
+from studies.analysis.adjust import adjust_p
 from studies.errors import StudyError
 
 POSTHOCS = ("conover", "nemenyi")
-
-
-def bonferroni(p: np.ndarray, m: int) -> np.ndarray:
-    """Bonferroni-adjusted p = min(1, p · m) for m comparisons (Dunn 1961); NaN (no test possible) stays NaN."""
-    return np.minimum(1.0, np.asarray(p, dtype=float) * m)
 
 
 def wilcoxon_p(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -79,8 +74,7 @@ def _sign_flip_p(d: np.ndarray) -> np.ndarray:
 def pairwise_wilcoxon(ranks: pd.DataFrame) -> pd.DataFrame:
     """Every pair of sources (columns of a blocks × sources rank table): a, b, statistic, p, p_bonferroni.
 
-    m = k (k − 1) / 2 comparisons; the Bonferroni correction is statsmodels' `multipletests(method="bonferroni")`
-    (named explicitly: its default is Holm–Šidák), equal to min(1, p · m).
+    m = k (k − 1) / 2 comparisons; p_bonferroni = min(1, p · m) (`studies.analysis.adjust.adjust_p`).
     """
     pairs = list(combinations(ranks.columns, 2))
     rows = []
@@ -88,7 +82,7 @@ def pairwise_wilcoxon(ranks: pd.DataFrame) -> pd.DataFrame:
         statistic, p = wilcoxon_p(ranks[a].to_numpy(), ranks[b].to_numpy())
         rows.append({"a": a, "b": b, "statistic": float(statistic), "p": float(p)})
     table = pd.DataFrame(rows, columns=["a", "b", "statistic", "p"])
-    table["p_bonferroni"] = multipletests(table["p"], method="bonferroni")[1] if len(table) else []
+    table["p_bonferroni"] = adjust_p(table["p"].to_numpy(), "bonferroni")
     return table
 
 

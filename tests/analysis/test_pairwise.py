@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from studies.analysis.pairwise import bonferroni, pairwise_posthoc, pairwise_wilcoxon, wilcoxon_p
+from studies.analysis.pairwise import pairwise_posthoc, pairwise_wilcoxon, wilcoxon_p
 from studies.errors import StudyError
 
 
@@ -37,10 +37,6 @@ def test_pairs_that_never_differ_get_p_one():
     """All differences zero: no evidence of a difference (scipy returns NaN)."""
     statistic, p = wilcoxon_p(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 3.0]))
     assert statistic == 0.0 and p == 1.0
-
-
-def test_bonferroni_multiplies_by_the_number_of_pairs_and_caps_at_one():
-    assert bonferroni(np.array([0.01, 0.2, 0.004]), 6).tolist() == pytest.approx([0.06, 1.0, 0.024])
 
 
 def test_every_pair_is_tested_and_corrected_with_bonferroni_not_holm_sidak():
