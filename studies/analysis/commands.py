@@ -16,6 +16,7 @@ from studies.analysis.pilot import estimate_from_pilot
 from studies.analysis.plots import power_plot
 from studies.analysis.power import (
     ALPHA,
+    CROSSED,
     GOAL,
     SCAN_LEVEL,
     Design,
@@ -165,15 +166,19 @@ def _power(args: argparse.Namespace) -> int:
     by_sets = sets_curve(design, set_counts, args.simulations, args.seed)
     sets_needed = smallest_count(by_sets, set_counts)
     if not no_effect:
-        overall = sets_needed[SCAN_LEVEL]
+
+        def sets_text(name: str) -> str:
+            count = sets_needed[name]
+            return f"{count} sets per structure" if count else f"more than {set_counts[-1]} sets per structure"
+
         print(
-            f"for a generator-level claim (scan-level test of all sources) at {GOAL:.0%} power with "
-            f"{args.readers} readers you need "
-            + (f"{overall} sets per structure" if overall else f"more than {set_counts[-1]} sets per structure")
+            f"for a generator-level claim at {GOAL:.0%} power with {args.readers} readers you need "
+            f"{sets_text(CROSSED)} (readers and scans random), {sets_text(SCAN_LEVEL)} (scan-level permutation, "
+            "these readers)"
         )
-        for name, count in sets_needed.items():
-            if name != SCAN_LEVEL:
-                print(f"  {name}: {count if count else f'> {set_counts[-1]}'} sets")
+        for name in sets_needed:
+            if name not in (SCAN_LEVEL, CROSSED):
+                print(f"  {name}: {sets_text(name)}")
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         pd.DataFrame({"readers": counts, **curve}).to_csv(args.out / "power.csv", index=False)

@@ -18,7 +18,7 @@ from studies.analysis.blocks import structure_blocks
 from studies.analysis.power import Design, effects_from_mean_ranks, simulate_ranks
 from studies.errors import StudyError
 
-GRID = np.round(np.arange(0.0, 2.01, 0.125), 3)
+GRID = np.round(np.arange(0.0, 2.01, 0.25), 3)
 SIMULATIONS = 200
 
 

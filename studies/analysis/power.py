@@ -15,6 +15,7 @@ import numpy as np
 from scipy import optimize, stats
 
 from studies.analysis.adjust import adjust_p
+from studies.analysis.crossed import crossed_f
 from studies.analysis.friedman import friedman_p, friedman_statistic
 from studies.analysis.pairwise import wilcoxon_p
 from studies.analysis.permutation import global_test, pair_test, permutation_plan
@@ -25,6 +26,7 @@ GOAL = 0.8
 SIMULATION_PERMUTATIONS = 2000
 """Relabellings per simulated study: exact when (k!)^(S−1) is at most this, else this many Monte Carlo draws."""
 SCAN_LEVEL = "scan-level"
+CROSSED = "crossed (readers and scans random)"
 
 
 @dataclass(frozen=True)
@@ -96,14 +98,14 @@ def scan_level_pvalues(
     permutations: int = SIMULATION_PERMUTATIONS,
     seed: int = 0,
 ) -> dict[str, np.ndarray]:
-    """Per simulated study (ranks: (studies, readers, sets, k)): the scan-level permutation p of all sources and the
+    """Per simulated study (ranks: (studies, readers, sets, k)): the scan-level permutation p of all sources, the
     adjusted p of every pair, as `studies.analysis.permutation` computes them for one study (exact where
-    (k!)^(S−1) ≤ permutations, else that many seeded draws)."""
+    (k!)^(S−1) ≤ permutations, else that many seeded draws), and the crossed quasi-F p (`crossed_f`)."""
     totals = ranks.sum(axis=1)
     n_sets, k = totals.shape[-2:]
     exact, _ = permutation_plan(n_sets, k, permutations)
     _, p = global_test(totals, exact, permutations, seed)
-    result = {SCAN_LEVEL: p}
+    result = {SCAN_LEVEL: p, CROSSED: crossed_f(ranks)[3]}
     pairs = list(combinations(range(k), 2))
     pair_exact = 2**n_sets <= permutations
     raw = np.stack(

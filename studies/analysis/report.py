@@ -178,6 +178,14 @@ def scan_level_paragraph(
     pairs = [f"{pair['a']} vs {pair['b']} ({format_p(_adjusted(pair))})" for pair in scan["pairwise"]]
     if pairs:
         text += f" Pairs, after {adjustment}: {'; '.join(pairs)}."
+    crossed = result.get("crossed")
+    if crossed:
+        text += (
+            f" The permutation test holds the readers fixed (a reader's lasting taste for one generator counts as a "
+            f"difference); with readers and scans both random (quasi-F of the ranks over the {crossed['readers']} "
+            f"readers who ranked all {crossed['sets']} sets), F({crossed['df1']}, {crossed['df2']:.1f}) = "
+            f"{crossed['F']:.2f}, {format_p(crossed['p'])}."
+        )
     if scan["pairwise_exact"] and scan["pairwise_min_p"] > ALPHA:
         text += (
             f" With {scan['sets']} sets no pairwise scan-level p can fall below {scan['pairwise_min_p']:.3g} "

@@ -74,6 +74,7 @@ def result_tables(summary: dict) -> dict[str, pd.DataFrame]:
                         "kendall_p": (result["kendall_w"] or {}).get("p"),
                         "reader_w_mean": (result.get("reader_agreement") or {}).get("w_mean"),
                         "scan_level_p": (result.get("scan_level") or {}).get("p"),
+                        "crossed_p": (result.get("crossed") or {}).get("p"),
                     }
                     for structure, result in ranking.items()
                 ]

@@ -7,6 +7,7 @@ import pandas as pd
 
 from studies.analysis.adjust import adjust_p, check_family
 from studies.analysis.blocks import structure_blocks
+from studies.analysis.crossed import crossed_test
 from studies.analysis.design import Design
 from studies.analysis.friedman import friedman
 from studies.analysis.kendall import kendall_w, reader_agreement
@@ -97,8 +98,8 @@ def structure_summary(
     seed: int = 0,
     draws: int = DRAWS,
 ) -> dict:
-    """Mean ranks, rank counts, Friedman, Kendall's W, pairwise tests, reader agreement per set and the scan-level
-    permutation tests of one structure over its complete rankings."""
+    """Mean ranks, rank counts, Friedman, Kendall's W, pairwise tests, reader agreement per set, the scan-level
+    permutation tests and the crossed readers × scans test of one structure over its complete rankings."""
     found = structure_blocks(rankings, structure, blocks, sources)
     ranks, k = found.ranks, found.ranks.shape[1]
     counts = found.rows.groupby("source")["rank"].value_counts().unstack(fill_value=0)
@@ -117,6 +118,7 @@ def structure_summary(
         "pairwise": [],
         "reader_agreement": None,
         "scan_level": None,
+        "crossed": None,
     }
     if posthoc:
         result.update(_posthoc(ranks, posthoc))
@@ -128,6 +130,8 @@ def structure_summary(
     result["pairwise"] = _records(pairwise_wilcoxon(ranks))
     result["reader_agreement"] = _agreement(reader_agreement(found.rows))
     result["scan_level"] = _scan_level(found.rows, seed, draws)
+    crossed = _records(crossed_test(found.rows))
+    result["crossed"] = crossed[0] if crossed else None
     return result
 
 
