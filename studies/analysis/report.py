@@ -171,9 +171,9 @@ def scan_level_paragraph(
     )
     verdict = "differ" if scan["p"] <= ALPHA else "were not shown to differ"
     text = (
-        f"Scan-level test (the claim about these generators, with scans as well as readers as samples: source "
-        f"labels permuted among the scans of each of {scan['sets']} sets, one relabelling for all readers of a "
-        f"set; {how}): the generators {verdict} ({format_p(scan['p'])})."
+        f"Scan-level test (the claim about these generators, the scans being a sample of what each generator "
+        f"makes: source labels permuted among the scans of each of {scan['sets']} sets, one relabelling for all "
+        f"readers of a set; {how}): the generators {verdict} ({format_p(scan['p'])})."
     )
     pairs = [f"{pair['a']} vs {pair['b']} ({format_p(_adjusted(pair))})" for pair in scan["pairwise"]]
     if pairs:
@@ -236,7 +236,8 @@ def _method_sentence(summary: dict) -> str:
         "Two claims are tested apart. About these scans (readers are the sample; every reader ranked the same "
         "scans): the Friedman test (blocks: " + unit + ") and two-sided Wilcoxon signed-rank tests of each pair, "
         f"with {_adjustment(summary)}. About the generators (scans are a sample too): permutation tests in which "
-        "the source labels are exchanged among the scans of each set. Agreement among readers is Kendall's W "
+        "the source labels are exchanged among the scans of each set (readers held fixed), and a quasi-F test "
+        "with readers and scans both random. Agreement among readers is Kendall's W "
         f"across the readers of each set, read on Schmidt's (1997) scale; significance at p ≤ {ALPHA}."
     )
 
