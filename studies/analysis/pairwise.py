@@ -10,6 +10,7 @@ import scikit_posthocs
 from scipy import stats
 
 from studies.analysis.adjust import adjust_p
+from studies.analysis.friedman import wide
 from studies.errors import StudyError
 
 POSTHOCS = ("conover", "nemenyi")
@@ -71,11 +72,16 @@ def _sign_flip_p(d: np.ndarray) -> np.ndarray:
     return np.clip(2 * np.minimum(less, greater), 0.0, 1.0)
 
 
-def pairwise_wilcoxon(ranks: pd.DataFrame) -> pd.DataFrame:
-    """Every pair of sources (columns of a blocks × sources rank table): a, b, statistic, p, p_bonferroni.
+def pairwise_wilcoxon(
+    data: pd.DataFrame, dv: str = "rank", within: str = "source", subject: str = "block"
+) -> pd.DataFrame:
+    """Every pair of sources of long data (one row per block and source), in pingouin's shape
+    (`pingouin.pairwise_tests(data, dv, within, subject, parametric=False)`): a, b, statistic, p, p_bonferroni.
 
-    m = k (k − 1) / 2 comparisons; p_bonferroni = min(1, p · m) (`studies.analysis.adjust.adjust_p`).
+    Two-sided Wilcoxon signed-rank test of the paired ranks (see `wilcoxon_p`); m = k (k − 1) / 2 comparisons,
+    p_bonferroni = min(1, p · m) (Dunn 1961; `studies.analysis.adjust.adjust_p`).
     """
+    ranks = wide(data, dv, within, subject)
     pairs = list(combinations(ranks.columns, 2))
     rows = []
     for a, b in pairs:

@@ -9,8 +9,8 @@ from studies.analysis.adjust import adjust_p, check_family
 from studies.analysis.blocks import structure_blocks
 from studies.analysis.crossed import crossed_test
 from studies.analysis.design import Design
-from studies.analysis.friedman import friedman
-from studies.analysis.kendall import kendall_w, reader_agreement
+from studies.analysis.friedman import friedman_test
+from studies.analysis.kendall import reader_agreement
 from studies.analysis.pairwise import check_posthoc, pairwise_posthoc, pairwise_wilcoxon
 from studies.analysis.permutation import DRAWS, scan_permutation_pairs, scan_permutation_test
 from studies.analysis.readers import readers_summary
@@ -124,10 +124,11 @@ def structure_summary(
         result.update(_posthoc(ranks, posthoc))
     if len(ranks) == 0:
         return result
-    values = ranks.to_numpy()
-    result["friedman"] = friedman(values)
-    result["kendall_w"] = kendall_w(values)
-    result["pairwise"] = _records(pairwise_wilcoxon(ranks))
+    long = ranks.rename_axis(columns="source").stack().rename("rank").reset_index()
+    test = friedman_test(long).iloc[0]
+    result["friedman"] = {"statistic": float(test["statistic"]), "df": int(test["df"]), "p": float(test["p"])}
+    result["kendall_w"] = {"w": float(test["w"]), "p": float(test["p"])}
+    result["pairwise"] = _records(pairwise_wilcoxon(long))
     result["reader_agreement"] = _agreement(reader_agreement(found.rows))
     result["scan_level"] = _scan_level(found.rows, seed, draws)
     crossed = _records(crossed_test(found.rows))

@@ -45,8 +45,9 @@ def test_every_pair_is_tested_and_corrected_with_bonferroni_not_holm_sidak():
         np.random.default_rng(6).permuted(np.tile(np.arange(1.0, 5.0), (16, 1)), axis=1),
         columns=["real", "medsyn", "ha-gan", "medical-diffusion"],
     )
-    table = pairwise_wilcoxon(ranks)
-    assert len(table) == 6
+    long = ranks.rename_axis(index="block", columns="source").stack().rename("rank").reset_index()
+    table = pairwise_wilcoxon(long)
+    assert len(table) == 6 and table[["a", "b"]].values.tolist()[0] == ["real", "medsyn"]
     assert table["p_bonferroni"].tolist() == pytest.approx(np.minimum(1, table["p"] * 6).tolist())
     holm_sidak = multipletests(table["p"])[1]
     assert not np.allclose(holm_sidak, table["p_bonferroni"])
