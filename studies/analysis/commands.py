@@ -234,7 +234,8 @@ COMMANDS: dict[str, Command] = {
     "analyze": Command(
         help="statistics of a reader study from its export CSVs",
         description="Mean ranks, Friedman test and corrected Wilcoxon pairs (claims about these scans), scan-level "
-        "permutation tests (claims about the generators), Kendall's W per set and pooled, per structure; recognition "
+        "permutation tests and a crossed readers × scans quasi-F test (claims about the generators), Kendall's W per "
+        "set and pooled, per structure; recognition "
         "accuracy with Wilson and clustered intervals; reading times; writes summary.json, CSV tables, report.md, "
         "PNGs. With --design or --study, answers that do not fit the study are refused.",
         add_arguments=_analyze_arguments,

@@ -186,21 +186,30 @@ def scan_level_paragraph(
             f"readers who ranked all {crossed['sets']} sets), F({crossed['df1']}, {crossed['df2']:.1f}) = "
             f"{crossed['F']:.2f}, {format_p(crossed['p'])}."
         )
+    m = family_size or len(pairs)
+    needed = _sets_for_a_pair(m)
     if scan["pairwise_exact"] and scan["pairwise_min_p"] > ALPHA:
         text += (
             f" With {scan['sets']} sets no pairwise scan-level p can fall below {scan['pairwise_min_p']:.3g} "
             f"(2 of {scan['pairwise_permutations']} swaps), so this design cannot show that any two generators "
-            "differ, however large the difference; more sets per structure can."
+            f"differ, however large the difference; corrected for {m} pairs, that takes at least {needed} sets per "
+            "structure."
         )
-    elif scan["pairwise_exact"] and pairs:
-        m = family_size or len(pairs)
-        if scan["pairwise_min_p"] * m > ALPHA:
-            text += (
-                f" The smallest possible pairwise p, {scan['pairwise_min_p']:.3g}, is above {ALPHA} once corrected "
-                f"for {m} pairs ({min(1.0, scan['pairwise_min_p'] * m):.3g}): no pair can be significant with "
-                f"{scan['sets']} sets; more sets per structure can."
-            )
+    elif scan["pairwise_exact"] and pairs and scan["pairwise_min_p"] * m > ALPHA:
+        text += (
+            f" The smallest possible pairwise p, {scan['pairwise_min_p']:.3g}, is above {ALPHA} once corrected "
+            f"for {m} pairs ({min(1.0, scan['pairwise_min_p'] * m):.3g}): no pair can be significant with "
+            f"{scan['sets']} sets; that takes at least {needed} sets per structure."
+        )
     return text
+
+
+def _sets_for_a_pair(pairs: int) -> int:
+    """The fewest sets S at which the smallest exact pairwise p, 2 / 2^S, survives correction for `pairs` pairs."""
+    sets = 1
+    while 2 * max(pairs, 1) / 2**sets > ALPHA:
+        sets += 1
+    return sets
 
 
 def _adjusted(pair: dict) -> float:

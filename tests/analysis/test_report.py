@@ -37,6 +37,7 @@ def test_it_says_which_claim_each_p_supports_and_that_four_sets_cannot_separate_
     assert "found a difference between these scans" in report
     assert "Scan-level test (the claim about these generators" in report
     assert "With 4 sets no pairwise scan-level p can fall below 0.125 (2 of 16 swaps)" in report
+    assert "corrected for 6 pairs, that takes at least 8 sets per structure" in report  # 2 · 6 / 2⁸ = 0.047
 
 
 def test_it_gives_reading_times_and_who_did_not_take_part(rankings):
