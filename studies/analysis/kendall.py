@@ -13,8 +13,10 @@ import pandas as pd
 from studies.analysis.friedman import friedman
 
 SCALE = ((0.3, "very weak"), (0.5, "weak"), (0.7, "moderate"), (0.9, "strong"), (np.inf, "unusually strong"))
-"""Schmidt (1997, Decision Sciences 28(3), 763–774, Table 3) reads W = .1 as very weak, .3 weak, .5 moderate,
-.7 strong and .9 unusually strong agreement; a W gets the word of the highest of these points it reaches."""
+"""Schmidt (1997, "Managing Delphi surveys using nonparametric statistical techniques", Decision Sciences
+28(3), 763–774) reads W = .1 as very weak, .3 weak, .5 moderate, .7 strong and .9 unusually strong agreement; a W
+gets the word of the highest of these points it reaches, and below .3 "very weak". (Landis & Koch's bands are for
+kappa, not W.)"""
 
 
 def kendall_w(values: np.ndarray) -> dict:
