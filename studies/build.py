@@ -304,10 +304,13 @@ def build_bundle(
             _same_timestamps(staging)
             write_study(staging, study_document(manifest, (shape, spacing), names, digests, video, dithers))
             _move_into_place(staging, out)
-        except BaseException:
+        except BaseException as error:
             shutil.rmtree(staging, ignore_errors=True)
             for folder in reversed(created):
                 _remove_if_empty(folder)
+            if isinstance(error, OSError):  # e.g. the disk filled up
+                where = f": {error.filename}" if error.filename else ""
+                raise StudyError(f"{out}: cannot write the bundle ({error.strerror or error}{where})") from None
             raise
     return out
 
@@ -320,6 +323,7 @@ def _sigterm_stops_the_build() -> Iterator[None]:
         return
 
     def stop(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not interrupt the clean-up
         raise StudyError("the build was stopped (SIGTERM); nothing was written")
 
     previous = signal.signal(signal.SIGTERM, stop)

@@ -432,3 +432,14 @@ def test_load_study_rejects_a_malformed_dither_or_clip_record(bundle, key, value
     (bundle / "study.json").write_text(json.dumps(study))
     with pytest.raises(StudyError, match=rf"study\.json: {key}: must be"):
         load_study(bundle)
+
+
+def test_a_disk_that_fills_up_is_a_clean_error_that_leaves_nothing(manifest, monkeypatch):
+    def full(folder, study):
+        raise OSError(28, "No space left on device", str(folder / "study.json"))
+
+    monkeypatch.setattr("studies.build.write_study", full)
+    before = sorted(manifest.parent.iterdir())
+    with pytest.raises(StudyError, match=r"bundle: cannot write the bundle \(No space left on device: .*study\.json\)"):
+        build_bundle(manifest, manifest.parent / "bundle", workers=1, progress=False)
+    assert sorted(manifest.parent.iterdir()) == before
