@@ -153,9 +153,11 @@ def check_crop(
 
 def check_distinct_files(manifest: Manifest) -> None:
     """Refuse the same file (same SHA-256) under two volume ids: readers would rate one scan twice, or one scan
-    would count for two sources.
+    would count for two sources. Only files of equal size are hashed (different sizes cannot be the same file).
     """
-    by_digest = _grouped({volume.id: file_sha256(volume.file) for volume in manifest.volumes})
+    files = {volume.id: volume.file for volume in manifest.volumes}
+    same_size = [ids for _, ids in _grouped({i: file.stat().st_size for i, file in files.items()}) if len(ids) > 1]
+    by_digest = _grouped({volume_id: file_sha256(files[volume_id]) for ids in same_size for volume_id in ids})
     for _, ids in by_digest:
         if len(ids) > 1:
             sources = {volume.id: volume.source for volume in manifest.volumes}

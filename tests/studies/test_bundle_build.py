@@ -147,6 +147,14 @@ def test_a_parallel_build_serves_the_same_voxels_as_a_serial_one(manifest, bundl
         assert serial_volume["id"] == parallel_volume["id"] and serial_volume["sha256"] == parallel_volume["sha256"]
 
 
+def test_it_accepts_two_different_files_of_the_same_size(tmp_path):
+    for index in range(2):  # uncompressed: the same number of bytes, different voxels
+        write_chest(tmp_path / f"v{index}.nii", (24, 24, 24), (12.0,) * 3, noise_hu=10, seed=index)
+    assert (tmp_path / "v0.nii").stat().st_size == (tmp_path / "v1.nii").stat().st_size
+    manifest = small_study(tmp_path, "", range(2), suffix=".nii")
+    assert len(load_study(build_bundle(manifest, tmp_path / "b", workers=1, progress=False))["volumes"]) == 2
+
+
 def test_it_takes_shape_and_spacing_from_the_inputs_when_they_all_agree(tmp_path):
     """Four 8 mm inputs and no grid in the manifest: served at 8 mm (not a 1 mm default that would crop them)."""
     for index in range(4):
@@ -266,10 +274,10 @@ def test_it_rejects_a_volume_that_is_not_nifti_before_doing_any_work(manifest):
     assert not (manifest.parent / "broken").exists()
 
 
-def small_study(folder, settings, indices, sources=("real", "medsyn")):
-    """A manifest over folder/v{index}.nii.gz, alternating `sources`; `settings` go into [study]."""
+def small_study(folder, settings, indices, sources=("real", "medsyn"), suffix=".nii.gz"):
+    """A manifest over folder/v{index}{suffix}, alternating `sources`; `settings` go into [study]."""
     entries = [
-        f'[[volume]]\nid = "v{index}"\nfile = "v{index}.nii.gz"\nsource = "{sources[index % len(sources)]}"\n'
+        f'[[volume]]\nid = "v{index}"\nfile = "v{index}{suffix}"\nsource = "{sources[index % len(sources)]}"\n'
         for index in indices
     ]
     (folder / "m.toml").write_text(SMALL_STUDY.format(settings=settings) + "\n".join(entries))
