@@ -25,10 +25,12 @@ from typing import Any
 
 import numpy as np
 
+from contracts.digests import file_sha256
+from contracts.study_format import FORMAT, MEDIA_DIR, STUDY_FILE, VOLUMES_DIR, slugify
 from studies.blinding import opaque_name, served_bytes, sha256
-from studies.bundle import FORMAT, MEDIA_DIR, STUDY_FILE, VOLUMES_DIR, file_sha256, write_study
+from studies.bundle import write_study
 from studies.errors import StudyError
-from studies.manifest import Manifest, VolumeEntry, read_manifest, slugify
+from studies.manifest import Manifest, VolumeEntry, read_manifest
 from studies.normalise import (
     AXES,
     MAX_SERVED_VOXELS,

@@ -25,14 +25,12 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 from nibabel import orientations
-from scipy import ndimage
 
+from contracts.resampling import resample
+from contracts.volumes import HU_CLIP, HU_WINDOW
 from studies.errors import StudyError
 
-HU_MIN, HU_MAX = -1024, 3071  # the range served volumes are clipped to (12-bit CT)
-UNIT_WINDOW = (-1024.0, 600.0)  # the paper's HU window that model outputs in [-1, 1] map to
-AIR = float(HU_MIN)
-UNIT_HU = (UNIT_WINDOW[1] - UNIT_WINDOW[0]) / 2.0  # HU per stored unit of "unit" data
+UNIT_HU = (HU_WINDOW[1] - HU_WINDOW[0]) / 2.0  # HU per stored unit of "unit" data
 UNIT_TOLERANCE = 0.1  # "unit" data may overshoot [-1, 1] by this much (model outputs are rarely clamped exactly)
 SERVED_STEP_HU = 1.0  # the served lattice: whole HU
 MAX_INPUT_VOXELS = 1 << 29  # 536,870,912 voxels (e.g. 1024 x 1024 x 512): 2 GiB as float32 in one worker
@@ -151,7 +149,7 @@ def read_hu(image: nib.Nifti1Image, intensity: str, label: str) -> np.ndarray:
         raise StudyError(f"{label}: {image.get_filename()} has {bad} NaN or infinite voxels")
     _check_intensity(data, intensity, image.get_filename(), label)
     if intensity == "unit":
-        low, high = UNIT_WINDOW
+        low, high = HU_WINDOW  # model outputs in [-1, 1] map to the models' HU window
         data = (data + 1.0) * ((high - low) / 2.0) + low
     return data
 
@@ -169,7 +167,7 @@ def _check_intensity(data: np.ndarray, intensity: str, file: str, label: str) ->
         raise StudyError(
             f"{label}: {file}: values span [{low:g}, {high:g}], the [-1, 1] range of model outputs, not Hounsfield "
             "units (CT runs from about -1000 for air upwards); if [-1, 1] stands for "
-            f'[{UNIT_WINDOW[0]:g}, {UNIT_WINDOW[1]:g}] HU, set intensity = "unit"'
+            f'[{HU_WINDOW[0]:g}, {HU_WINDOW[1]:g}] HU, set intensity = "unit"'
         )
 
 
@@ -197,67 +195,7 @@ def check_body_fits(
         )
 
 
-def grid_affine(shape: tuple[int, int, int], spacing: float) -> np.ndarray:
-    """The served voxel-to-world matrix: RAS+ axes at `spacing` mm, grid centre at the origin; the same for every
-    volume.
-    """
-    affine = np.diag([spacing, spacing, spacing, 1.0])
-    affine[:3, 3] = -spacing * (np.asarray(shape, dtype=float) - 1.0) / 2.0
-    return affine
-
-
-def resample(data: np.ndarray, affine: np.ndarray, shape: tuple[int, int, int], spacing: float) -> np.ndarray:
-    """Trilinear resampling of `data` (voxel-to-world `affine`) onto the study grid centred on the data's own centre."""
-    ornt = orientations.io_orientation(affine)
-    affine = affine @ orientations.inv_ornt_aff(ornt, data.shape)
-    data = orientations.apply_orientation(data, ornt)
-    source_centre = affine @ np.append((np.asarray(data.shape) - 1.0) / 2.0, 1.0)
-    target = grid_affine(shape, spacing)
-    target[:3, 3] += source_centre[:3]
-    voxel_map = np.linalg.inv(affine) @ target  # target voxel index -> source voxel index
-    matrix, offset = voxel_map[:3, :3], voxel_map[:3, 3]
-    # Same spacing: snap the centring to whole voxels rather than blur by half a voxel.
-    if np.allclose(matrix, np.eye(3), atol=1e-6):
-        return _shift(data, np.floor(offset + 0.5).astype(int), shape)
-    return _sample_in_memory_order(data, matrix, offset, shape)
-
-
-def _sample_in_memory_order(
-    data: np.ndarray, matrix: np.ndarray, offset: np.ndarray, shape: tuple[int, int, int]
-) -> np.ndarray:
-    """scipy's trilinear affine_transform, run on the axes in memory order (NIfTI arrays are Fortran-ordered: 4x
-    faster).
-    """
-    order = np.argsort([-abs(stride) for stride in data.strides], kind="stable")
-    matrix, offset = matrix[np.ix_(order, order)], offset[order]
-    if np.allclose(matrix, np.diag(np.diag(matrix)), atol=1e-6):
-        matrix = np.diag(matrix)  # axis-aligned: scipy's faster separable path
-    sampled = ndimage.affine_transform(
-        data.transpose(order),
-        matrix,
-        offset=offset,
-        output_shape=tuple(np.asarray(shape)[order]),
-        order=1,
-        mode="constant",
-        cval=AIR,
-        output=np.float32,
-    )
-    return sampled.transpose(np.argsort(order))
-
-
-def _shift(data: np.ndarray, start: np.ndarray, shape: tuple[int, int, int]) -> np.ndarray:
-    """Copy the window of `data` starting at voxel `start` with `shape` voxels, padding outside with air: an exact
-    integer shift.
-    """
-    out = np.full(shape, AIR, dtype=np.float32)
-    source = [slice(max(s, 0), min(s + n, d)) for s, n, d in zip(start, shape, data.shape)]
-    target = [slice(sl.start - s, sl.stop - s) for sl, s in zip(source, start)]
-    if all(sl.stop > sl.start for sl in source):
-        out[tuple(target)] = data[tuple(source)]
-    return out
-
-
-def to_served(hu: np.ndarray, clip: tuple[int, int] = (HU_MIN, HU_MAX), dither: Dither | None = None) -> np.ndarray:
+def to_served(hu: np.ndarray, clip: tuple[int, int] = HU_CLIP, dither: Dither | None = None) -> np.ndarray:
     """HU rounded (after the dither, strictly inside the clip range: see the module docstring), clipped to `clip` and
     cast to int16: the served voxel type. May change `hu` in place.
     """
@@ -276,11 +214,11 @@ def normalise(
     spacing: float,
     label: str,
     *,
-    clip: tuple[int, int] = (HU_MIN, HU_MAX),
+    clip: tuple[int, int] = HU_CLIP,
     dither: Dither | None = None,
 ) -> np.ndarray:
     """Read one volume and return it on the study grid as int16 HU (canonical RAS+, trilinear, dithered, clipped)."""
     image = open_volume(file, label)
     hu = read_hu(image, intensity, label)
     check_body_fits(hu, image.affine, shape, spacing, str(file), label)
-    return to_served(resample(hu, image.affine, shape, spacing), clip, dither)
+    return to_served(resample(hu, image.affine, shape, spacing, snap_whole_voxels=True), clip, dither)

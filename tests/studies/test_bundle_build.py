@@ -16,11 +16,12 @@ import numpy as np
 import pytest
 
 from bench.synthetic import chest_volume, oriented_affine, write_chest
+from contracts.digests import file_sha256
+from contracts.resampling import grid_affine
 from studies.build import build_bundle, dither_seed
-from studies.bundle import file_sha256, load_study
+from studies.bundle import load_study
 from studies.cli import main
 from studies.errors import StudyError
-from studies.normalise import grid_affine
 
 SMALL_STUDY = '[study]\ntitle = "t"\nseed = 5\n{settings}\n\n'
 
