@@ -53,6 +53,18 @@ def failures(bundle: Path) -> list[str]:
     return audit_bundle(bundle, workers=1).failures
 
 
+def pairs(found: list[str], channel: str) -> set[tuple[str, str]]:
+    """The pairs of sources that failures say `channel` separates."""
+    return {
+        tuple(f.split(" separates sources ")[1].split(":")[0].replace("'", "").split(" and "))
+        for f in found
+        if f.startswith(f"{channel} separates sources ")
+    }
+
+
+OTHERS_OF_HAGAN = {("ha-gan", "medical-diffusion"), ("ha-gan", "medsyn"), ("ha-gan", "real")}
+
+
 def test_a_freshly_built_bundle_is_clean(bundle):
     assert failures(bundle) == []
 
@@ -61,15 +73,18 @@ def test_it_fails_a_volume_whose_header_description_differs(bundle):
     raw = nifti(bundle, "hagan-02")
     raw[148 : 148 + 6] = b"HA-GAN"  # descrip
     replant(bundle, "hagan-02", plain_gzip(raw))
-    [failure] = failures(bundle)
-    assert "source 'ha-gan'" in failure and "NIfTI header field descrip" in failure and "HA-GAN" in failure
+    found = failures(bundle)
+    assert pairs(found, "NIfTI header") == OTHERS_OF_HAGAN and len(found) == 3
+    assert all("field descrip is b'HA-GAN', expected b'' (hagan-02)" in failure for failure in found)
 
 
 def test_it_fails_a_volume_whose_affine_differs(bundle):
     raw = nifti(bundle, "real-07")
     raw[280:284] = struct.pack("<f", -10.0)  # srow_x[0]: a left-right flip
     replant(bundle, "real-07", plain_gzip(raw))
-    assert any("srow_x" in failure and "source 'real'" in failure for failure in failures(bundle))
+    found = failures(bundle)
+    assert ("medsyn", "real") in pairs(found, "NIfTI header")
+    assert all("'real': field srow_x is [-10.0" in failure for failure in found)
 
 
 def test_it_fails_a_volume_stored_with_another_dtype(bundle):
@@ -77,14 +92,16 @@ def test_it_fails_a_volume_stored_with_another_dtype(bundle):
     raw[70:72], raw[72:74] = struct.pack("<h", 16), struct.pack("<h", 32)  # datatype float32, bitpix 32
     replant(bundle, "md-02", plain_gzip(raw))
     found = " ".join(failures(bundle))
-    assert "field datatype" in found and "field bitpix" in found
+    assert "field datatype is 16" in found and "field bitpix is 32" in found and "(md-02)" in found
 
 
 def test_it_fails_a_volume_with_a_header_extension(bundle):
     raw = nifti(bundle, "md-02")
     raw[348] = 1
     replant(bundle, "md-02", plain_gzip(raw))
-    assert any("extensions are present" in failure for failure in failures(bundle))
+    found = failures(bundle)
+    assert ("medical-diffusion", "real") in pairs(found, "NIfTI extension area")
+    assert all("'medical-diffusion': 4 bytes between header and voxels" in failure for failure in found)
 
 
 def test_it_fails_a_gzip_header_that_carries_the_original_name_and_a_time(bundle):
@@ -93,8 +110,10 @@ def test_it_fails_a_gzip_header_that_carries_the_original_name_and_a_time(bundle
     with gzip.GzipFile("medsyn_sample_0001.nii", "wb", GZIP_LEVEL, buffer, mtime=1_700_000_000) as stream:
         stream.write(bytes(raw))
     replant(bundle, "gen-eff-1", buffer.getvalue())
-    found = [f for f in failures(bundle) if "source 'medsyn'" in f]
-    assert any("FNAME" in f for f in found) and any("timestamp" in f for f in found)
+    found = failures(bundle)
+    own = [f for f in found if "source 'medsyn'" in f]
+    assert any("FNAME" in f for f in own) and any("timestamp" in f for f in own)
+    assert ("medsyn", "real") in pairs(found, "gzip header of the bundle file")
 
 
 def test_it_fails_trailing_data_after_the_voxels(bundle):
@@ -123,14 +142,20 @@ def test_it_fails_an_unlisted_file_next_to_the_volumes(bundle):
 def test_it_fails_volumes_written_at_different_times(bundle):
     path = volume_file(bundle, "real-07")
     os.utime(path, (path.stat().st_atime, path.stat().st_mtime - 3600))
-    [failure] = failures(bundle)
-    assert "modification time" in failure and "real:" in failure
+    found = failures(bundle)
+    assert pairs(found, "file modification time") == {
+        ("ha-gan", "real"),
+        ("medical-diffusion", "real"),
+        ("medsyn", "real"),
+    }
+    assert len(found) == 3
 
 
 def test_it_fails_volumes_with_different_permissions(bundle):
     volume_file(bundle, "hagan-02").chmod(0o600)
-    [failure] = failures(bundle)
-    assert "file permissions" in failure and "ha-gan: 0o600" in failure
+    found = failures(bundle)
+    assert pairs(found, "file mode (permissions)") == OTHERS_OF_HAGAN
+    assert all("'ha-gan': 0o600 (hagan-02)" in failure for failure in found)
 
 
 def test_it_fails_a_folder_that_is_not_a_bundle(tmp_path):
@@ -153,7 +178,8 @@ def test_it_warns_when_one_source_is_visibly_noisier(tmp_path):
     assert any(w.startswith("noise level") and "'medsyn'" in w for w in report.warnings)
 
 
-def test_it_does_not_warn_when_sources_differ_only_in_how_they_were_written(tmp_path):
+def test_sources_that_differ_only_in_how_they_were_written_warn_only_of_the_unit_windows_range(tmp_path):
+    """A "unit" source cannot exceed 600 HU (the paper's window); real CT can: only that shows."""
     scans = tmp_path / "scans"
     scans.mkdir()
     entries = []
@@ -176,7 +202,9 @@ def test_it_does_not_warn_when_sources_differ_only_in_how_they_were_written(tmp_
         )
     (tmp_path / "m.toml").write_text('[study]\ntitle = "formats"\nseed = 1\nspacing = 12.0\n' + "\n".join(entries))
     report = audit_bundle(build_bundle(tmp_path / "m.toml", tmp_path / "b", workers=1, progress=False), workers=1)
-    assert report.clean and report.warnings == []
+    assert report.clean and len(report.warnings) == 2
+    assert report.warnings[0].startswith("highest value (value range): every volume of source 'medsyn' is below")
+    assert "clip = [-1024, 600]" in report.warnings[1]
 
 
 def test_the_command_line_exits_0_for_a_clean_bundle(bundle, capsys):
