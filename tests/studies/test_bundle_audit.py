@@ -18,6 +18,7 @@ from studies.blinding import GZIP_LEVEL, VOX_OFFSET
 from studies.build import build_bundle
 from studies.bundle import file_sha256
 from studies.cli import main
+from studies.delivery import SKIPPABLE_MAGIC, compress, padding, write_served
 
 
 def volume_file(bundle: Path, volume_id: str) -> Path:
@@ -389,3 +390,74 @@ def test_the_command_line_names_the_pair_the_channel_and_the_volume_and_exits_1(
     out = capsys.readouterr().out
     assert "FAIL  value lattice step separates sources 'medsyn' and 'real'" in out and "(real-07)" in out
     assert "GUESS" not in out  # one volume per source: nothing to learn a source from when its volume is left out
+
+
+def served(bundle: Path, folder: Path) -> dict[str, dict[str, Path]]:
+    """The copies the platform would serve (`studies.delivery.write_served`), by volume name and coding."""
+    study = json.loads((bundle / "study.json").read_text())
+    raw = {v["name"]: gzip.decompress((bundle / v["file"]).read_bytes()) for v in study["volumes"]}
+    return write_served(raw, folder)
+
+
+def name_of(bundle: Path, volume_id: str) -> str:
+    return volume_file(bundle, volume_id).name.removesuffix(".nii.gz")
+
+
+def test_the_copies_the_platform_serves_are_clean(bundle, tmp_path):
+    assert audit_bundle(bundle, served=served(bundle, tmp_path / "served"), workers=1).failures == []
+
+
+def test_a_served_zstd_copy_longer_than_the_others_fails_naming_the_coding_the_pair_and_the_volume(bundle, tmp_path):
+    copies = served(bundle, tmp_path / "served")
+    path = copies[name_of(bundle, "md-02")]["zstd"]
+    path.write_bytes(path.read_bytes() + struct.pack("<II", SKIPPABLE_MAGIC, 4) + bytes(4))  # still decodes
+    found = audit_bundle(bundle, served=copies, workers=1).failures
+    assert pairs(found, "served zstd byte length") == {
+        ("ha-gan", "medical-diffusion"),
+        ("medical-diffusion", "medsyn"),
+        ("medical-diffusion", "real"),
+    }
+    assert len(found) == 3 and all("'medical-diffusion': " in f and "(md-02)" in f for f in found)
+
+
+def test_a_served_gzip_copy_of_another_length_fails(bundle, tmp_path):
+    copies = served(bundle, tmp_path / "served")
+    name = name_of(bundle, "real-07")
+    streams, trailer = compress(gzip.decompress(volume_file(bundle, "real-07").read_bytes()))
+    length = copies[name]["gzip"].stat().st_size + 5
+    copies[name]["gzip"].write_bytes(streams["gzip"] + padding("gzip", len(streams["gzip"]), length, trailer))
+    found = audit_bundle(bundle, served=copies, workers=1).failures
+    assert pairs(found, "served gzip byte length") == {
+        ("ha-gan", "real"),
+        ("medical-diffusion", "real"),
+        ("medsyn", "real"),
+    }
+    assert len(found) == 3
+
+
+def test_a_served_copy_that_decodes_to_another_volume_fails(bundle, tmp_path):
+    copies = served(bundle, tmp_path / "served")
+    real, md = copies[name_of(bundle, "real-07")]["identity"], copies[name_of(bundle, "md-02")]["identity"]
+    real.write_bytes(md.read_bytes())
+    [failure] = audit_bundle(bundle, served=copies, workers=1).failures
+    assert (
+        "(id 'real-07', source 'real'): the identity copy served" in failure and "differ from the bundle's" in failure
+    )
+
+
+def test_a_served_gzip_copy_that_names_a_file_fails(bundle, tmp_path):
+    copies = served(bundle, tmp_path / "served")
+    path = copies[name_of(bundle, "hagan-02")]["gzip"]
+    content = bytearray(path.read_bytes())
+    content[3] |= 0x08  # FNAME
+    path.write_bytes(bytes(content[:10]) + b"hagan.nii\x00" + bytes(content[10:]))
+    found = audit_bundle(bundle, served=copies, workers=1).failures
+    assert any("(id 'hagan-02', source 'ha-gan'): served gzip copy: gzip header sets FNAME" in f for f in found)
+    assert pairs(found, "served gzip stream header") == OTHERS_OF_HAGAN
+
+
+def test_a_volume_without_served_copies_fails(bundle, tmp_path):
+    copies = served(bundle, tmp_path / "served")
+    del copies[name_of(bundle, "gen-eff-1")]
+    found = audit_bundle(bundle, served=copies, workers=1).failures
+    assert any("(id 'gen-eff-1'): no served copies were given for it" in f for f in found)
