@@ -160,6 +160,9 @@ def inspect(
     offset = int(np.frombuffer(raw[108:112], "<f4")[0]) if len(raw) >= 112 else VOX_OFFSET
     channels[EXTENSIONS] = extension_words(raw[HEADER_BYTES : max(VOX_OFFSET, min(offset, len(raw)))])
     voxels = int(np.prod(shape))
+    problems += [f"NIfTI header {difference}" for difference in header]
+    if channels[EXTENSIONS] != extension_words(NO_EXTENSIONS):
+        problems.append("NIfTI header extensions are present (they can carry scanner or software details)")
     if header or channels[EXTENSIONS] != extension_words(NO_EXTENSIONS):
         return Inspection(sha256(content), problems, channels, unpadded=unpadded)
     if len(raw) != VOX_OFFSET + 2 * voxels:
@@ -306,8 +309,8 @@ def _describe_extensions(value: Hashable) -> str:
 def _channels(found: Mapping[str, Inspection]) -> list[Channel]:
     """Every exact side channel measured on any volume, with how to say its values and what they must be."""
     described: dict[str, tuple[Any, Hashable]] = {
-        NIFTI_HEADER: (_describe_header, ()),
-        EXTENSIONS: (_describe_extensions, extension_words(NO_EXTENSIONS)),
+        NIFTI_HEADER: (_describe_header, None),  # each volume's difference from the grid's header is its own failure
+        EXTENSIONS: (_describe_extensions, None),
         LATTICE_STEP: (lambda step: f"a {step}-HU lattice" if step != 1 else "whole HU", 1),
         PADDING_VALUE: (lambda value: f"{value} HU", None),
         FILE_TIME: (lambda time: f"time {time}", None),

@@ -74,18 +74,20 @@ def test_it_fails_a_volume_whose_header_description_differs(bundle):
     raw = nifti(bundle, "hagan-02")
     raw[148 : 148 + 6] = b"HA-GAN"  # descrip
     replant(bundle, "hagan-02", plain_gzip(raw))
-    found = failures(bundle)
-    assert pairs(found, "NIfTI header") == OTHERS_OF_HAGAN and len(found) == 3
-    assert all("field descrip is b'HA-GAN', expected b'' (hagan-02)" in failure for failure in found)
+    own, *separations = failures(bundle)
+    assert own.endswith("(id 'hagan-02', source 'ha-gan'): NIfTI header field descrip is b'HA-GAN', expected b''")
+    assert pairs(separations, "NIfTI header") == OTHERS_OF_HAGAN and len(separations) == 3
+    assert all("field descrip is b'HA-GAN', expected b'' (hagan-02)" in failure for failure in separations)
 
 
 def test_it_fails_a_volume_whose_affine_differs(bundle):
     raw = nifti(bundle, "real-07")
     raw[280:284] = struct.pack("<f", -10.0)  # srow_x[0]: a left-right flip
     replant(bundle, "real-07", plain_gzip(raw))
-    found = failures(bundle)
-    assert ("medsyn", "real") in pairs(found, "NIfTI header")
-    assert all("'real': field srow_x is [-10.0" in failure for failure in found)
+    own, *separations = failures(bundle)
+    assert "(id 'real-07', source 'real'): NIfTI header field srow_x is [-10.0" in own
+    assert ("medsyn", "real") in pairs(separations, "NIfTI header")
+    assert all("'real': field srow_x is [-10.0" in failure for failure in separations)
 
 
 def test_it_fails_a_volume_stored_with_another_dtype(bundle):
@@ -100,9 +102,13 @@ def test_it_fails_a_volume_with_a_header_extension(bundle):
     raw = nifti(bundle, "md-02")
     raw[348] = 1
     replant(bundle, "md-02", plain_gzip(raw))
-    found = failures(bundle)
-    assert ("medical-diffusion", "real") in pairs(found, "NIfTI extension area")
-    assert all("'medical-diffusion': 4 bytes between header and voxels" in failure for failure in found)
+    own, *separations = failures(bundle)
+    assert own.endswith(
+        "(id 'md-02', source 'medical-diffusion'): NIfTI header extensions are present "
+        "(they can carry scanner or software details)"
+    )
+    assert ("medical-diffusion", "real") in pairs(separations, "NIfTI extension area")
+    assert all("'medical-diffusion': 4 bytes between header and voxels" in failure for failure in separations)
 
 
 def test_it_fails_a_gzip_header_that_carries_the_original_name_and_a_time(bundle):
@@ -340,7 +346,7 @@ def test_it_fails_a_volume_mostly_at_the_upper_clip_bound(bundle):
 
 def test_it_fails_a_bundle_built_with_dither_off(bundle):
     study = json.loads((bundle / "study.json").read_text())
-    study["dither"] = {"enabled": False}
+    study["dither"] = {"enabled": False, "amplitude_hu": 0.0, "seed": None}
     (bundle / "study.json").write_text(json.dumps(study))
     [failure] = failures(bundle)
     assert "dither is off" in failure
@@ -370,7 +376,8 @@ def test_a_difference_inside_one_ranking_set_names_that_set_and_volume(tmp_path)
     study = json.loads((bundle / "study.json").read_text())
     name = next(v["name"] for v in study["volumes"] if v["id"] == "v3")
     [set_id] = [s["set"] for entry in study["ranking"] for s in entry["sets"] if name in s["volumes"]]
-    [failure] = failures(bundle)
+    own, failure = failures(bundle)
+    assert "(id 'v3', source 'real'): NIfTI header field descrip" in own
     assert failure.startswith("NIfTI header separates sources 'medsyn' and 'real': 'medsyn': the header")
     assert "'real': the header the study grid defines (v1, v5), field descrip is b'v2', expected b'' (v3)" in failure
     assert failure.endswith(f"side by side in ranking set(s) {set_id}")
