@@ -244,9 +244,10 @@ def audit_bundle(
     entries = [v for v in study["volumes"] if (bundle / v["file"]).is_file()]
     if served is not None:
         failures += [
-            f"{v['file']} (id {v['id']!r}): no served copies were given for it"
+            f"{v['file']} (id {v['id']!r}): served copies are missing for "
+            + ", ".join(c for c in CODINGS if c not in served.get(v["name"], {}))
             for v in entries
-            if v["name"] not in served
+            if set(CODINGS) - set(served.get(v["name"], {}))
         ]
     shape = tuple(study["grid"]["shape"])
     spacing = float(study["grid"]["spacing"])

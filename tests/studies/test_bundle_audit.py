@@ -463,8 +463,13 @@ def test_a_served_gzip_copy_that_names_a_file_fails(bundle, tmp_path):
     assert pairs(found, "served gzip stream header") == OTHERS_OF_HAGAN
 
 
-def test_a_volume_without_served_copies_fails(bundle, tmp_path):
+def test_a_volume_without_a_served_copy_for_every_coding_fails(bundle, tmp_path):
     copies = served(bundle, tmp_path / "served")
     del copies[name_of(bundle, "gen-eff-1")]
+    del copies[name_of(bundle, "md-02")]["gzip"]
     found = audit_bundle(bundle, served=copies, workers=1).failures
-    assert any("(id 'gen-eff-1'): no served copies were given for it" in f for f in found)
+    assert found[:2] == [
+        f"{volume_file(bundle, 'gen-eff-1').relative_to(bundle)} (id 'gen-eff-1'): served copies are missing for "
+        "zstd, gzip, identity",
+        f"{volume_file(bundle, 'md-02').relative_to(bundle)} (id 'md-02'): served copies are missing for gzip",
+    ]
