@@ -57,7 +57,7 @@ class Appearance:
 
 def value_counts(hu: np.ndarray) -> np.ndarray:
     """How many voxels of an int16 volume hold each value: 65,536 bins, value v in bin v + INT16_OFFSET."""
-    return np.bincount((hu.reshape(-1).view(np.uint16) ^ np.uint16(INT16_OFFSET)), minlength=1 << 16)
+    return np.bincount(hu.ravel(order="K").view(np.uint16) ^ np.uint16(INT16_OFFSET), minlength=1 << 16)
 
 
 def noise_sd(hu: np.ndarray) -> float:
