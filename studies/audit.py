@@ -26,7 +26,15 @@ import zstandard
 from studies.appearance import Appearance, measure, source_warnings, unusable, value_counts
 from studies.blinding import NAME_PATTERN, NO_EXTENSIONS, VOX_OFFSET, served_header, served_voxels, sha256
 from studies.bundle import MEDIA_DIR, VOLUMES_DIR, load_study
-from studies.channels import Channel, Volume, channel_failures, lattice, padding_value, parity_failures
+from studies.channels import (
+    PARITY_TOLERANCE,
+    Channel,
+    Volume,
+    channel_failures,
+    lattice,
+    padding_value,
+    parity_failures,
+)
 from studies.delivery import CODINGS, DeliveryError, compress, decode, padding, served_lengths
 from studies.errors import StudyError
 from studies.guessing import SourceGuess, guess_sources
@@ -280,10 +288,17 @@ def audit_bundle(
     failures += parity_failures({n: i.odd for n, i in found.items() if i.odd is not None}, volumes)
     appearances = {n: i.appearance for n, i in found.items() if i.appearance is not None}
     warnings = source_warnings(appearances, {n: v.source for n, v in volumes.items()}, sets)
-    features = {
-        n: {**i.channels, "odd share": i.odd[0] / max(i.odd[1], 1) if i.odd else None} for n, i in found.items()
-    }
+    features = {n: {**i.channels, "odd share": _parity_bin(i.odd)} for n, i in found.items()}
     return AuditReport(failures, warnings, guess_sources(features, {n: v.source for n, v in volumes.items()}))
+
+
+def _parity_bin(odd: tuple[int, int] | None) -> float | None:
+    """A volume's share of odd values to the nearest multiple of PARITY_TOLERANCE, for the source guess: a share
+    measured on millions of voxels differs between sources by tenths of a point (e.g. a generator's values at its
+    600 HU window edge), far below what a reader could see or the parity check fails on."""
+    if odd is None or not odd[1]:
+        return None
+    return round(odd[0] / odd[1] / PARITY_TOLERANCE) * PARITY_TOLERANCE
 
 
 def _name_shape(entry: dict[str, Any]) -> tuple[str, ...]:
