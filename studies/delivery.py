@@ -166,8 +166,8 @@ def write_served(raw: Mapping[str, bytes], folder: Path) -> dict[str, dict[str, 
 
 
 def decode(body: bytes, coding: str) -> bytes:
-    """The NIfTI a browser gets from a served `body` in `coding`; refuses anything but one complete stream (with
-    skippable zstd frames) and no trailing bytes."""
+    """The NIfTI a browser gets from a served `body` in `coding`; refuses anything else a served copy could carry:
+    trailing bytes, a stream cut short, a skippable zstd frame whose payload is not zeros."""
     if coding == "identity":
         return bytes(body)
     if coding == "gzip":
@@ -196,9 +196,12 @@ def _zstd_frames(body: bytes) -> bytes:
             if len(body) - position < _SKIPPABLE_HEADER:
                 raise DeliveryError("zstd skippable frame is cut short")
             (size,) = struct.unpack_from("<I", body, position + 4)
-            position += _SKIPPABLE_HEADER + size
-            if position > len(body):
+            payload = body[position + _SKIPPABLE_HEADER : position + _SKIPPABLE_HEADER + size]
+            if len(payload) < size:
                 raise DeliveryError("zstd skippable frame is cut short")
+            if payload.strip(b"\0"):
+                raise DeliveryError("zstd skippable frame carries data (served padding must be zeros)")
+            position += _SKIPPABLE_HEADER + size
             continue
         decoder = zstandard.ZstdDecompressor().decompressobj()
         try:

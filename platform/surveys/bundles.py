@@ -31,9 +31,9 @@ class BundleError(Exception):
     """A bundle the platform refuses: the message names the file, the key and what is wrong."""
 
 
-def import_bundle(bundle: Path, *, workers: int | None = None) -> tuple[Study, bool]:
+def import_bundle(bundle: Path, *, workers: int | None = 1) -> tuple[Study, bool]:
     """Import `bundle` and return (study, created); the same bundle twice changes nothing, a broken one or one whose
-    served files fail the audit writes nothing. `workers`: audit processes (default: one per core).
+    served files fail the audit writes nothing. `workers`: audit processes (None: one per core; 1: in this process).
     """
     bundle = Path(bundle)
     spec_path = bundle / STUDY_FILE
@@ -127,7 +127,7 @@ class _BundleNifti(Mapping[str, bytes]):
 def _audit(bundle: Path, served: Mapping[str, Mapping[str, Path]] | None, workers: int | None) -> None:
     """Refuse the bundle, naming every failure, unless the blinding audit (`python -m studies audit`) passes on the
     bundle and on `served`, the exact files the platform will serve."""
-    report = audit_bundle(bundle, workers=workers)
+    report = audit_bundle(bundle, served=served, workers=workers)
     if not report.clean:
         raise BundleError(
             f"{bundle}: the blinding audit failed, so nothing was imported:\n"

@@ -12,6 +12,8 @@ import pytest
 import zstandard
 from django.core.management import CommandError, call_command
 
+from studies.blinding import GZIP_LEVEL
+from studies.delivery import write_served
 from surveys.bundles import BundleError, import_bundle
 from surveys.models import RankingSet, RecognitionItem, Study, Volume
 
@@ -170,7 +172,7 @@ def _relabel(broken, entry, header_change):
     path = broken / entry["file"]
     raw = bytearray(gzip.decompress(path.read_bytes()))
     raw = header_change(raw)
-    path.write_bytes(gzip.compress(bytes(raw), mtime=0))
+    path.write_bytes(gzip.compress(bytes(raw), compresslevel=GZIP_LEVEL, mtime=0))
     entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -197,7 +199,8 @@ def test_it_refuses_a_bundle_that_fails_the_blinding_audit_with_the_audits_messa
     (broken / "study.json").write_text(json.dumps(spec))
     with pytest.raises(BundleError, match="blinding audit failed") as refused:
         import_bundle(broken, workers=1)
-    assert f"{entry['file']} (id 'real-1', source 'real'): NIfTI header field descrip" in str(refused.value)
+    assert "NIfTI header separates sources 'medsyn' and 'real'" in str(refused.value)
+    assert "field descrip is b'source=real case-0007', expected b'' (real-1)" in str(refused.value)
     _nothing_imported(data_dir)
 
 
@@ -233,4 +236,21 @@ def test_it_refuses_a_video_format_browsers_do_not_play(bundle, tmp_path, data_d
     _edit(broken, lambda spec: spec.__setitem__("video", "media/intro.mov"))
     with pytest.raises(BundleError, match=r"video: must be an .mp4 or .webm file, not 'media/intro.mov'"):
         import_bundle(broken)
+    _nothing_imported(data_dir)
+
+
+@pytest.mark.django_db
+def test_it_audits_the_copies_it_would_serve_and_refuses_one_that_separates_a_source(bundle, data_dir, monkeypatch):
+    def leaky(raw, folder):
+        paths = write_served(raw, folder)
+        first = next(iter(paths.values()))["gzip"]
+        content = bytearray(first.read_bytes())
+        content[4:8] = (1764547200).to_bytes(4, "little")  # a time stamp in the served gzip header, same length
+        first.write_bytes(bytes(content))
+        return paths
+
+    monkeypatch.setattr("surveys.bundles.write_served", leaky)
+    with pytest.raises(BundleError, match="blinding audit failed") as refused:
+        import_bundle(bundle, workers=1)
+    assert "served gzip copy: gzip header carries a timestamp" in str(refused.value)
     _nothing_imported(data_dir)

@@ -155,3 +155,9 @@ def test_decode_refuses_a_cut_short_skippable_frame(copies):
 def test_decode_refuses_an_unknown_coding(copies):
     with pytest.raises(DeliveryError, match="unknown content coding 'br'"):
         decode(copies["real"]["identity"], "br")
+
+
+def test_decode_refuses_a_skippable_frame_that_carries_data(copies):
+    served = copies["flat"]["zstd"]
+    with pytest.raises(DeliveryError, match="skippable frame carries data"):
+        decode(served[:-11] + b"source=real", "zstd")
