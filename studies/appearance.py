@@ -14,7 +14,9 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from studies.normalise import HU_MAX, HU_MIN
+from contracts.volumes import HU_CLIP
+
+HU_MIN, HU_MAX = HU_CLIP
 
 SOFT_TISSUE = (-100, 100)  # HU band where differences of neighbours are mostly noise, not edges
 BODY_HU = -500  # voxels above this are body (soft tissue, bone), not lung or air

@@ -23,9 +23,11 @@ import nibabel as nib
 import numpy as np
 import zstandard
 
+from contracts.study_format import MEDIA_DIR, NAME_PATTERN, VOLUMES_DIR
+from contracts.volumes import HU_CLIP
 from studies.appearance import Appearance, measure, source_warnings, unusable, value_counts
-from studies.blinding import NAME_PATTERN, NO_EXTENSIONS, VOX_OFFSET, served_header, served_voxels, sha256
-from studies.bundle import MEDIA_DIR, VOLUMES_DIR, load_study
+from studies.blinding import NO_EXTENSIONS, VOX_OFFSET, served_header, served_voxels, sha256
+from studies.bundle import load_study
 from studies.channels import (
     PARITY_TOLERANCE,
     Channel,
@@ -38,7 +40,6 @@ from studies.channels import (
 from studies.delivery import CODINGS, DeliveryError, compress, decode, padding, served_lengths
 from studies.errors import StudyError
 from studies.guessing import SourceGuess, guess_sources
-from studies.normalise import HU_MAX, HU_MIN
 from studies.workers import map_volumes
 
 GZIP_FLAGS = ("FTEXT", "FHCRC", "FEXTRA", "FNAME", "FCOMMENT")
@@ -353,7 +354,7 @@ def _clip_bounds(study: dict[str, Any]) -> tuple[int, int]:
     clip = study.get("clip")
     if isinstance(clip, list) and len(clip) == 2 and all(isinstance(v, (int, float)) for v in clip):
         return int(clip[0]), int(clip[1])
-    return HU_MIN, HU_MAX
+    return HU_CLIP
 
 
 def _dither_failures(study: dict[str, Any]) -> list[str]:
