@@ -32,7 +32,7 @@ AT_UPPER_BOUND = 0.2  # share of voxels at the upper clip bound above which the 
 # name: (description, unit, smallest median difference worth a warning)
 METRICS = {
     "noise_hu": ("noise level (robust SD of neighbour differences in soft tissue)", " HU", 5.0),
-    "sharpness_hu": ("sharpness (mean gradient magnitude at body edges)", " HU/voxel", 30.0),
+    "sharpness_hu": ("sharpness (mean neighbour difference across body edges)", " HU/voxel", 30.0),
     "grey_levels": ("share of distinct HU values used in [-1000, 200] (low = quantised intensities)", "", 0.15),
     "unique_values": ("number of distinct values", "", 200.0),
     "hu_min": ("lowest value (value range)", " HU", 100.0),
