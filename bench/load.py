@@ -22,6 +22,13 @@ $TEST_POSTGRES_URL when they name PostgreSQL, else of postgres://medsyn:medsyn@1
 sets up); skipped, saying so, when none answers.
 Run: `python -m bench load [--readers 200] [--workers 4] [--saves 2] [--postgres URL | --no-postgres] [--no-kill]
 [--kills 1]`.
+
+`--open-loop` measures instead at a realistic rate (`bench/open_loop.py`): Poisson autosaves, each reader every
+`--interval` seconds on average (2), the offered rates of `--rates` one after the other (`--step-seconds` each),
+p50/p99 from the moment each save was due, the capacity (highest offered rate with p99 < 100 ms), the padded scans of
+each page downloaded alongside, a worker SIGKILLed half-way through a last step at the headline rate, and the same
+database check. `python -m bench load --open-loop [--interval 2] [--rates 25,50,100,200,400] [--step-seconds 20]
+[--saves-per-page 10] [--delivery-threads 4] [--size 32]`.
 """
 
 from __future__ import annotations
@@ -62,9 +69,9 @@ CONNECTION_ERRORS = (OSError, http.client.HTTPException)
 """What a request on a killed worker raises: reset or refused connections, a reply that stops before its status line."""
 
 
-def make_bundle(folder: Path) -> Path:
-    """A 32³ bundle like the platform tests': 8 volumes, 2 recognition items and 2 ranking sets, so 4 tasks per
-    reader.
+def make_bundle(folder: Path, size: int = 32) -> Path:
+    """A `size`³ bundle like the platform tests' (32³ by default): 8 volumes, 2 recognition items and 2 ranking sets,
+    so 4 tasks per reader.
     """
     from bench.synthetic import write_chest
     from studies.build import build_bundle
@@ -76,8 +83,8 @@ def make_bundle(folder: Path) -> Path:
             volume_id = f"{source}-{number}"
             write_chest(
                 folder / f"scans/{volume_id}.nii.gz",
-                (32, 32, 32),
-                spacing=(8.0, 8.0, 8.0),
+                (size, size, size),
+                spacing=(256 / size,) * 3,
                 noise_hu=20.0,
                 seed=10 * number + i,
             )
@@ -87,9 +94,8 @@ def make_bundle(folder: Path) -> Path:
             )
     manifest = folder / "study.toml"
     manifest.write_text(
-        f'[study]\ntitle = "Load benchmark"\nslug = "{SLUG}"\nseed = 7\nshape = [32, 32, 32]\nspacing = 8.0\n\n'
-        + "\n\n".join(tables)
-        + '\n\n[recognition]\nvolumes = ["real-1", "medsyn-1"]\n\n'
+        f'[study]\ntitle = "Load benchmark"\nslug = "{SLUG}"\nseed = 7\nshape = [{size}, {size}, {size}]\n'
+        f"spacing = {256 / size}\n\n" + "\n\n".join(tables) + '\n\n[recognition]\nvolumes = ["real-1", "medsyn-1"]\n\n'
         '[[ranking]]\nstructure = "lobes and fissures"\n'
         'volumes = ["real-1", "medsyn-1", "ha-gan-1", "medical-diffusion-1"]\n\n'
         '[[ranking]]\nstructure = "vessels"\nvolumes = ["real-2", "medsyn-2", "ha-gan-2", "medical-diffusion-2"]\n'
@@ -288,7 +294,7 @@ def run_scenario(database: str, database_url: str | None, kill: bool, args, bund
         stuck = sum(thread.is_alive() for thread in threads)
         if stuck:
             tally.error(f"reader threads still waiting at the end: {stuck}")
-    check = verify(env, tally, work)
+    check = verify(env, tally.readers, work)
     description = "; ".join(
         f"worker {k['pid']} SIGKILLed at {k['at']:.1f} s ({k['acked']} saves acknowledged, "
         f"{k['in_flight']}), replaced after {k['replaced']:.2f} s"
@@ -348,10 +354,11 @@ def kill_midway(server: Gunicorn, tally: Tally, kills: int, killed: list[dict]) 
 # --- checking the database afterwards (a child process with Django) -----------------------------------------------
 
 
-def verify(env: dict[str, str], tally: Tally, work: Path) -> dict:
-    """Run the check below in a child process with the platform's settings and this run's database."""
+def verify(env: dict[str, str], readers: dict[str, dict], work: Path) -> dict:
+    """Run the check below in a child process with the platform's settings and this run's database; `readers`: token
+    → {"acked": [[position, value], ...], "unacked": [...]}."""
     saves = work / "saves.json"
-    saves.write_text(json.dumps(tally.readers))
+    saves.write_text(json.dumps(readers))
     result = subprocess.run(
         [sys.executable, "-m", "bench.load", "--verify", str(saves)], env=env, cwd=ROOT, capture_output=True, text=True
     )
@@ -487,6 +494,22 @@ def main(argv: list[str] | None = None) -> None:
         default=1,
         help="workers killed, one after the other, in each SIGKILL run (default 1: half-way)",
     )
+    parser.add_argument(
+        "--open-loop", action="store_true", help="readers save at Poisson times instead of without pause (see below)"
+    )
+    parser.add_argument(
+        "--interval", type=float, default=2.0, help="open loop: headline seconds between one reader's saves (2)"
+    )
+    parser.add_argument(
+        "--rates",
+        type=lambda text: [float(rate) for rate in text.split(",")],
+        default=[25.0, 50.0, 100.0, 200.0, 400.0],
+        help="open loop: offered saves per second, all readers together (default 25,50,100,200,400)",
+    )
+    parser.add_argument("--step-seconds", type=float, default=20.0, help="open loop: seconds per offered rate (20)")
+    parser.add_argument("--saves-per-page", type=int, default=10, help="open loop: saves before a page move (10)")
+    parser.add_argument("--delivery-threads", type=int, default=4, help="open loop: concurrent scan downloads (4)")
+    parser.add_argument("--size", type=int, default=32, help="grid of the study's scans (default 32)")
     parser.add_argument("--verify", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.verify:
@@ -502,10 +525,13 @@ def main(argv: list[str] | None = None) -> None:
             databases.append(("PostgreSQL", server))
         else:
             skipped.append(f"PostgreSQL: skipped, no server answered ({how}); pass --postgres URL")
+    if args.open_loop:
+        open_loop(args, databases, skipped)
+        return
     scenarios = [False] if args.no_kill else [False, True]
     runs = []
     with tempfile.TemporaryDirectory(prefix="bench-load-") as temporary:
-        bundle = make_bundle(Path(temporary) / "study")
+        bundle = make_bundle(Path(temporary) / "study", args.size)
         for label, url in databases:
             for kill in scenarios:
                 work = Path(temporary) / f"{label}-{'kill' if kill else 'steady'}"
@@ -520,6 +546,24 @@ def main(argv: list[str] | None = None) -> None:
                 else:
                     runs.append(run_scenario(label, None, kill, args, bundle, work))
     print(table(runs, args, skipped))
+
+
+def open_loop(args, databases: list[tuple[str, str | None]], skipped: list[str]) -> None:
+    """The open-loop mode on each database (`bench.open_loop`)."""
+    from bench.open_loop import run_open_loop, table
+
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-load-") as temporary:
+        bundle = make_bundle(Path(temporary) / "study", args.size)
+        for label, url in databases:
+            print(f"{label}: open loop, {args.readers} readers …", file=sys.stderr, flush=True)
+            work = Path(temporary) / f"{label}-open"
+            if url:
+                with ThrowawayDatabase(url) as database_url:
+                    results.append(run_open_loop(label, database_url, args, bundle, work))
+            else:
+                results.append(run_open_loop(label, None, args, bundle, work))
+    print(table(results, args, skipped))
 
 
 if __name__ == "__main__":

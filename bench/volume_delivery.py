@@ -6,10 +6,11 @@ same viewer parameters and page layout; only the delivery differs:
 - naive: a static page (Python's http.server on 127.0.0.1) serving the bundle's `NAME.nii.gz` as a plain file
   (gzip level 1, as `python -m studies build` writes it); Papaya inflates it in JavaScript (its bundled pako);
 - platform: the reader's real task page and volume view under gunicorn on 127.0.0.1, under `NAME.nii`, decoded
-  natively by the browser so that Papaya reads raw int16 NIfTI: the import's zstd copy (level 3) with
-  `Content-Encoding: zstd` for Chromium's own Accept-Encoding (it lists zstd, on http://127.0.0.1 too), and the
-  import's gzip copy (level 6) with `Content-Encoding: gzip` when the page's requests send `Accept-Encoding: gzip,
-  deflate` (DevTools' extra headers), as a browser without zstd does; each run checks which encoding came back;
+  natively by the browser so that Papaya reads raw int16 NIfTI: the import's zstd copy (level 3, padded to the
+  study's largest) with `Content-Encoding: zstd` for Chromium's own Accept-Encoding (it lists zstd, on
+  http://127.0.0.1 too), and the import's gzip copy (level 6, padded likewise) with `Content-Encoding: gzip` when the
+  page's requests send `Accept-Encoding: gzip, deflate` (DevTools' extra headers), as a browser without zstd does;
+  each run checks which encoding came back;
 - references (static files, for "whatever measures best"): the uncompressed NIfTI with no compression at all (what
   any delivery that ends in Papaya reading raw int16 costs at best on loopback), and the same raw NIfTI compressed by
   zstd -3 and sent with `Content-Encoding: zstd` by Python's http.server (needs the `zstd` command).
@@ -27,10 +28,12 @@ it: the welcome page is shown until the browser has prefetched task 1's scan, th
 the time runs from that click (a fresh reader each run; the naive row is the cold first page: a static site has no
 welcome page to prefetch from). The table gives medians and the ratio naive / way (the issue's target: at least 3).
 
-Inputs are made in the work folder: 4 procedural phantoms (`python -m generator phantoms`, realistic CT noise) and a
-bundle (`python -m studies build`). `--mbit N` throttles downloads to N Mbit/s (Chrome's network emulation) to see a
-remote reader's link instead of loopback. Run: `python -m bench delivery [--repeats 5] [--size 256] [--work DIR]
-[--mbit N]`.
+Inputs are made in the work folder: 4 procedural phantoms (`python -m generator phantoms`, realistic CT noise),
+rendered as four sources that compress differently (the phantom, Gaussian-smoothed by 0.6 and 1.2 voxels, 4×
+down-sampled), and a bundle (`python -m studies build`). After the table: what padding costs per source and coding,
+how long the import took, and each source's time to first and last byte of its scans (plain HTTP client).
+`--mbit N` throttles downloads to N Mbit/s (Chrome's network emulation) to see a remote reader's link instead of
+loopback. Run: `python -m bench delivery [--repeats 5] [--size 256] [--work DIR] [--mbit N] [--timing-rounds 20]`.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from __future__ import annotations
 import argparse
 import functools
 import gzip
+import http.client
 import http.server
 import json
 import os
@@ -47,6 +51,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
@@ -152,15 +157,29 @@ SCAN = (
 
 
 RECOGNITION = '[recognition]\nvolumes = ["scan-0", "scan-1"]\n'
+SOURCES = ("phantom", "smoothed-lightly", "smoothed", "low-resolution")
+"""The four sources of the ranking set, from the most to the least noisy: a phantom, and three renderings of other
+phantoms (Gaussian σ 0.6 and 1.2 voxels, 4× down-sampled): unpadded, they compress to four different sizes."""
+
+
+def rendered(ct, source: str):
+    """A phantom CT (HU) as `source` renders it."""
+    from scipy import ndimage
+
+    from demo.manifest import rendering
+
+    if source == "smoothed-lightly":
+        return ndimage.gaussian_filter(ct.astype("float32"), 0.6)
+    return ct if source == "phantom" else rendering(ct, source)
 
 
 def make_bundle(work: Path, size: int) -> Path:
-    """Four procedural phantoms and their blinded bundle (two recognition scans, one ranking set), made once per work
-    folder."""
+    """Four procedural phantoms, rendered as the four sources, and their blinded bundle (two recognition scans, one
+    ranking set), made once per work folder."""
     bundle = work / "bundle"
-    if (bundle / "study.json").exists() and RECOGNITION in (work / "study.toml").read_text():
+    if (bundle / "study.json").exists() and SOURCES[-1] in (work / "study.toml").read_text():
         return bundle
-    shutil.rmtree(bundle, ignore_errors=True)  # the bundle of this benchmark's earlier study (one recognition scan)
+    shutil.rmtree(bundle, ignore_errors=True)  # the bundle of this benchmark's earlier study (four alike phantoms)
     phantoms = work / "phantoms"
     if not (phantoms / "case-0003" / "ct.nii.gz").exists():
         print(f"making 4 procedural phantoms at {size}³ …", flush=True)
@@ -183,10 +202,18 @@ def make_bundle(work: Path, size: int) -> Path:
             check=True,
             stderr=subprocess.DEVNULL,
         )
+    import nibabel as nib
+    import numpy as np
+
+    (work / "scans").mkdir(exist_ok=True)
+    for i, source in enumerate(SOURCES):
+        image = nib.load(phantoms / f"case-{i:04d}" / "ct.nii.gz")
+        hu = np.round(rendered(np.asarray(image.dataobj), source)).astype(np.int16)
+        nib.save(nib.Nifti1Image(hu, image.affine), work / "scans" / f"scan-{i}.nii.gz")
     volumes = "\n".join(
-        f'[[volume]]\nid = "scan-{i}"\nfile = "phantoms/case-{i:04d}/ct.nii.gz"\nsource = "s{i}"\n'
+        f'[[volume]]\nid = "scan-{i}"\nfile = "scans/scan-{i}.nii.gz"\nsource = "{source}"\n'
         + ('finding = "Consolidation"\n' if i < 2 else "")
-        for i in range(4)
+        for i, source in enumerate(SOURCES)
     )
     (work / "study.toml").write_text(
         f'[study]\ntitle = "Volume delivery benchmark"\nslug = "{SLUG}"\nseed = 1\nshape = [{size}, {size}, {size}]\n'
@@ -202,6 +229,76 @@ def make_bundle(work: Path, size: int) -> Path:
         stdout=subprocess.DEVNULL,
     )
     return bundle
+
+
+def padding_cost(bundle: Path) -> str:
+    """Per source: each coding's unpadded size against the one size every volume is served with."""
+    from studies.delivery import compress, served_lengths
+
+    study = json.loads((bundle / "study.json").read_text())
+    sizes = {}
+    for volume in study["volumes"]:
+        parts, _ = compress(gzip.decompress((bundle / volume["file"]).read_bytes()))
+        sizes[volume["source"]] = {coding: len(stream) for coding, stream in parts.items()}
+    served = served_lengths(sizes.values())
+    lines = ["Padding: unpadded size of each source's scan → the one size all are served with (MB)"]
+    for coding in ("zstd", "gzip"):
+        cells = ", ".join(f"{source} {size[coding] / 1e6:.2f}" for source, size in sizes.items())
+        total = sum(served[coding] - size[coding] for size in sizes.values())
+        unpadded = sum(size[coding] for size in sizes.values())
+        lines.append(
+            f"  {coding}: {cells} → {served[coding] / 1e6:.2f} each "
+            f"(+{total / 1e6:.2f} MB, +{100 * total / unpadded:.0f} % over the four)"
+        )
+    return "\n".join(lines)
+
+
+def response_times(base: str, token: str, bundle: Path, repeats: int) -> str:
+    """Time to first byte and to the last byte of every scan, by source and coding, over `repeats` rounds (each
+    round visits the scans in a new order)."""
+    import random
+
+    study = json.loads((bundle / "study.json").read_text())
+    sources = {volume["name"]: volume["source"] for volume in study["volumes"]}
+    host, port = base.rsplit("/", 1)[-1].split(":")
+    times: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    lengths: dict[str, set[int]] = {}
+    order = random.Random(0)
+    for _ in range(repeats):
+        for coding in ("zstd", "gzip"):
+            names = list(sources)
+            order.shuffle(names)
+            for name in names:
+                connection = http.client.HTTPConnection(host, int(port), timeout=60)
+                start = time.perf_counter()
+                connection.request("GET", f"/r/{token}/scan/{name}.nii", headers={"Accept-Encoding": coding})
+                response = connection.getresponse()
+                first = time.perf_counter()
+                body = response.read()
+                end = time.perf_counter()
+                connection.close()
+                if response.status != 200 or response.getheader("Content-Encoding") != coding:
+                    raise RuntimeError(f"scan {name}: HTTP {response.status}, {response.getheader('Content-Encoding')}")
+                times.setdefault((sources[name], coding), []).append((first - start, end - start))
+                lengths.setdefault(coding, set()).add(len(body))
+    lines = [
+        f"Response time by source (gunicorn on 127.0.0.1, plain HTTP client, {repeats} rounds in shuffled order): "
+        "median ms to the first byte / to the last byte (interquartile range of the last byte)"
+    ]
+    for coding in ("zstd", "gzip"):
+        cells = []
+        for (source, seen), runs in sorted(times.items()):
+            if seen == coding:
+                last = statistics.quantiles([1000 * t for _, t in runs], n=4)
+                cells.append(
+                    f"{source} {1000 * statistics.median(t for t, _ in runs):.1f} / "
+                    f"{1000 * statistics.median(t for _, t in runs):.1f} ({last[0]:.1f}–{last[2]:.1f})"
+                )
+        cells = ", ".join(cells)
+        lines.append(
+            f"  {coding} (first byte / last byte): {cells}; bytes sent: {', '.join(map(str, sorted(lengths[coding])))}"
+        )
+    return "\n".join(lines)
 
 
 def reader_pages(client: Client, token: str) -> list[tuple[str, str, list[str]]]:
@@ -510,6 +607,9 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="leave out the reference rows (static raw .nii; zstd Content-Encoding)",
     )
+    parser.add_argument(
+        "--timing-rounds", type=int, default=20, help="rounds of the response-time-by-source measurement (default 20)"
+    )
     args = parser.parse_args(argv)
     if not os.path.exists(CHROMIUM):
         sys.exit(f"bench delivery: Debian's Chromium is not at {CHROMIUM} (apt-get install chromium)")
@@ -524,7 +624,9 @@ def main(argv: list[str] | None = None) -> None:
         run_dir = Path(temporary) / "run"
         port = free_port()
         env = platform_environment(run_dir / "data", port)
+        imported = time.perf_counter()
         token, *new_readers = set_up_study(env, bundle, SLUG, 1 + len(PLATFORM_WAYS) * (args.repeats + 1))
+        imported = time.perf_counter() - imported
         fresh = iter(new_readers)  # one reader per "first task, after welcome" run: starting changes a reader
         with Gunicorn(env, port, workers=2, logs=run_dir / "logs") as server:
             client = Client(server.url)
@@ -564,8 +666,12 @@ def main(argv: list[str] | None = None) -> None:
                     version = f"Chromium {browser.version}"
                 finally:
                     browser.close()
+            timing = response_times(server.url, token, bundle, args.timing_rounds)
             statuses = server.access_statuses()
     print(table(results, raw_mb, args.repeats, version, args.mbit))
+    print(padding_cost(bundle))
+    print(f"Migrate, import (read, compress, pad, audit the served copies) and invite: {imported:.1f} s")
+    print(timing)
     canvases = {key: runs[0]["canvas"] for key, runs in results.items()}
     print("first viewer's canvas (px): " + ", ".join(f"{key} {w}×{h}" for key, (w, h) in canvases.items()))
     errors = {status: count for status, count in statuses.items() if status.startswith("5")}

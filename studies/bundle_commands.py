@@ -56,6 +56,7 @@ def _audit(args: argparse.Namespace) -> int:
         print(f"FAIL  {failure}")
     for warning in report.warnings:
         print(f"WARN  {warning}")
+    print(f"GUESS {report.guess or 'not measured: it needs two sources, one of them with two or more volumes'}")
     verdict = "clean" if report.clean else "NOT blind"
     print(f"{args.bundle}: {verdict}: {len(report.failures)} failure(s), {len(report.warnings)} warning(s)")
     return 0 if report.clean else 1
@@ -87,9 +88,14 @@ COMMANDS: dict[str, Command] = {
     "audit": Command(
         help="check that nothing served by a bundle can tell sources apart",
         description=(
-            "Exit 0 when every served file has the same header bytes, dtype, shape, affine, gzip header, times and "
-            "permissions, matches its sha256 and nothing unlisted is served; exit 1 listing each failure otherwise. "
-            "Also warns when a source's pixels stand out (noise, grey levels, histogram, field of view, file size)."
+            "Compare every channel a browser or viewer exposes, pairwise between sources and within every ranking "
+            "set: file name, gzip header, NIfTI header bytes and extensions, served byte length per content coding "
+            "(zstd, gzip, identity), file time and permissions, value lattice (step, parity) and padding value. "
+            "Exit 1 naming the pair, the channel and the volumes where any separates two sources, or when a file "
+            "is missing, altered or unlisted, dither is off, or a volume is nearly constant, mostly air or mostly "
+            "at a clip bound; exit 0 otherwise. Warns when the pixels of two sources differ (noise, sharpness, "
+            "distinct values, value range, histogram, field of view) and prints how well the side channels alone "
+            "guess the source (leave-one-out nearest centroid) against chance."
         ),
         add_arguments=_audit_arguments,
         run=_audit,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +35,7 @@ def record_answer(reader_id: int, payload: dict[str, Any], now: datetime) -> Rec
         if reader.is_locked:
             raise AnswerRefused("You have finished this study, so your answers can no longer change.", 403)
         task = _task_of(reader, payload)
+        _not_ahead(reader, payload["position"])
         seconds = _bounded_seconds(reader, payload.get("seconds", 0), now)
         if task["kind"] == "recognition":
             answer, change = _recognition(reader, task, payload)
@@ -63,14 +65,32 @@ def _task_of(reader: Reader, payload: dict[str, Any]) -> dict[str, Any]:
     return task
 
 
+def _not_ahead(reader: Reader, position: int) -> None:
+    """Refuse an answer for a task after the first unanswered one: the order of the plan is part of the design."""
+    first_open = reader.first_incomplete()
+    if first_open is not None and position > first_open:
+        raise AnswerRefused(
+            f"Please answer task {first_open + 1} first: tasks are answered in order, "
+            f"so task {position + 1} cannot be saved yet.",
+            409,
+        )
+
+
 def _bounded_seconds(reader: Reader, claimed: Any, now: datetime) -> float:
     """The reported active seconds, bounded by the report interval and the wall-clock time since the last request."""
-    if not isinstance(claimed, (int, float)) or isinstance(claimed, bool) or claimed != claimed:
-        raise AnswerRefused("The time spent must be a number of seconds.")
+    refusal = AnswerRefused("The time spent must be a number of seconds.")
+    if not isinstance(claimed, (int, float)) or isinstance(claimed, bool):
+        raise refusal
+    try:
+        seconds = float(claimed)
+    except OverflowError:  # an integer of hundreds of digits
+        raise refusal from None
+    if not math.isfinite(seconds):
+        raise refusal
     bound = MAX_SECONDS_PER_REPORT
     if reader.last_seen_at is not None:
         bound = min(bound, (now - reader.last_seen_at).total_seconds() + CLOCK_SLACK_SECONDS)
-    return max(0.0, min(float(claimed), bound))
+    return max(0.0, min(seconds, bound))
 
 
 def _recognition(reader: Reader, task: dict[str, Any], payload: dict[str, Any]):

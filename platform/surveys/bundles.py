@@ -1,46 +1,44 @@
-"""Importing a study bundle (study.json + volumes/) made by `python -m studies build`: validate all, then write all."""
+"""Importing a study bundle (study.json + volumes/) made by `python -m studies build`: read it with the one definition
+of the format (`studies.bundle.load_study`), stage the exact files to serve (`studies.delivery`, one byte length per
+content coding), audit those files, then write all or nothing."""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
-import json
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import nibabel as nib
 import numpy as np
-import zstandard
 from django.db import transaction
 
-from contracts.study_format import DEFAULT_OPTIONS, FORMAT, VIDEO_TYPES
-from contracts.windows import RECOGNITION_WINDOW, WINDOWS, default_window
+from contracts.study_format import STUDY_FILE, VIDEO_TYPES
+from studies.audit import audit_bundle
+from studies.bundle import load_study
+from studies.delivery import write_served
+from studies.errors import StudyError
 from surveys.models import RankingSet, RecognitionItem, Study, Volume
 
-_NAME = re.compile(r"^[a-z0-9]{8,64}$")
 _SLUG = re.compile(r"^[-a-z0-9_]{1,100}$")
-ZSTD_LEVEL = 3
-"""zstd level of the stored copies. On a 256³ CT with realistic noise (33.6 MB raw), Chromium 156 fetched and decoded
-level 3 (17.5 MB, 0.2 s to compress) in 0.36 s on loopback, level 9 (16.4 MB, 0.8 s) in 0.43 s and level 19
-(15.0 MB, 29 s) in 0.51 s: higher levels save a few bytes at a large import cost and decode no faster."""
 
 
 class BundleError(Exception):
     """A bundle the platform refuses: the message names the file, the key and what is wrong."""
 
 
-def import_bundle(bundle: Path) -> tuple[Study, bool]:
-    """Import `bundle` and return (study, created); the same bundle twice changes nothing, a broken one writes
-    nothing.
+def import_bundle(bundle: Path, *, workers: int | None = 1) -> tuple[Study, bool]:
+    """Import `bundle` and return (study, created); the same bundle twice changes nothing, a broken one or one whose
+    served files fail the audit writes nothing. `workers`: audit processes (None: one per core; 1: in this process).
     """
     bundle = Path(bundle)
-    spec_path = bundle / "study.json"
-    raw_spec = _read(spec_path)
-    digest = hashlib.sha256(raw_spec).hexdigest()
-    spec = _parse(spec_path, raw_spec)
+    spec_path = bundle / STUDY_FILE
+    spec = _read_spec(bundle)
+    digest = hashlib.sha256(spec_path.read_bytes()).hexdigest()
     existing = Study.objects.filter(slug=spec["slug"]).first()
     if existing is not None:
         if existing.bundle_digest == digest:
@@ -49,13 +47,18 @@ def import_bundle(bundle: Path) -> tuple[Study, bool]:
             f"{spec_path}: a study with slug {spec['slug']!r} was already imported from a different study.json; "
             "give the new bundle its own slug"
         )
-    volumes = {entry["name"]: entry for entry in spec["volumes"]}
     with tempfile.TemporaryDirectory(prefix=".importing-", dir=_data_root()) as staging:
         staging = Path(staging)
-        raw_sizes = {name: _stage_volume(bundle, entry, staging / "volumes") for name, entry in volumes.items()}
+        try:
+            served = write_served(_BundleNifti(bundle, spec), staging / "volumes")
+        except StudyError as error:  # volumes that cannot share one length: the audit says how they differ
+            _audit(bundle, None, workers)
+            raise BundleError(f"{spec_path}: {error}") from None
+        _audit(bundle, served, workers)
         if spec["video"]:
             (staging / "media").mkdir()
             shutil.copyfile(bundle / spec["video"], staging / "media" / Path(spec["video"]).name)
+        raw_sizes = {name: files["identity"].stat().st_size for name, files in served.items()}
         with transaction.atomic():
             study = _create_rows(spec, digest, raw_sizes)
             target = study.data_dir
@@ -76,121 +79,60 @@ def _data_root() -> Path:
     return root
 
 
-def _read(path: Path) -> bytes:
-    """The bytes of a required bundle file."""
+def _read_spec(bundle: Path) -> dict[str, Any]:
+    """study.json as `load_study` reads and checks it (files and checksums included), plus what the platform itself
+    needs: a slug usable in folder names and URLs, a video type browsers play, distinct answer options."""
+    path = bundle / STUDY_FILE
     try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise BundleError(f"{path}: not found (a bundle is a folder with study.json and volumes/)") from None
-    except OSError as error:
-        raise BundleError(f"{path}: cannot be read ({error.strerror})") from None
-
-
-def _parse(path: Path, raw: bytes) -> dict[str, Any]:
-    """study.json parsed and checked key by key."""
-    try:
-        spec = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise BundleError(f"{path}: not valid UTF-8 JSON ({error})") from None
-
-    def need(obj: Any, key: str, kind: type | tuple, where: str) -> Any:
-        if not isinstance(obj, dict) or key not in obj:
-            raise BundleError(f"{path}: {where}{key!r} is missing")
-        if not isinstance(obj[key], kind) or (kind is int and isinstance(obj[key], bool)):
-            raise BundleError(f"{path}: {where}{key!r} has the wrong type ({type(obj[key]).__name__})")
-        return obj[key]
-
-    if need(spec, "format", str, "") != FORMAT:
-        raise BundleError(f"{path}: 'format' must be {FORMAT!r}, not {spec['format']!r}")
-    need(spec, "title", str, "")
-    if not _SLUG.match(need(spec, "slug", str, "")):
-        raise BundleError(f"{path}: 'slug' must be lowercase letters, digits and dashes, not {spec['slug']!r}")
-    need(spec, "seed", int, "")
-    spec["instructions"] = spec.get("instructions") or ""
-    spec["closing_message"] = spec.get("closing_message") or ""
-    spec["video"] = spec.get("video") or None
-    if spec["video"] is not None:
-        video = Path(str(spec["video"]))
-        if video.parts[:1] != ("media",) or video.suffix not in VIDEO_TYPES or not (path.parent / video).is_file():
-            raise BundleError(f"{path}: 'video' must name an existing media/<name>.mp4 or .webm, not {spec['video']!r}")
-    names = set()
-    for i, entry in enumerate(need(spec, "volumes", list, "")):
-        where = f"volumes[{i}]: "
-        name = need(entry, "name", str, where)
-        if not _NAME.match(name) or name in names:
-            raise BundleError(
-                f"{path}: {where}'name' {name!r} must be a unique opaque name (lowercase letters and digits)"
-            )
-        names.add(name)
-        if need(entry, "file", str, where) != f"volumes/{name}.nii.gz":
-            raise BundleError(f"{path}: {where}'file' must be 'volumes/{name}.nii.gz', not {entry['file']!r}")
-        for key in ("id", "source", "sha256"):
-            need(entry, key, str, where)
-        if entry.get("finding") is not None and not isinstance(entry["finding"], str):
-            raise BundleError(f"{path}: {where}'finding' must be text or null")
-    recognition = spec.get("recognition")
-    if recognition is not None:
-        options = need(recognition, "options", list, "recognition: ") or list(DEFAULT_OPTIONS)
-        if not all(isinstance(o, str) and o.strip() for o in options) or len(set(options)) != len(options):
-            raise BundleError(f"{path}: recognition: 'options' must be distinct non-empty texts")
-        recognition["options"] = options
-        recognition["window"] = _window(path, "recognition: ", recognition.get("window") or RECOGNITION_WINDOW)
-        _known(path, "recognition: 'volumes'", need(recognition, "volumes", list, "recognition: "), names)
-    sets = set()
-    for i, entry in enumerate(spec.setdefault("ranking", []) or []):
-        where = f"ranking[{i}]: "
-        need(entry, "structure", str, where)
-        entry["window"] = _window(path, where, entry.get("window") or default_window(entry["structure"]))
-        for j, ranking_set in enumerate(need(entry, "sets", list, where)):
-            key = need(ranking_set, "set", str, f"{where}sets[{j}]: ")
-            if key in sets:
-                raise BundleError(f"{path}: {where}sets[{j}]: set {key!r} appears twice")
-            sets.add(key)
-            members = need(ranking_set, "volumes", list, f"{where}sets[{j}]: ")
-            _known(path, f"{where}sets[{j}]: 'volumes'", members, names)
-            if len(members) < 2 or len(set(members)) != len(members):
-                raise BundleError(f"{path}: {where}sets[{j}]: 'volumes' must name at least two different scans")
+        spec = load_study(bundle, verify_files=True)
+    except StudyError as error:
+        raise BundleError(str(error)) from None
+    if not _SLUG.match(spec["slug"]):
+        raise BundleError(f"{path}: slug: must be lower-case letters, digits and dashes, not {spec['slug']!r}")
+    if spec["video"] is not None and Path(spec["video"]).suffix not in VIDEO_TYPES:
+        raise BundleError(f"{path}: video: must be an .mp4 or .webm file, not {spec['video']!r}")
+    options = (spec.get("recognition") or {}).get("options", [])
+    if len(set(options)) != len(options) or not all(option.strip() for option in options):
+        raise BundleError(f"{path}: recognition.options: must be distinct non-empty texts")
     return spec
 
 
-def _window(path: Path, where: str, window: Any) -> str:
-    """Refuse a window that is not one of the presets."""
-    if not isinstance(window, str) or window not in WINDOWS:
-        raise BundleError(f"{path}: {where}'window' must be one of {', '.join(WINDOWS)}, not {window!r}")
-    return window
+class _BundleNifti(Mapping[str, bytes]):
+    """The uncompressed, checked NIfTI of each bundle volume by name, read from disk each time it is looked up."""
+
+    def __init__(self, bundle: Path, spec: dict[str, Any]):
+        self._files = {entry["name"]: bundle / entry["file"] for entry in spec["volumes"]}
+
+    def __getitem__(self, name: str) -> bytes:
+        path = self._files[name]
+        try:
+            raw = gzip.decompress(path.read_bytes())
+            image = nib.Nifti1Image.from_bytes(raw)
+        except Exception as error:  # noqa: BLE001 - any decoding failure means the same thing to the researcher
+            raise BundleError(f"{path}: not a gzip-compressed NIfTI-1 file ({error})") from None
+        if image.header.get_data_dtype() != np.int16 or len(image.shape) != 3:
+            raise BundleError(
+                f"{path}: must be a 3D int16 volume, not {len(image.shape)}D {image.header.get_data_dtype()} "
+                "(build bundles with `python -m studies build`)"
+            )
+        return raw
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._files)
+
+    def __len__(self) -> int:
+        return len(self._files)
 
 
-def _known(path: Path, where: str, members: list, names: set[str]) -> None:
-    """Refuse a reference to a volume that the bundle does not list."""
-    for member in members:
-        if member not in names:
-            raise BundleError(f"{path}: {where} names {member!r}, which is not in 'volumes'")
-
-
-def _stage_volume(bundle: Path, entry: dict[str, Any], folder: Path) -> int:
-    """Check one volume (checksum, int16 3D NIfTI), store it as deterministic gzip and zstd streams; return its raw
-    size.
-    """
-    path = bundle / entry["file"]
-    packed = _read(path)
-    if hashlib.sha256(packed).hexdigest() != entry["sha256"].lower():
-        raise BundleError(f"{path}: its SHA-256 does not match 'sha256' in study.json (the file changed or is damaged)")
-    try:
-        raw = gzip.decompress(packed)
-        image = nib.Nifti1Image.from_bytes(raw)
-    except Exception as error:  # noqa: BLE001 - any decoding failure means the same thing to the researcher
-        raise BundleError(f"{path}: not a gzip-compressed NIfTI-1 file ({error})") from None
-    if image.header.get_data_dtype() != np.int16 or len(image.shape) != 3:
+def _audit(bundle: Path, served: Mapping[str, Mapping[str, Path]] | None, workers: int | None) -> None:
+    """Refuse the bundle, naming every failure, unless the blinding audit (`python -m studies audit`) passes on the
+    bundle and on `served`, the exact files the platform will serve."""
+    report = audit_bundle(bundle, served=served, workers=workers)
+    if not report.clean:
         raise BundleError(
-            f"{path}: must be a 3D int16 volume, not {len(image.shape)}D {image.header.get_data_dtype()} "
-            "(build bundles with `python -m studies build`)"
+            f"{bundle}: the blinding audit failed, so nothing was imported:\n"
+            + "\n".join(f"- {failure}" for failure in report.failures)
         )
-    folder.mkdir(parents=True, exist_ok=True)
-    # mtime=0 and no file name in the gzip header: identical bytes for identical content, nothing to leak.
-    (folder / f"{entry['name']}.nii.gz").write_bytes(gzip.compress(raw, compresslevel=6, mtime=0))
-    # One frame with the content size and no checksum or dictionary: the same header for every volume of a grid.
-    (folder / f"{entry['name']}.nii.zst").write_bytes(zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(raw))
-    return len(raw)
 
 
 def _create_rows(spec: dict[str, Any], digest: str, raw_sizes: dict[str, int]) -> Study:

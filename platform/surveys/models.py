@@ -10,6 +10,7 @@ from django.db import models
 from django.utils import timezone
 
 from contracts.windows import RECOGNITION_WINDOW, WINDOWS
+from studies.delivery import SUFFIXES
 
 LEVELS = [
     ("resident", "Resident"),
@@ -73,15 +74,25 @@ class Volume(models.Model):
     def __str__(self) -> str:
         return f"{self.key_id} ({self.name})"
 
+    def served_path(self, coding: str):
+        """The stored copy of the int16 NIfTI served in content coding `coding` (zstd, gzip or identity), padded to
+        the study's one length for that coding (`studies.delivery`)."""
+        return self.study.data_dir / "volumes" / f"{self.name}{SUFFIXES[coding]}"
+
     @property
     def gzip_path(self):
-        """The stored gzip stream of the int16 NIfTI (served with Content-Encoding: gzip)."""
-        return self.study.data_dir / "volumes" / f"{self.name}.nii.gz"
+        """The stored gzip copy (served with Content-Encoding: gzip)."""
+        return self.served_path("gzip")
 
     @property
     def zstd_path(self):
-        """The stored zstd stream of the same NIfTI (served with Content-Encoding: zstd; absent for older imports)."""
-        return self.study.data_dir / "volumes" / f"{self.name}.nii.zst"
+        """The stored zstd copy (served with Content-Encoding: zstd)."""
+        return self.served_path("zstd")
+
+    @property
+    def identity_path(self):
+        """The stored NIfTI itself (served to clients that accept neither coding)."""
+        return self.served_path("identity")
 
 
 class RecognitionItem(models.Model):

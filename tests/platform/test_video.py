@@ -48,7 +48,7 @@ def test_a_bundle_naming_a_missing_video_is_refused(db, bundle, tmp_path):
     spec = json.loads((copy / "study.json").read_text())
     spec["video"] = "media/nowhere.mp4"
     (copy / "study.json").write_text(json.dumps(spec))
-    with pytest.raises(BundleError, match="'video' must name an existing"):
+    with pytest.raises(BundleError, match="video media/nowhere.mp4 is missing"):
         import_bundle(copy)
 
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import gzip
 import logging
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotModified, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_etags
 from django.views.decorators.http import require_GET
 
+from studies.delivery import CODINGS
 from surveys.access import finished_refusal, plan_volumes, reader_view
-from surveys.models import Reader, Volume
+from surveys.models import Reader
 
 logger = logging.getLogger(__name__)
 
@@ -24,8 +24,10 @@ CACHE_CONTROL = "private, max-age=31536000, immutable"
 @reader_view
 @require_GET
 def volume(request: HttpRequest, reader: Reader, token: str, name: str) -> HttpResponse:
-    """The int16 NIfTI `name`.nii in the stored encoding the browser decodes natively: zstd if it accepts it and the
-    study has zstd copies, else gzip; plain bytes for clients that accept neither."""
+    """The int16 NIfTI `name`.nii in the stored coding the browser decodes natively: zstd, else gzip, else plain.
+
+    Every coding is a stored file of the study's one length for that coding, sent by the same code path, so neither
+    the bytes, the headers nor the time to send them depend on the source (`studies.delivery`)."""
     if reader.is_locked:
         return finished_refusal(request)
     if name not in plan_volumes(reader):
@@ -33,21 +35,15 @@ def volume(request: HttpRequest, reader: Reader, token: str, name: str) -> HttpR
     stored = reader.study.volumes.filter(name=name).first()
     if stored is None:
         raise Http404
-    encoding = _encoding(stored, _accepted_codings(request.headers.get("Accept-Encoding", "")))
-    etag = f'"{stored.name}-{encoding}"' if encoding else f'"{stored.name}"'  # one tag per representation
+    coding = _coding(_accepted_codings(request.headers.get("Accept-Encoding", "")))
+    etag = f'"{stored.name}-{coding}"'  # one tag per representation
     if etag in parse_etags(request.headers.get("If-None-Match", "")):
         response = HttpResponseNotModified()
-    elif encoding:
-        path = stored.zstd_path if encoding == "zstd" else stored.gzip_path
-        response = FileResponse(_open(path, reader), content_type="application/octet-stream")
-        response["Content-Encoding"] = encoding
     else:
-        # Not a FileResponse: servers would sendfile() the compressed bytes underneath a GzipFile.
-        response = StreamingHttpResponse(
-            _inflated(_open(stored.gzip_path, reader)), content_type="application/octet-stream"
-        )
-        response["Content-Length"] = str(stored.raw_bytes)
-    response.headers.pop("Content-Disposition", None)  # FileResponse would name the stored file
+        response = FileResponse(_open(stored.served_path(coding), reader), content_type="application/octet-stream")
+        response.headers.pop("Content-Disposition", None)  # FileResponse would name the stored file
+        if coding != "identity":
+            response["Content-Encoding"] = coding
     response["ETag"] = etag
     response["Cache-Control"] = CACHE_CONTROL
     patch_vary_headers(response, ["Accept-Encoding"])
@@ -69,11 +65,9 @@ def _accepted_codings(header: str) -> set[str]:
     return codings
 
 
-def _encoding(stored: Volume, accepted: set[str]) -> str:
-    """The best stored encoding of `stored` that the client accepts ("" for none): zstd, then gzip."""
-    if "zstd" in accepted and stored.zstd_path.is_file():  # studies imported before zstd have only gzip
-        return "zstd"
-    return "gzip" if "gzip" in accepted else ""
+def _coding(accepted: set[str]) -> str:
+    """The first of zstd, gzip that the client accepts; identity when it accepts neither."""
+    return next((coding for coding in CODINGS if coding in accepted), "identity")
 
 
 def _open(path: Path, reader: Reader) -> BinaryIO:
@@ -83,13 +77,6 @@ def _open(path: Path, reader: Reader) -> BinaryIO:
     except FileNotFoundError:
         logger.error("study %s: stored file %s is missing; reader %s got 404", reader.study.slug, path, reader.label)
         raise Http404 from None
-
-
-def _inflated(stream: BinaryIO, chunk: int = 1 << 20) -> Iterator[bytes]:
-    """The uncompressed bytes of a stored gzip stream, a chunk at a time (for clients that do not accept gzip)."""
-    with stream, gzip.open(stream, "rb") as inflated:
-        while block := inflated.read(chunk):
-            yield block
 
 
 @reader_view

@@ -8,15 +8,22 @@ from surveys.bundles import BundleError, import_bundle
 
 
 class Command(BaseCommand):
-    help = "Import a study bundle (study.json + volumes/). Importing the same bundle again changes nothing."
+    help = (
+        "Import a study bundle (study.json + volumes/): store the exact files to serve (one byte length per content "
+        "coding) and refuse the bundle, importing nothing, unless the blinding audit passes on them. "
+        "Importing the same bundle again changes nothing."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("bundle", type=Path, help="the bundle folder")
         parser.add_argument("--open", action="store_true", help="open the study to readers right away")
+        parser.add_argument(
+            "--workers", type=int, default=None, help="processes for the blinding audit (default: one per core)"
+        )
 
-    def handle(self, *args, bundle: Path, open: bool, **options):
+    def handle(self, *args, bundle: Path, open: bool, workers: int | None, **options):
         try:
-            study, created = import_bundle(bundle)
+            study, created = import_bundle(bundle, workers=workers)
         except BundleError as error:
             raise CommandError(str(error)) from None
         if open and study.status != study.OPEN:
