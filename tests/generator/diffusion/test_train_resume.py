@@ -27,8 +27,8 @@ def test_resuming_continues_bit_exactly(phantoms, tmp_path):
 
 def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(phantoms, tmp_path, monkeypatch):
     train(options(phantoms, tmp_path, 1))
-    loss = Denoiser.forward
-    monkeypatch.setattr(Denoiser, "forward", lambda self, *a, **k: loss(self, *a, **k) * float("nan"))
+    loss = Denoiser.loss
+    monkeypatch.setattr(Denoiser, "loss", lambda self, *a, **k: loss(self, *a, **k) * float("nan"))
     with pytest.raises(TrainingError, match=r"NaN or infinite at step 2.*checkpoint \(step 1\).*intact"):
         train(options(phantoms, tmp_path, 3, resume=True))
     assert load_training_state(tmp_path).step == 1
