@@ -39,7 +39,8 @@ from generator.data.cases import read_case
 from generator.data.dataset import find_cases
 from generator.data.model_space import HU_MAX, HU_MIN, downsample, from_model, to_model
 from generator.metrics.anatomy import measure
-from generator.prompt_experiment import read_pairs, welch_greater
+from generator.prompt_pairs import read_pairs
+from generator.prompt_statistics import welch_greater
 from generator.sampling import SamplerSettings, load_pipeline, sample_low, seed_noise, super_resolve
 
 PAIRS = Path(__file__).resolve().parent / "prompt_control" / "pairs.toml"

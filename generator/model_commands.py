@@ -176,7 +176,9 @@ def run_segment(args: argparse.Namespace) -> int:
 
 def run_prompt_experiment(args: argparse.Namespace) -> int:
     """`prompt-experiment`: pairs of prompts in, measured volumes, t-tests, a table and a plot out."""
-    from generator.prompt_experiment import read_pairs, run_experiment, summary_table
+    from generator.prompt_experiment import run_experiment
+    from generator.prompt_pairs import read_pairs
+    from generator.prompt_report import summary_table
 
     def work():
         if args.n < 1:
