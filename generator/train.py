@@ -270,11 +270,11 @@ def _train(options: TrainOptions, rank: int, world: int, device: torch.device) -
         if log is not None:
             row = (done, f"{total.item():.6g}", optimizer.param_groups[0]["lr"], f"{grad_norm:.4g}", f"{rate:.4g}")
             log.write(dict(zip(LOG_COLUMNS, (*row, f"{time.monotonic() - begun:.1f}"))))
-        if held_log is not None and (done % eval_every == 0 or done == options.steps):
+        stop = deadline is not None and _past(deadline, world, device)
+        if held_log is not None and (done % eval_every == 0 or done == options.steps or stop):
             amp = lambda: torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None)  # noqa: E731
             for row in held_out_losses(ema_denoiser, held_items, HU_PER_UNIT, amp=amp):
                 held_log.write({"step": done, **row})
-        stop = deadline is not None and _past(deadline, world, device)
         if rank == 0 and (done % save_every == 0 or done == options.steps or stop):
             save_checkpoint(
                 options.out,
