@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.metrics.anatomy import EXPERIMENT_MEASURES
-from generator.prompt_files import PromptFile
+from generator.prompt_files import read_prompt_file
 
 PAIR_KEYS = {"name", "measure", "positive", "negative"}
 NAME = re.compile(r"[A-Za-z0-9_-]+")
@@ -27,7 +27,7 @@ class PromptPair:
 
 def read_pairs(path: Path) -> list[PromptPair]:
     """The checked [[pair]] tables of a PAIRS.toml; PromptFileError names the file and key of any problem."""
-    file = PromptFile(path)
+    file = read_prompt_file(path)
     file.known_keys(file.raw, {"pair"}, "top level")
     tables = file.tables("pair")
     if not tables:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from contracts.volumes import LOW_FACTOR
 from generator.nets.superres import SuperResUNet
 from generator.nets.unet3d import BaseUNet
 
@@ -27,7 +28,7 @@ PREDICTIONS = ("x0", "v")  # the raw outputs generator.diffusion.denoiser unders
 NOISE_SPACES = ("low", "full")
 # What a configuration saved before a field existed meant by it: these give old checkpoints their old behaviour.
 LEGACY = {
-    "config": {"factor": 4},
+    "config": {"factor": LOW_FACTOR},
     "base": {"prediction": "x0", "time_features": None},
     "superres": {"prediction": "x0", "time_features": None, "low_noise_space": "full", "start_t": 1.0},
     "train": {"loss_channels": (1.0, 1.0, 1.0, 1.0), "soft_tissue_weight": 0.0},
@@ -103,7 +104,7 @@ class Config:
     base: BaseConfig
     superres: SuperResConfig
     train: TrainConfig = field(default_factory=TrainConfig)
-    factor: int = 4  # the low-resolution factor: nearest-neighbour down-sampling of the base model's volumes
+    factor: int = LOW_FACTOR  # the low-resolution factor: nearest-neighbour down-sampling of the base model's volumes
 
     @property
     def low_size(self) -> int:
