@@ -28,6 +28,16 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
         "after bench/prompt_control/run.sh: where text control is lost "
         "(base model, super-resolution or measuring), stage by stage",
     ),
+    "text-control": (
+        "bench.text_control",
+        "phantoms -> report encoder -> base -> super-resolution -> the three prompt experiments, cached and "
+        "resumable: WORK/text-control.json (issue 14's schema)",
+    ),
+    "samplers": (
+        "bench.samplers",
+        "after bench text-control: DPM-Solver++(2M) and DDIM in fewer steps against DDIM 50 + 20 (time, CT error, "
+        "anatomy measures)",
+    ),
     "prediction": (
         "bench.prediction",
         "after bench/prompt_control/run.sh: super-resolution fidelity of "

@@ -24,6 +24,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same phantoms")
     p.add_argument("--workers", type=int, default=1, help="processes building phantoms in parallel")
+    p.add_argument(
+        "--mix",
+        choices=("default", "balanced"),
+        default="default",
+        help="how often findings occur (balanced: for text-control experiments; see generator/data/findings.py)",
+    )
     p.set_defaults(run=run_phantoms)
 
     q = sub.add_parser(
@@ -47,7 +53,7 @@ def run_phantoms(args: argparse.Namespace) -> int:
     if args.size < 16 or args.size % 4:
         return _fail(f"--size must be a multiple of 4 and at least 16, got {args.size}")
     try:
-        folders = write_phantoms(args.out, args.n, args.size, args.seed, args.workers)
+        folders = write_phantoms(args.out, args.n, args.size, args.seed, args.workers, args.mix)
     except (OSError, CaseError) as exc:
         return _fail(f"cannot write phantoms to {args.out}: {exc}")
     print(f"wrote {len(folders)} phantoms ({args.size}³, {spacing_for(args.size):.3f} mm) to {args.out}")

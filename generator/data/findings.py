@@ -12,6 +12,8 @@ The findings dict (meta.json `findings`, the input of `reports.report_for`); an 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import ndimage
 
@@ -20,31 +22,65 @@ from generator.data.anatomy import HU, LEFT_LOBES, LOBES, RIGHT_LOBES, spacing_f
 EFFUSION_ML = {"small": (100, 300), "moderate": (350, 800), "large": (950, 1800)}
 CTR_RANGE = {"normal": (0.40, 0.49), "mild": (0.51, 0.57), "marked": (0.58, 0.65)}
 EMPHYSEMA_PERCENT = {"mild": (2.0, 7.0), "severe": (12.0, 30.0)}
-PROBABILITY = {"pleural_effusion": 0.35, "cardiomegaly": 0.35, "consolidation": 0.25, "emphysema": 0.3}
+SIDES = ("left", "right", "bilateral")
 
 
-def draw_findings(rng: np.random.Generator) -> dict:
-    """Draw which findings a phantom has and their sizes; absent findings are None."""
-    findings: dict = dict.fromkeys(PROBABILITY)
-    if rng.random() < PROBABILITY["pleural_effusion"]:
-        size = str(rng.choice(list(EFFUSION_ML)))
+@dataclass(frozen=True)
+class FindingMix:
+    """How often each finding is drawn, and with which weights its side, size, grade or severity (None: uniform)."""
+
+    probability: dict
+    sides: tuple[float, ...] = (0.4, 0.4, 0.2)
+    sizes: tuple[float, ...] | None = None  # small, moderate, large
+    grades: tuple[float, ...] | None = None  # mild, marked
+    severities: tuple[float, ...] | None = None  # mild, severe
+
+
+MIXES = {
+    # A screening-like mix: large bilateral effusions are ≈ 2 % of phantoms.
+    "default": FindingMix({"pleural_effusion": 0.35, "cardiomegaly": 0.35, "consolidation": 0.25, "emphysema": 0.3}),
+    # For text-control experiments: the prompts' findings (large bilateral effusion 18 %, marked cardiomegaly 31 %,
+    # severe emphysema 31 %) and phantoms without any finding (13 %) are all common enough to learn and to measure.
+    "balanced": FindingMix(
+        {"pleural_effusion": 0.5, "cardiomegaly": 0.45, "consolidation": 0.15, "emphysema": 0.45},
+        sides=(0.2, 0.2, 0.6),
+        sizes=(0.2, 0.2, 0.6),
+        grades=(0.3, 0.7),
+        severities=(0.3, 0.7),
+    ),
+}
+
+
+def _pick(rng: np.random.Generator, options: list[str], weights: tuple[float, ...] | None) -> str:
+    """One option; uniform draws keep the call they always had, so the default mix's phantoms do not change."""
+    return str(rng.choice(options) if weights is None else rng.choice(options, p=list(weights)))
+
+
+def draw_findings(rng: np.random.Generator, mix: str = "default") -> dict:
+    """Draw which findings a phantom has and their sizes under a mix of MIXES; absent findings are None."""
+    if mix not in MIXES:
+        raise ValueError(f"unknown finding mix {mix!r}; choose one of {', '.join(MIXES)}")
+    m = MIXES[mix]
+    findings: dict = dict.fromkeys(m.probability)
+    if rng.random() < m.probability["pleural_effusion"]:
+        size = _pick(rng, list(EFFUSION_ML), m.sizes)
         findings["pleural_effusion"] = {
-            "side": str(rng.choice(["left", "right", "bilateral"], p=[0.4, 0.4, 0.2])),
+            "side": str(rng.choice(list(SIDES), p=list(m.sides))),
             "size": size,
             "volume_ml": round(float(rng.uniform(*EFFUSION_ML[size])), 1),
         }
-    if rng.random() < PROBABILITY["cardiomegaly"]:
-        grade = str(rng.choice(["mild", "marked"]))
+    if rng.random() < m.probability["cardiomegaly"]:
+        grade = _pick(rng, ["mild", "marked"], m.grades)
         findings["cardiomegaly"] = {"grade": grade, "ctr": round(float(rng.uniform(*CTR_RANGE[grade])), 3)}
-    if rng.random() < PROBABILITY["consolidation"]:
+    if rng.random() < m.probability["consolidation"]:
         extent = float(rng.uniform(0.2, 0.8))
         findings["consolidation"] = {
             "lobe": LOBES[int(rng.integers(1, 6))],
             "extent": round(extent, 3),
             "pattern": "patchy" if extent < 0.45 else "lobar",
         }
-    if rng.random() < PROBABILITY["emphysema"]:
-        severity = str(rng.choice(["mild", "severe"]))
+    if rng.random() < m.probability["emphysema"]:
+        severity = _pick(rng, ["mild", "severe"], m.severities)
         bullae = int(rng.integers(1, 5)) if rng.random() < (0.4 if severity == "mild" else 0.7) else 0
         findings["emphysema"] = {
             "severity": severity,

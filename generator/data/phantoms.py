@@ -36,12 +36,13 @@ AIRWAY_EXPONENT = 2.7  # airway diameters follow r_parent^2.7 = Σ r_child^2.7 (
 VESSEL_ATTRACTORS_PER_MM3 = 1 / 1500  # terminal arteries (and veins) per mm³ of lobe
 
 
-def make_phantom(size: int = 256, seed: int = 0, index: int = 0) -> Case:
-    """Build one phantom case on a size³ grid (spacing 336 mm / size)."""
+def make_phantom(size: int = 256, seed: int = 0, index: int = 0, mix: str = "default") -> Case:
+    """Build one phantom case on a size³ grid (spacing 336 mm / size), its findings drawn under `mix`
+    (`findings.MIXES`: "default", or "balanced" for text-control experiments)."""
     if size < 16:
         raise ValueError(f"phantom size must be at least 16 voxels, got {size}")
     rng = np.random.default_rng([seed, index])
-    findings = draw_findings(rng)
+    findings = draw_findings(rng, mix)
     p = draw_anatomy(rng, heart_ctr(findings, rng))
     parts = build_body(p, size)
     hu, lobes, cavity = parts["hu"], parts["lobes"], parts["cavity"]
@@ -87,6 +88,7 @@ def make_phantom(size: int = 256, seed: int = 0, index: int = 0) -> Case:
         "kind": "phantom",
         "seed": seed,
         "index": index,
+        "mix": mix,
         "size": size,
         "fov_mm": FOV_MM,
         "spacing_mm": spacing_for(size),
@@ -106,19 +108,21 @@ def make_phantom(size: int = 256, seed: int = 0, index: int = 0) -> Case:
     )
 
 
-def write_phantoms(out: Path, n: int, size: int = 256, seed: int = 0, workers: int = 1) -> list[Path]:
+def write_phantoms(
+    out: Path, n: int, size: int = 256, seed: int = 0, workers: int = 1, mix: str = "default"
+) -> list[Path]:
     """Write n phantom case folders `case-0000`, ... under `out` (in `workers` processes) and return their paths."""
-    jobs = [(Path(out) / f"case-{index:04d}", size, seed, index) for index in range(n)]
+    jobs = [(Path(out) / f"case-{index:04d}", size, seed, index, mix) for index in range(n)]
     if workers <= 1:
         return [_write_phantom(job) for job in tqdm(jobs, desc="phantoms", unit="case")]
     with ProcessPoolExecutor(workers) as pool:
         return list(tqdm(pool.map(_write_phantom, jobs), total=n, desc="phantoms", unit="case"))
 
 
-def _write_phantom(job: tuple[Path, int, int, int]) -> Path:
+def _write_phantom(job: tuple[Path, int, int, int, str]) -> Path:
     """Build and write one phantom (a worker's unit of work)."""
-    folder, size, seed, index = job
-    write_case(make_phantom(size, seed, index), folder)
+    folder, size, seed, index, mix = job
+    write_case(make_phantom(size, seed, index, mix), folder)
     return folder
 
 

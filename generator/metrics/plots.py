@@ -4,26 +4,35 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the file-only backend)
-import numpy as np  # noqa: E402
-
-from generator.metrics.anatomy import MEASURES  # noqa: E402
+from generator.metrics.anatomy import MEASURES
 
 LABELS = {
     "effusion_ml": "Pleural effusion volume (mL)",
     "ctr": "Cardiothoracic ratio",
     "laa950_percent": "%LAA-950",
     "airway_mm3": "Airway volume (mm³)",
+    "effusion_ml_robust": "Pleural effusion volume, noise-robust (mL)",
 }
+
+
+def pyplot():
+    """matplotlib's pyplot on the file-only Agg backend, chosen here explicitly before pyplot is imported (no
+    display is needed, and none is opened on a machine that has one)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def plot_distributions(
     rows: list[dict], out: Path, group: str = "set", measures: tuple[str, ...] = MEASURES
 ) -> list[Path]:
     """Write `<measure>.png` into out: per group, a histogram with the individual values as a rug."""
+    plt = pyplot()
     groups = list(dict.fromkeys(r[group] for r in rows))
     paths = []
     for name in measures:

@@ -127,3 +127,17 @@ def test_the_phantoms_command_reports_an_output_path_it_cannot_write(tmp_path, c
     (tmp_path / "file").write_text("not a folder")
     assert main(["phantoms", "--out", str(tmp_path / "file"), "--n", "1", "--size", "16"]) == 2
     assert "error: cannot write phantoms to" in capsys.readouterr().err
+
+
+def test_the_balanced_mix_makes_every_prompted_finding_and_the_normal_chest_common():
+    from generator.data.findings import draw_findings
+
+    draws = [draw_findings(np.random.default_rng([0, i]), "balanced") for i in range(2000)]
+    share = lambda hit: sum(map(hit, draws)) / len(draws)  # noqa: E731
+    effusion = share(
+        lambda f: (f["pleural_effusion"] or {}).get("size") == "large" and f["pleural_effusion"]["side"] == "bilateral"
+    )
+    assert 0.15 < effusion < 0.21
+    assert 0.27 < share(lambda f: (f["cardiomegaly"] or {}).get("grade") == "marked") < 0.35
+    assert 0.27 < share(lambda f: (f["emphysema"] or {}).get("severity") == "severe") < 0.35
+    assert 0.10 < share(lambda f: not any(f.values())) < 0.16

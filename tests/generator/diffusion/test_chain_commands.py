@@ -110,3 +110,19 @@ def test_a_missing_checkpoint_folder_is_reported_without_a_traceback(models, tmp
     ]
     assert main(args) == 2
     assert "no checkpoint.json" in capsys.readouterr().err
+
+
+def test_sample_runs_dpm_solver_with_dynamic_thresholding_and_records_both(models, tmp_path):
+    assert sample(models, tmp_path, "--prompt", PROMPT, "--sampler", "dpmpp-2m", "--threshold", "dynamic") == 0
+    (folder,) = tmp_path.iterdir()
+    meta = json.loads((folder / "meta.json").read_text())
+    assert (meta["sampler"], meta["threshold"], meta["guidance"]) == ("dpmpp-2m", "dynamic", 3.0)
+
+
+def test_a_command_loads_its_checkpoints_once_however_many_batches_it_samples(models, tmp_path, monkeypatch):
+    import generator.sampling as sampling
+
+    calls, load = [], sampling.load_pipeline
+    monkeypatch.setattr(sampling, "load_pipeline", lambda *a, **k: calls.append(a) or load(*a, **k))
+    assert sample(models, tmp_path, "--prompt", PROMPT, "--n", "9") == 0  # 9 volumes: two batches of generate()
+    assert len(list(tmp_path.iterdir())) == 9 and len(calls) == 1

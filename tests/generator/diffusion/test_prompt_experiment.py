@@ -11,7 +11,9 @@ from scipy.stats import ttest_ind
 
 from generator.__main__ import main
 from generator.data.cases import read_case
-from generator.prompt_experiment import PromptPair, run_experiment, welch_greater
+from generator.prompt_experiment import run_experiment
+from generator.prompt_pairs import PromptPair
+from generator.prompt_statistics import welch_greater
 
 PAIRS = """
 [[pair]]
@@ -164,7 +166,8 @@ def test_an_undefined_t_test_is_null_not_nan():
     [
         (
             '[[pair]]\nname = "x"\nmeasure = "volume"\npositive = "a"\nnegative = "b"\n',
-            "[[pair]] 'x': unknown measure 'volume' (one of effusion_ml, ctr, laa950_percent, airway_mm3)",
+            "[[pair]] 'x': unknown measure 'volume' "
+            "(one of effusion_ml, ctr, laa950_percent, airway_mm3, effusion_ml_robust)",
         ),
         ('[[pair]]\nname = "x"\nmeasure = "ctr"\npositive = "a"\n', "[[pair]] 'x': missing key 'negative'"),
         (
