@@ -88,7 +88,7 @@ def run_preprocess(args: argparse.Namespace) -> int:
         )
     except CaseError as exc:
         return _fail(str(exc))
-    return report(outcomes, "preprocess", args.out)
+    return report(outcomes, "preprocess", f"case folders in {args.out}")
 
 
 def _fail(message: str) -> int:

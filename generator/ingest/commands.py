@@ -107,7 +107,7 @@ def _run(work, title: str, where: Path, args: argparse.Namespace) -> int:
         outcomes = work()
     except CaseError as exc:
         return _fail(str(exc))
-    return report(outcomes, title, where)
+    return report(outcomes, title, f"case folders in {where}")
 
 
 def _workers(parser: argparse.ArgumentParser) -> None:

@@ -11,7 +11,6 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 from typing import TypeVar
 
 from tqdm import tqdm
@@ -76,9 +75,9 @@ def _guarded(work: Callable[[Job], Outcome], job: Job, label: str) -> Outcome:
         return Outcome(label, REFUSED, "unreadable file", f"{label}: cannot be read ({type(exc).__name__}: {exc})")
 
 
-def report(outcomes: Iterable[Outcome], title: str, where: Path | str) -> int:
+def report(outcomes: Iterable[Outcome], title: str, footer: str) -> int:
     """Print each refusal and deliberate skip to stderr, then the table (cases made, skipped and refused, by
-    reason) and where the cases are to stdout; return the exit status: 1 if any case was refused, else 0."""
+    reason) and the footer (where the results are) to stdout; return 1 if any case was refused, else 0."""
     out, err = sys.stdout, sys.stderr
     outcomes = sorted(outcomes, key=lambda o: o.case)
     for o in outcomes:
@@ -86,11 +85,11 @@ def report(outcomes: Iterable[Outcome], title: str, where: Path | str) -> int:
             print(f"{o.status}: {o.message}", file=err)
     counts = Counter((o.status, o.reason) for o in outcomes)
     rows = [(f"{status}{': ' + reason if reason else ''}", n) for (status, reason), n in sorted(counts.items())]
-    rows = [(label, n) for label, n in rows if label.startswith(MADE)] + [r for r in rows if not r[0].startswith(MADE)]
+    rows.sort(key=lambda row: row[0].startswith((SKIPPED, REFUSED)))  # what was made (or measured) first
     width = max([len(title), len("total"), *(len(label) for label, _ in rows)])
     print(f"{title:<{width}}  cases", file=out)
     for label, n in rows:
         print(f"{label:<{width}}  {n:>5}", file=out)
     print(f"{'total':<{width}}  {len(outcomes):>5}", file=out)
-    print(f"case folders in {where}", file=out)
+    print(footer, file=out)
     return 1 if any(o.status == REFUSED for o in outcomes) else 0
