@@ -34,7 +34,7 @@ from generator.data.dataset import find_cases
 from generator.data.model_space import HU_MAX, HU_MIN, downsample, to_model, upsample
 from generator.diffusion.denoiser import add_noise
 from generator.metrics.anatomy import measure
-from generator.sampling import load_pipeline, super_resolve
+from generator.sampling import SamplerSettings, condition, load_pipeline, super_resolve
 from generator.train import TrainOptions, train
 
 TIMES = (0.05, 0.2, 0.5, 0.9)
@@ -78,17 +78,18 @@ def evaluate(superres_dir: Path | None, work: Path, groups: dict[str, list[Path]
         for index, folder in enumerate(folders):
             case = read_case(folder)
             x = torch.from_numpy(to_model(case))[None]
-            low = downsample(x[0])[None]
+            factor = pipeline.factor if pipeline else 4
+            low = downsample(x[0], factor)[None]
             noise = torch.Generator().manual_seed(index)
             if pipeline is None:
-                sampled = upsample(low)[0].numpy()
+                sampled = upsample(low, factor)[0].numpy()
             else:
-                low_t = torch.full((1,), pipeline.low_noise)
-                condition = add_noise(upsample(low), low_t, torch.randn(x.shape, generator=noise))
+                low_t = torch.full((1,), pipeline.refiner.low_noise_sample)
+                cond = condition(pipeline.refiner, low, low_t, torch.randn(x.shape, generator=noise), factor)
                 for t in TIMES:
                     at = torch.full((1,), t)
                     x0 = pipeline.superres(
-                        add_noise(x, at, torch.randn(x.shape, generator=noise)), at, low=condition, low_t=low_t
+                        add_noise(x, at, torch.randn(x.shape, generator=noise)), at, low=cond, low_t=low_t
                     )
                     errors.setdefault(f"t={t:g}", []).append(_rmse_hu(x0[0, 0], x[0, 0]))
                 sampled = super_resolve(
@@ -96,7 +97,7 @@ def evaluate(superres_dir: Path | None, work: Path, groups: dict[str, list[Path]
                     low,
                     torch.randn(x.shape, generator=noise),
                     torch.randn(x.shape, generator=noise),
-                    steps=steps,
+                    SamplerSettings(steps_superres=steps),
                 )
             errors.setdefault("sampled", []).append(_rmse_hu(torch.from_numpy(sampled[0]), x[0, 0]))
             measures.setdefault(name, []).append(measure_model(sampled, case.affine)[name])

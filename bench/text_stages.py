@@ -40,7 +40,7 @@ from generator.data.dataset import find_cases
 from generator.data.model_space import HU_MAX, HU_MIN, downsample, from_model, to_model
 from generator.metrics.anatomy import measure
 from generator.prompt_experiment import read_pairs, welch_greater
-from generator.sampling import load_pipeline, sample_low, seed_noise, super_resolve
+from generator.sampling import SamplerSettings, load_pipeline, sample_low, seed_noise, super_resolve
 
 PAIRS = Path(__file__).resolve().parent / "prompt_control" / "pairs.toml"
 STAGES = (
@@ -66,10 +66,12 @@ def chosen_phantoms(folders: list[Path], measure_name: str, count: int) -> tuple
 def trilinear_ct(low: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """HU of a low-resolution model-space CT channel, interpolated trilinearly back to `shape`.
 
-    Nearest-neighbour down-sampling keeps voxel 0, 4, 8 …, so the interpolation puts low voxel i at full voxel 4i."""
+    Nearest-neighbour down-sampling by f keeps voxel 0, f, 2f …, so the interpolation puts low voxel i at full
+    voxel f·i."""
     hu = (np.clip(low, -1, 1) + 1) / 2 * (HU_MAX - HU_MIN) + HU_MIN
+    factor = shape[0] // low.shape[0]
     grid = np.meshgrid(
-        *(np.minimum(np.arange(n) / 4, low.shape[axis] - 1) for axis, n in enumerate(shape)), indexing="ij"
+        *(np.minimum(np.arange(n) / factor, low.shape[axis] - 1) for axis, n in enumerate(shape)), indexing="ij"
     )
     return ndimage.map_coordinates(hu.astype(np.float32), grid, order=1, mode="nearest")
 
@@ -85,9 +87,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--guidance", type=float, default=3.0)
     parser.add_argument("--steps-base", type=int, default=25)
     parser.add_argument("--steps-superres", type=int, default=10)
+    parser.add_argument("--sampler", default="ddim", help="ddim or dpmpp-2m (default ddim)")
     args = parser.parse_args(argv)
     torch.set_grad_enabled(False)
     pipeline = load_pipeline(args.work / "base", args.work / "superres", args.work / "text")
+    settings = SamplerSettings(args.guidance, args.steps_base, args.steps_superres, args.sampler)
     shape = pipeline.grid_shape
     folders = find_cases(args.work / "phantoms")
     pairs = read_pairs(args.pairs)
@@ -99,14 +103,14 @@ def main(argv: list[str] | None = None) -> None:
             for side, chosen in groups.items():
                 for index, folder in enumerate(chosen):
                     case = read_case(folder)
-                    low = downsample(torch.from_numpy(to_model(case)))[None]
+                    low = downsample(torch.from_numpy(to_model(case)), pipeline.factor)[None]
                     noise = torch.Generator().manual_seed(index)
                     superres = super_resolve(
                         pipeline,
                         low,
                         torch.randn((1, 4, *shape), generator=noise),
                         torch.randn((1, 4, *shape), generator=noise),
-                        steps=args.steps_superres,
+                        settings,
                     )
                     results = {
                         "real, truth": json.loads((folder / "meta.json").read_text())["truth"],
@@ -119,9 +123,9 @@ def main(argv: list[str] | None = None) -> None:
                     bar.update(1)
                 prompt = getattr(pair, side)
                 for seed in range(args.n):
-                    noise_low, noise_full, noise_condition = seed_noise(seed, shape)  # as sample_one draws it
-                    low = sample_low(pipeline, prompt, noise_low, guidance=args.guidance, steps=args.steps_base)
-                    full = super_resolve(pipeline, low, noise_full, noise_condition, steps=args.steps_superres)
+                    noise_low, noise_full, noise_condition = seed_noise(seed, shape, pipeline.factor)  # as sample_one
+                    low = sample_low(pipeline, prompt, noise_low, settings)
+                    full = super_resolve(pipeline, low, noise_full, noise_condition, settings)
                     spacing = float(np.linalg.norm(pipeline.affine[:3, 0]))
                     results = {
                         "generated low → trilinear": measure(trilinear_ct(low[0, 0].cpu().numpy(), shape), spacing),
@@ -145,7 +149,7 @@ def table(pairs, values: dict, args, steps: dict) -> str:
     lines = [
         f"Text control stage by stage: base step {steps['base']}, super-resolution step {steps['superres']}; "
         f"{args.cases} real phantoms and {args.n} generated volumes per group; guidance {args.guidance:g}, "
-        f"DDIM {args.steps_base} + {args.steps_superres} steps",
+        f"{args.sampler} {args.steps_base} + {args.steps_superres} steps",
         f"{'pair':<13} {'measure':<15} {'stage':<27} {'positive':>17} {'negative':>17} {'p (pos > neg)':>13}",
     ]
     for pair in pairs:

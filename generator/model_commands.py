@@ -1,4 +1,8 @@
-"""Diffusion sub-commands: train, sample, segment, prompt-experiment, study-set, describe."""
+"""Diffusion sub-commands: train, sample, segment, prompt-experiment, study-set, describe.
+
+Registering the commands imports nothing heavy (torch, transformers, scipy are imported by the command that runs),
+so that `python -m generator --help` answers at once.
+"""
 
 from __future__ import annotations
 
@@ -6,26 +10,24 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
-from generator.checkpoints import CheckpointError
-from generator.data.cases import Case, CaseError
-from generator.metrics.anatomy import MeasureError
-from generator.nets.configs import ConfigError
-from generator.prompt_files import PromptFileError
-from generator.sampling import SamplingError, generate, write_samples
-from generator.text.errors import TextError
+    from generator.data.cases import Case
 
 BATCH = 8  # volumes per generate() call: 8 case folders of 256³ hold about 0.7 GB
+DEFAULT_GUIDANCE = 3.0  # generator.sampling.DEFAULT_GUIDANCE (not imported here: it would import torch)
+SAMPLER_NAMES = ("ddim", "dpmpp-2m")  # generator.sampling.SAMPLERS
+THRESHOLDS = ("none", "static", "dynamic")  # generator.diffusion.thresholding.THRESHOLDS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this group's sub-commands (each sets `run`, which returns the exit status)."""
-    p = sub.add_parser("train", help="train the base (text-conditioned, 64^3) or super-resolution model")
+    p = sub.add_parser("train", help="train the base (text-conditioned, low-resolution) or super-resolution model")
     p.add_argument("--stage", choices=("base", "superres"), required=True)
-    p.add_argument("--config", default="small", help="tiny, small or paper (default: small)")
+    p.add_argument("--config", default="small", help="tiny, small, small32 or paper (default: small)")
     p.add_argument("--data", type=Path, required=True, help="folder of case folders")
     p.add_argument("--text-encoder", type=Path, help="report encoder folder (from pretrain-text); base stage only")
     p.add_argument("--out", type=Path, required=True, help="checkpoint folder")
@@ -42,11 +44,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="what the network outputs, for a new run (default: the config's, v; x0 is the paper's parameterisation)",
     )
     p.add_argument(
+        "--refine-from",
+        type=float,
+        help="super-resolution, new run: the start time t0 of a refining sampler, trained on t <= t0 "
+        "(default: the config's, 0.3; 1 is the paper's full chain from pure noise)",
+    )
+    p.add_argument(
         "--max-minutes",
         type=float,
         help="stop with a checkpoint at the first step after this many "
         "minutes of training (cluster time limits); --resume continues",
     )
+    p.add_argument(
+        "--held-out",
+        type=int,
+        default=0,
+        help="keep this many cases out of training and log their loss per noise level to held-out.csv",
+    )
+    p.add_argument("--eval-every", type=int, help="held-out evaluation every N steps (default: --save-every)")
     p.set_defaults(run=run_train)
 
     for name, text in (
@@ -54,7 +69,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         ("segment", "segment a CT: fix its CT channel and generate lobes, airway and vessels"),
     ):
         p = sub.add_parser(name, help=text)
-        _generation_arguments(p, "folder for the case folders", guidance=1.0 if name == "segment" else 3.0)
+        _generation_arguments(p, "folder for the case folders")
         if name == "sample":
             prompt = p.add_mutually_exclusive_group(required=True)
             prompt.add_argument("--prompt", help="one report")
@@ -70,7 +85,9 @@ def register(sub: argparse._SubParsersAction) -> None:
             p.set_defaults(run=run_sample)
         else:
             p.add_argument("--ct", type=Path, required=True, help="CT NIfTI in HU on the model's grid")
-            p.add_argument("--prompt", default="", help="optional report (default: none)")
+            p.add_argument(
+                "--prompt", default="", help="optional report (default: none, and then guidance is not applied)"
+            )
             p.set_defaults(run=run_segment)
 
     p = sub.add_parser(
@@ -81,7 +98,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "negative (one-tailed Welch t-test): results.csv, summary.json, summary.md, "
         "prompt-experiment.png.",
     )
-    _generation_arguments(p, "folder for the results", guidance=3.0)
+    _generation_arguments(p, "folder for the results")
     p.add_argument("--pairs", type=Path, required=True, help="PAIRS.toml with [[pair]] tables")
     p.add_argument("--n", type=int, default=32, help="volumes per prompt (default: 32)")
     p.add_argument("--keep-volumes", action="store_true", help="also write the case folders under OUT/cases/")
@@ -94,18 +111,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         "folders under OUT/volumes/ and write OUT/study.toml (for python -m studies build) "
         "and OUT/study-set.json. Under torchrun the volumes are shared across processes.",
     )
-    _generation_arguments(p, "folder for volumes/, study.toml and study-set.json", guidance=3.0)
+    _generation_arguments(p, "folder for volumes/, study.toml and study-set.json")
     p.add_argument("--prompts", type=Path, required=True, help="PROMPTS.toml with [[recognition]] and [[ranking]]")
     p.set_defaults(run=run_study_set)
 
     p = sub.add_parser("describe", help="print parameter counts and memory estimates of a config as JSON")
-    p.add_argument("--config", required=True, help="tiny, small or paper")
+    p.add_argument("--config", required=True, help="tiny, small, small32 or paper")
     p.set_defaults(run=run_describe)
 
 
 def run_train(args: argparse.Namespace) -> int:
     """`train`: one stage, on one device or under torchrun."""
-    from generator.train import TrainingError, TrainOptions, train
+    from generator.train import TrainOptions, train
 
     options = TrainOptions(
         stage=args.stage,
@@ -122,13 +139,16 @@ def run_train(args: argparse.Namespace) -> int:
         save_every=args.save_every,
         max_minutes=args.max_minutes,
         prediction=args.prediction,
+        refine_from=args.refine_from,
+        held_out=args.held_out,
+        eval_every=args.eval_every,
     )
 
     def work():
         train(options)
         print(f"checkpoint: {options.out}")
 
-    return _guarded(work, TrainingError)
+    return _guarded(work, "train")
 
 
 def run_sample(args: argparse.Namespace) -> int:
@@ -145,7 +165,10 @@ def run_sample(args: argparse.Namespace) -> int:
 
 
 def run_segment(args: argparse.Namespace) -> int:
-    """`segment`: CT in, case folder with generated lobes, airway and vessels out."""
+    """`segment`: CT in, case folder with generated lobes, airway and vessels out (without a prompt the conditional
+    and unconditional predictions are the same, so guidance would only double the cost)."""
+    if not args.prompt:
+        args.guidance = 1.0
     return _guarded(
         lambda: _write([args.prompt], [args.seed], args, {"ct": _read_volume(args.ct, "ct")}, prefix="segmentation")
     )
@@ -165,12 +188,12 @@ def run_prompt_experiment(args: argparse.Namespace) -> int:
         print(summary_table(summaries), end="")
         print(f"wrote results.csv, summary.json, summary.md and prompt-experiment.png to {args.out}")
 
-    return _guarded(work, MeasureError)
+    return _guarded(work, "measure")
 
 
 def run_study_set(args: argparse.Namespace) -> int:
     """`study-set`: PROMPTS.toml in, case folders, study.toml and study-set.json out."""
-    from generator.study_set import StudySetError, make_study_set, read_plan
+    from generator.study_set import make_study_set, read_plan
 
     def work():
         plan = read_plan(args.prompts, args.seed)
@@ -178,7 +201,7 @@ def run_study_set(args: argparse.Namespace) -> int:
         if manifest is not None:
             print(f"wrote {len(plan.volumes)} volumes, {manifest} and {manifest.with_name('study-set.json')}")
 
-    return _guarded(work, StudySetError)
+    return _guarded(work, "study-set")
 
 
 def run_describe(args: argparse.Namespace) -> int:
@@ -193,7 +216,7 @@ class CommandError(Exception):
     """A user mistake on the command line (missing file, malformed option)."""
 
 
-def _generation_arguments(p: argparse.ArgumentParser, out_help: str, guidance: float) -> None:
+def _generation_arguments(p: argparse.ArgumentParser, out_help: str) -> None:
     """The checkpoints, output folder and sampler settings every generating command takes."""
     p.add_argument("--base", type=Path, required=True, help="base checkpoint folder")
     p.add_argument("--superres", type=Path, required=True, help="super-resolution checkpoint folder")
@@ -202,42 +225,55 @@ def _generation_arguments(p: argparse.ArgumentParser, out_help: str, guidance: f
     p.add_argument(
         "--guidance",
         type=float,
-        default=guidance,
-        help=f"classifier-free guidance scale (1 = conditional only; default: {guidance:g})",
+        default=DEFAULT_GUIDANCE,
+        help=f"classifier-free guidance scale (1 = conditional only; default: {DEFAULT_GUIDANCE:g})",
     )
     p.add_argument("--steps-base", type=int, default=50)
     p.add_argument("--steps-superres", type=int, default=20)
+    p.add_argument("--sampler", choices=SAMPLER_NAMES, default="ddim", help="default: ddim")
+    p.add_argument(
+        "--threshold",
+        choices=THRESHOLDS,
+        default="static",
+        help="thresholding of the x0 estimate at every step (default: static, clip to [-1, 1])",
+    )
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="cuda" if _cuda() else "cpu")
+    p.add_argument("--device", help="cuda where available, else cpu")
     p.add_argument("--tile", type=int, help="run super-resolution on overlapping tiles of this size (memory)")
 
 
 def _sampler(args: argparse.Namespace) -> Callable[..., Iterator[Case]]:
-    """`cases(prompts, seeds, *, fixed=None, device=None)`: the command's checkpoints and sampler settings, generating
-    BATCH volumes at a time so that memory holds a batch, not the whole run."""
+    """`cases(prompts, seeds, *, fixed=None, device=None)`: the command's checkpoints and sampler settings, loaded
+    once per command and device, generating BATCH volumes at a time so that memory holds a batch, not the whole run."""
+    from generator.sampling import SamplerSettings, generate, load_pipeline
+
+    settings = SamplerSettings(
+        guidance=args.guidance,
+        steps_base=args.steps_base,
+        steps_superres=args.steps_superres,
+        sampler=args.sampler,
+        threshold=args.threshold,
+        tile=args.tile,
+    )
+    pipelines = {}
 
     def cases(
         prompts: list[str], seeds: list[int], *, fixed: dict | None = None, device: str | None = None
     ) -> Iterator[Case]:
+        device = device or args.device or _default_device()
+        if device not in pipelines:
+            pipelines[device] = load_pipeline(args.base, args.superres, args.text_encoder, device)
         for start in range(0, len(prompts), BATCH):
             yield from generate(
-                args.base,
-                args.superres,
-                args.text_encoder,
-                prompts[start : start + BATCH],
-                seeds[start : start + BATCH],
-                guidance=args.guidance,
-                steps_base=args.steps_base,
-                steps_superres=args.steps_superres,
-                fixed=fixed,
-                device=device or args.device,
-                tile=args.tile,
+                pipelines[device], prompts[start : start + BATCH], seeds[start : start + BATCH], settings, fixed=fixed
             )
 
     return cases
 
 
 def _write(prompts: list[str], seeds: list[int], args: argparse.Namespace, fixed: dict, prefix: str = "sample"):
+    from generator.sampling import write_samples
+
     cases = list(_sampler(args)(prompts, seeds, fixed=fixed or None))
     for folder in write_samples(cases, args.out, prefix):
         print(folder)
@@ -270,6 +306,7 @@ def _read_fixed(spec: str) -> tuple[str, np.ndarray]:
 
 def _read_volume(path: Path, name: str) -> np.ndarray:
     import nibabel as nib
+    import numpy as np
 
     if not path.is_file():
         raise CommandError(f"{path}: no such NIfTI file for {name}")
@@ -279,26 +316,43 @@ def _read_volume(path: Path, name: str) -> np.ndarray:
         raise CommandError(f"{path}: cannot be read as NIfTI ({error})") from None
 
 
-def _guarded(work, *errors: type[Exception]) -> int:
-    """Run `work`; print domain errors as `error: ...` on stderr and return 2, else 0."""
+def _guarded(work, *extra: str) -> int:
+    """Run `work`; print domain errors (those of every command, and of the `extra` groups: "train", "measure",
+    "study-set") as `error: ...` on stderr and return 2, else 0."""
     try:
         work()
-    except (
-        CommandError,
-        CheckpointError,
-        ConfigError,
-        CaseError,
-        TextError,
-        SamplingError,
-        PromptFileError,
-        *errors,
-    ) as error:
+    except _domain_errors(extra) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0
 
 
-def _cuda() -> bool:
+def _domain_errors(extra: tuple[str, ...]) -> tuple[type[Exception], ...]:
+    """The exception types a command reports as a user's mistake (imported only when a command runs)."""
+    from generator.checkpoints import CheckpointError
+    from generator.data.cases import CaseError
+    from generator.nets.configs import ConfigError
+    from generator.prompt_files import PromptFileError
+    from generator.sampling import SamplingError
+    from generator.text.errors import TextError
+
+    errors = [CommandError, CheckpointError, ConfigError, CaseError, TextError, SamplingError, PromptFileError]
+    if "train" in extra:
+        from generator.train import TrainingError
+
+        errors.append(TrainingError)
+    if "measure" in extra:
+        from generator.metrics.anatomy import MeasureError
+
+        errors.append(MeasureError)
+    if "study-set" in extra:
+        from generator.study_set import StudySetError
+
+        errors.append(StudySetError)
+    return tuple(errors)
+
+
+def _default_device() -> str:
     import torch
 
-    return torch.cuda.is_available()
+    return "cuda" if torch.cuda.is_available() else "cpu"

@@ -1,11 +1,14 @@
 """Sampling pipeline: report → base model (low resolution, guided) → up-sample → super-resolution → case folders.
 
-Python API for the evaluation: `generate(...)` returns `Case`s; `write_samples(...)` also writes case folders.
-Fixed channels (paper IV-D, V-D) are held at both stages: the base model gets their 4× down-sampled values, the
-super-resolution model their full-resolution values; the written case holds the given arrays unchanged.
-On GPUs with bf16 both networks run under bf16 autocast (measured with bench/gpu_paper.py on an H100 for the paper
-config: a base sample 1.25× faster, a whole-volume 256³ super-resolution sample in 38.5 instead of 54.3 GiB);
-the sampler's own arithmetic (DDIM update, guidance mix, fixed channels) stays in fp32.
+Python API for the evaluation: `load_pipeline(...)` once, then `generate(pipeline, ...)` returns `Case`s;
+`write_samples(...)` also writes case folders. Fixed channels (paper IV-D, V-D) are held at both stages: the base
+model gets their down-sampled values, the super-resolution model their full-resolution values; the written case
+holds the given arrays unchanged. The super-resolution model refines: its condition is noised at low resolution
+and up-sampled, and (for models trained so, `start_t` < 1) sampling starts from that up-sampled condition noised to
+`start_t` instead of from pure noise. On GPUs with bf16 both networks run under bf16 autocast (measured with
+bench/gpu_paper.py on an H100 for the paper config: a base sample 1.25× faster, a whole-volume 256³
+super-resolution sample in 38.5 instead of 54.3 GiB); the sampler's own arithmetic (update, guidance mix,
+thresholding, fixed channels) stays in fp32.
 """
 
 from __future__ import annotations
@@ -22,12 +25,43 @@ from generator.checkpoints import load_checkpoint, load_info
 from generator.data.cases import Case, write_case
 from generator.data.model_space import CHANNELS, downsample, from_model, to_model, upsample
 from generator.diffusion.ddim import sample_ddim
-from generator.diffusion.denoiser import add_noise
+from generator.diffusion.denoiser import Denoiser, add_noise
+from generator.diffusion.dpm_solver import sample_dpmpp_2m
 from generator.diffusion.fixed import with_fixed_channels
 from generator.diffusion.guidance import guided
 from generator.diffusion.schedule import sampling_times
+from generator.diffusion.thresholding import thresholded
 from generator.diffusion.tiles import tiled
+from generator.nets.configs import SuperResConfig
 from generator.text.encoder import ReportEncoder
+
+DEFAULT_GUIDANCE = 3.0  # classifier-free guidance scale of every generating command and of generate()
+DEFAULT_THRESHOLD = "static"
+SAMPLERS = {"ddim": sample_ddim, "dpmpp-2m": sample_dpmpp_2m}
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    """How to sample: guidance scale, sampler and its steps per stage, thresholding of x̂0, tiles of the
+    super-resolution stage (None: the whole volume in one pass)."""
+
+    guidance: float = DEFAULT_GUIDANCE
+    steps_base: int = 50
+    steps_superres: int = 20
+    sampler: str = "ddim"
+    threshold: str = DEFAULT_THRESHOLD
+    tile: int | None = None
+
+    def describe(self) -> dict:
+        """The settings as meta.json records them."""
+        return {
+            "sampler": self.sampler,
+            "guidance": self.guidance,
+            "steps_base": self.steps_base,
+            "steps_superres": self.steps_superres,
+            "threshold": self.threshold,
+            "tile": self.tile,
+        }
 
 
 class SamplingError(Exception):
@@ -36,12 +70,13 @@ class SamplingError(Exception):
 
 @dataclass
 class Pipeline:
-    """The two loaded models, the report encoder and what meta.json records about them."""
+    """The two loaded denoisers, the report encoder and what meta.json records about them."""
 
-    base: torch.nn.Module
-    superres: torch.nn.Module
+    base: Denoiser
+    superres: Denoiser
     encoder: ReportEncoder
-    low_noise: float
+    refiner: SuperResConfig  # the super-resolution model's condition noise and start
+    factor: int  # the low-resolution factor
     grid_shape: tuple[int, int, int]
     affine: np.ndarray
     provenance: dict
@@ -87,11 +122,16 @@ def load_pipeline(
         },
         "text_encoder": {"path": str(Path(text_encoder_dir).resolve()), "digest": encoder.digest},
     }
+    if base_config.factor != sr_config.factor:
+        raise SamplingError(
+            f"the base model down-samples by {base_config.factor} and the super-resolution model by {sr_config.factor}"
+        )
     return Pipeline(
-        base,
-        superres,
+        Denoiser(base, base_config.base.prediction),
+        Denoiser(superres, sr_config.superres.prediction),
         encoder,
-        sr_config.superres.low_noise_sample,
+        sr_config.superres,
+        sr_config.factor,
         tuple(base_info["grid"]["shape"]),
         np.array(base_info["grid"]["affine"]),
         provenance,
@@ -139,33 +179,24 @@ def sample_one(
     pipeline: Pipeline,
     prompt: str,
     seed: int,
+    settings: SamplerSettings,
     *,
-    guidance: float,
-    steps_base: int,
-    steps_superres: int,
     fixed: dict[str, np.ndarray] | None = None,
-    tile: int | None = None,
     progress=None,
 ) -> np.ndarray:
-    """One full-resolution model-space sample (4, X, Y, Z); the same seed and settings give the same sample.
-
-    `tile` (voxels) runs the super-resolution model on overlapping tiles (a quarter of a tile overlaps) when the
-    whole volume does not fit in memory.
-    """
+    """One full-resolution model-space sample (4, X, Y, Z); the same seed and settings give the same sample."""
     shape = pipeline.grid_shape
-    noise_low, noise_full, noise_condition = seed_noise(seed, shape)
+    noise_low, noise_full, noise_condition = seed_noise(seed, shape, pipeline.factor)
     known = encode_fixed(fixed, shape) if fixed else None
-    low = sample_low(pipeline, prompt, noise_low, guidance=guidance, steps=steps_base, known=known, progress=progress)
-    return super_resolve(
-        pipeline, low, noise_full, noise_condition, steps=steps_superres, known=known, tile=tile, progress=progress
-    )
+    low = sample_low(pipeline, prompt, noise_low, settings, known=known, progress=progress)
+    return super_resolve(pipeline, low, noise_full, noise_condition, settings, known=known, progress=progress)
 
 
-def seed_noise(seed: int, shape: tuple[int, int, int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def seed_noise(seed: int, shape: tuple[int, int, int], factor: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The noise of one seed, drawn on the CPU in a fixed order (so any device gives the same sample): the base
-    stage's start (1, 4, shape / 4), the super-resolution stage's start and its condition's noise (1, 4, shape)."""
+    stage's start (1, 4, shape / factor), the super-resolution stage's start and its condition's noise (1, 4, shape)."""
     gen = torch.Generator().manual_seed(seed)
-    noise_low = torch.randn((1, 4, *(s // 4 for s in shape)), generator=gen)
+    noise_low = torch.randn((1, 4, *(s // factor for s in shape)), generator=gen)
     return noise_low, torch.randn((1, 4, *shape), generator=gen), torch.randn((1, 4, *shape), generator=gen)
 
 
@@ -173,9 +204,8 @@ def sample_low(
     pipeline: Pipeline,
     prompt: str,
     noise: torch.Tensor,
+    settings: SamplerSettings,
     *,
-    guidance: float,
-    steps: int,
     known: tuple[torch.Tensor, torch.Tensor] | None = None,
     progress=None,
 ) -> torch.Tensor:
@@ -184,16 +214,31 @@ def sample_low(
     device = pipeline.device
     context, mask = pipeline.encoder([prompt])
     uncond, uncond_mask = pipeline.encoder([""])
-    base_fn = guided(autocast(pipeline.base, sampling_precision(device)), guidance)
+    base_fn = thresholded(
+        guided(autocast(pipeline.base, sampling_precision(device)), settings.guidance), settings.threshold
+    )
     if known is not None:
-        base_fn = with_fixed_channels(base_fn, downsample(known[0]).to(device), known[1])
+        base_fn = with_fixed_channels(base_fn, downsample(known[0], pipeline.factor).to(device), known[1])
     extra = {
         "context": context.to(device),
         "context_mask": mask.to(device),
         "uncond_context": uncond.to(device),
         "uncond_mask": uncond_mask.to(device),
     }
-    return sample_ddim(base_fn, noise.to(device), sampling_times(steps), extra, _ticker(progress)).clamp(-1, 1)
+    sampler = SAMPLERS[settings.sampler]
+    return sampler(base_fn, noise.to(device), sampling_times(settings.steps_base), extra, _ticker(progress)).clamp(
+        -1, 1
+    )
+
+
+def condition(
+    refiner: SuperResConfig, low: torch.Tensor, low_t: torch.Tensor, noise: torch.Tensor, factor: int
+) -> torch.Tensor:
+    """The super-resolution condition of a low-resolution volume (B, 4, x, y, z): noised to times low_t (B,) and
+    up-sampled; `noise` has the full-resolution shape (its down-sampled voxels noise the low resolution)."""
+    if refiner.low_noise_space == "low":
+        return upsample(add_noise(low, low_t, downsample(noise, factor)), factor)
+    return add_noise(upsample(low, factor), low_t, noise)
 
 
 def super_resolve(
@@ -201,24 +246,28 @@ def super_resolve(
     low: torch.Tensor,
     noise: torch.Tensor,
     noise_condition: torch.Tensor,
+    settings: SamplerSettings,
     *,
-    steps: int,
     known: tuple[torch.Tensor, torch.Tensor] | None = None,
-    tile: int | None = None,
     progress=None,
 ) -> np.ndarray:
     """The super-resolution stage: a full-resolution model-space sample (4, X, Y, Z) of a low-resolution one
-    (1, 4, x, y, z), whose up-sampled copy is noised to the model's sampling time as in training."""
-    device = pipeline.device
-    low_t = torch.full((1,), pipeline.low_noise, device=device)
-    condition = add_noise(upsample(low.to(device)), low_t, noise_condition.to(device))
+    (1, 4, x, y, z), conditioned on it noised to the model's sampling time as in training, and started from its
+    up-sampled copy noised to the model's `start_t` (pure noise when that is 1)."""
+    device, refiner = pipeline.device, pipeline.refiner
+    low = low.to(device)
+    low_t = torch.full((1,), refiner.low_noise_sample, device=device)
+    cond = condition(refiner, low, low_t, noise_condition.to(device), pipeline.factor)
     superres = autocast(pipeline.superres, sampling_precision(device))
-    superres_fn = superres if tile is None else tiled(superres, tile, tile // 4)
+    superres_fn = superres if settings.tile is None else tiled(superres, settings.tile, settings.tile // 4)
+    superres_fn = thresholded(superres_fn, settings.threshold)
+    start = upsample(low, pipeline.factor)
     if known is not None:
         superres_fn = with_fixed_channels(superres_fn, known[0].to(device), known[1])
-    full = sample_ddim(
-        superres_fn, noise.to(device), sampling_times(steps), {"low": condition, "low_t": low_t}, _ticker(progress)
-    )
+        start = torch.where(known[1].to(device).view(1, -1, 1, 1, 1), known[0].to(device), start)
+    schedule = sampling_times(settings.steps_superres, refiner.start_t)
+    x = noise.to(device) if refiner.start_t >= 1 else add_noise(start, schedule[:1], noise.to(device))
+    full = SAMPLERS[settings.sampler](superres_fn, x, schedule, {"low": cond, "low_t": low_t}, _ticker(progress))
     return full[0].clamp(-1, 1).float().cpu().numpy()
 
 
@@ -226,53 +275,37 @@ def _ticker(progress):
     return (lambda _: progress.update(1)) if progress is not None else None
 
 
+def check_settings(pipeline: Pipeline, settings: SamplerSettings) -> None:
+    """SamplingError for settings this pipeline cannot run."""
+    if settings.sampler not in SAMPLERS:
+        raise SamplingError(f"unknown sampler {settings.sampler!r}; choose one of {', '.join(SAMPLERS)}")
+    factor = 2 ** (len(pipeline.superres.net.config.mults) - 1)
+    if settings.tile is not None and (settings.tile < factor or settings.tile % factor):
+        raise SamplingError(f"--tile must be a positive multiple of {factor} for this super-resolution model")
+
+
 def generate(
-    base_dir: Path,
-    superres_dir: Path,
-    text_encoder_dir: Path,
+    pipeline: Pipeline,
     prompts: list[str],
     seeds: list[int],
+    settings: SamplerSettings | None = None,
     *,
-    guidance: float = 1.0,
-    steps_base: int = 50,
-    steps_superres: int = 20,
     fixed: dict[str, np.ndarray] | None = None,
-    device: str | torch.device = "cpu",
-    tile: int | None = None,
     show_progress: bool = True,
 ) -> list[Case]:
     """Generate one case per (prompt, seed) pair at the training data's grid and affine, with meta.json fields."""
+    settings = settings or SamplerSettings()
     if len(prompts) != len(seeds):
         raise SamplingError(f"{len(prompts)} prompts but {len(seeds)} seeds")
-    pipeline = load_pipeline(base_dir, superres_dir, text_encoder_dir, device)
-    factor = 2 ** (len(pipeline.superres.config.mults) - 1)
-    if tile is not None and (tile < factor or tile % factor):
-        raise SamplingError(f"--tile must be a positive multiple of {factor} for this super-resolution model")
+    check_settings(pipeline, settings)
     precision = sampling_precision(pipeline.device)
-    settings = {
-        "sampler": "ddim",
-        "precision": "bf16" if precision else "fp32",
-        "guidance": guidance,
-        "steps_base": steps_base,
-        "steps_superres": steps_superres,
-        "fixed": sorted(fixed or {}),
-        "tile": tile,
-    }
+    recorded = {**settings.describe(), "precision": "bf16" if precision else "fp32", "fixed": sorted(fixed or {})}
     cases = []
-    with tqdm(total=len(prompts) * (steps_base + steps_superres), desc="sampling", disable=not show_progress) as bar:
+    total = len(prompts) * (settings.steps_base + settings.steps_superres)
+    with tqdm(total=total, desc="sampling", disable=not show_progress) as bar:
         for prompt, seed in zip(prompts, seeds):
-            x = sample_one(
-                pipeline,
-                prompt,
-                seed,
-                guidance=guidance,
-                steps_base=steps_base,
-                steps_superres=steps_superres,
-                fixed=fixed,
-                tile=tile,
-                progress=bar,
-            )
-            meta = {"prompt": prompt, "seed": seed, **settings, "checkpoints": pipeline.provenance}
+            x = sample_one(pipeline, prompt, seed, settings, fixed=fixed, progress=bar)
+            meta = {"prompt": prompt, "seed": seed, **recorded, "checkpoints": pipeline.provenance}
             case = from_model(x, pipeline.affine, report=prompt, meta=meta)
             for name, array in (fixed or {}).items():
                 setattr(case, name, np.asarray(array).astype(getattr(case, name).dtype))

@@ -2,8 +2,10 @@
 
 AdamW (lr 1e-4, betas 0.9/0.999), gradient-norm clipping at 1, bf16 autocast on GPUs (fp16 with loss scaling where
 bf16 is missing), gradient accumulation, EMA weights, condition dropout for classifier-free guidance, atomic
-checkpoints. Every random draw of a step (times, noise, dropped reports, crops) comes from a generator seeded with
-(seed, step, rank, micro-batch), and the data order from (seed, epoch), so `--resume` continues bit-exactly on CPU.
+checkpoints, the loss weighted per channel and in the soft-tissue window (`generator.diffusion.denoiser`), a CSV log
+per step and the held-out loss per noise level (`generator.train_log`). Every random draw of a step (times, noise,
+dropped reports, crops) comes from a generator seeded with (seed, step, rank, micro-batch), and the data order from
+(seed, epoch), so `--resume` continues bit-exactly on CPU.
 """
 
 from __future__ import annotations
@@ -23,15 +25,19 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Sampler
-from tqdm import tqdm
 
 from generator.checkpoints import CheckpointError, load_info, load_training_state, save_checkpoint
 from generator.data.dataset import CaseDataset
-from generator.data.model_space import upsample
-from generator.diffusion.denoiser import Denoiser, add_noise
+from generator.data.model_space import HU_MAX, HU_MIN
+from generator.diffusion.denoiser import Denoiser, LossWeights, TrainingLoss
 from generator.diffusion.schedule import training_times
 from generator.nets.configs import Config, get_config, make_base, make_superres
+from generator.sampling import condition
 from generator.text.encoder import ReportEncoder
+from generator.train_log import HELD_OUT_COLUMNS, LOG_COLUMNS, CsvLog, Progress, held_out_losses
+
+SOFT_TISSUE_HU = (-160.0, 240.0)  # the soft-tissue window W400/L40: pleural fluid, muscle, heart, blood
+HU_PER_UNIT = (HU_MAX - HU_MIN) / 2
 
 
 class TrainingError(Exception):
@@ -56,6 +62,9 @@ class TrainOptions:
     save_every: int | None = None
     max_minutes: float | None = None  # stop, with a checkpoint, at the first step boundary after this wall time
     prediction: str | None = None  # the network's raw output, x0 or v, for a new run (default: the config's)
+    refine_from: float | None = None  # super-resolution start time t0 for a new run (default: the config's)
+    held_out: int = 0  # cases kept out of training, whose loss per noise level is logged to held-out.csv
+    eval_every: int | None = None  # steps between held-out evaluations (default: save_every)
 
 
 class ShardSampler(Sampler):
@@ -86,22 +95,25 @@ def base_inputs(batch: dict, encoder, dropout: float, gen: torch.Generator, devi
     return batch["x_low"].to(device), {"context": context.to(device), "context_mask": mask.to(device)}
 
 
-def superres_inputs(batch: dict, config: Config, gen: torch.Generator, device) -> tuple[torch.Tensor, dict]:
-    """Super-resolution stage: a random crop of the full volume and the matching crop of the noised condition."""
-    crop, x, low = config.superres.crop, batch["x"], batch["x_low"]
-    corner = [int(torch.randint(0, (s - crop) // 4 + 1, (1,), generator=gen)) * 4 for s in x.shape[2:]]
+def superres_inputs(
+    batch: dict, config: Config, gen: torch.Generator, device, corner: list[int] | None = None
+) -> tuple[torch.Tensor, dict]:
+    """Super-resolution stage: a crop (random unless `corner` is given) of the full volume and the matching crop of
+    the condition, noised as `generator.sampling.condition` noises it (at low resolution for a refiner)."""
+    crop, x, low, f = config.superres.crop, batch["x"], batch["x_low"], config.factor
+    if corner is None:
+        corner = [int(torch.randint(0, (s - crop) // f + 1, (1,), generator=gen)) * f for s in x.shape[2:]]
     x = x[..., corner[0] : corner[0] + crop, corner[1] : corner[1] + crop, corner[2] : corner[2] + crop]
-    low = upsample(
-        low[
-            ...,
-            corner[0] // 4 : (corner[0] + crop) // 4,
-            corner[1] // 4 : (corner[1] + crop) // 4,
-            corner[2] // 4 : (corner[2] + crop) // 4,
-        ]
-    )
+    low = low[..., *(slice(c // f, (c + crop) // f) for c in corner)]
     low_t = torch.rand(x.shape[0], generator=gen) * config.superres.low_noise_max
-    low = add_noise(low, low_t, torch.randn(low.shape, generator=gen))
-    return x.to(device), {"low": low.to(device), "low_t": low_t.to(device)}
+    cond = condition(config.superres, low, low_t, torch.randn(x.shape, generator=gen), f)
+    return x.to(device), {"low": cond.to(device), "low_t": low_t.to(device)}
+
+
+def loss_weights(config: Config) -> LossWeights:
+    """The training loss's weights of a configuration, the soft-tissue window in model units."""
+    window = tuple((hu - HU_MIN) / (HU_MAX - HU_MIN) * 2 - 1 for hu in SOFT_TISSUE_HU)
+    return LossWeights(config.train.loss_channels, config.train.soft_tissue_weight, window)
 
 
 def train(options: TrainOptions) -> torch.nn.Module:
@@ -135,6 +147,12 @@ def _train(options: TrainOptions, rank: int, world: int, device: torch.device) -
             config,
             **{options.stage: dataclasses.replace(getattr(config, options.stage), prediction=options.prediction)},
         )
+    if options.refine_from is not None:
+        if options.stage != "superres" or state is not None:
+            raise TrainingError("--refine-from applies to a new super-resolution run only")
+        if not 0 < options.refine_from <= 1:
+            raise TrainingError(f"--refine-from must be in (0, 1], got {options.refine_from}")
+        config = dataclasses.replace(config, superres=dataclasses.replace(config.superres, start_t=options.refine_from))
     seed = state.info["seed"] if state else options.seed
     batch_size = options.batch_size or config.train.batch_size
     save_every = options.save_every or config.train.save_every
@@ -153,9 +171,18 @@ def _train(options: TrainOptions, rank: int, world: int, device: torch.device) -
             )
         info["text_encoder"] = {"path": str(Path(encoder_path).resolve()), "digest": encoder.digest}
 
-    dataset = CaseDataset(options.data, full=options.stage == "superres")
+    folders = CaseDataset(options.data).folders
+    if not 0 <= options.held_out < len(folders):
+        raise TrainingError(f"--held-out {options.held_out}: {options.data} holds {len(folders)} cases")
+    training_folders = folders[: len(folders) - options.held_out]
+    dataset = CaseDataset(training_folders, full=options.stage == "superres", factor=config.factor)
     if len(dataset) < world:
         raise TrainingError(f"{options.data}: {len(dataset)} cases for {world} processes")
+    held_out = (
+        CaseDataset(folders[len(training_folders) :], full=options.stage == "superres", factor=config.factor)
+        if options.held_out
+        else None
+    )
     info["grid"] = _grid(dataset, config, options.data)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)  # the same initial weights for the same seed, without touching the global state
@@ -169,7 +196,8 @@ def _train(options: TrainOptions, rank: int, world: int, device: torch.device) -
         ema.load_state_dict(state.ema)
         optimizer.load_state_dict(state.optimizer)
         start = state.step
-    objective = Denoiser(net, net.config.prediction)
+    objective = TrainingLoss(Denoiser(net, net.config.prediction, loss_weights(config)))
+    ema_denoiser = Denoiser(ema, ema.config.prediction, loss_weights(config))
     if world > 1:
         objective = DistributedDataParallel(objective, device_ids=[device.index] if device.type == "cuda" else None)
 
@@ -193,11 +221,18 @@ def _train(options: TrainOptions, rank: int, world: int, device: torch.device) -
         )
     if rank == 0 and start >= options.steps:
         print(f"{options.out} is already at step {start}; raise --steps to train further", file=sys.stderr)
-    deadline = None if options.max_minutes is None else time.monotonic() + 60 * options.max_minutes
-    progress = tqdm(
-        range(start, options.steps), initial=start, total=options.steps, disable=rank != 0, desc=options.stage
-    )
-    for step in progress:
+    budget_s = None if options.max_minutes is None else 60 * options.max_minutes
+    deadline = None if budget_s is None else time.monotonic() + budget_s
+    progress = Progress(options.stage, start, options.steps, budget_s, disable=rank != 0)
+    if rank == 0:
+        options.out.mkdir(parents=True, exist_ok=True)
+    log = CsvLog(options.out / "log.csv", LOG_COLUMNS) if rank == 0 else None
+    held_log = CsvLog(options.out / "held-out.csv", HELD_OUT_COLUMNS) if rank == 0 and held_out else None
+    held_items = _held_out_items(held_out, options.stage, encoder, config, device) if held_log else []
+    eval_every = options.eval_every or save_every
+    begun = time.monotonic()
+    for step in range(start, options.steps):
+        step_begun = time.monotonic()
         net.train()
         total = torch.zeros((), device=device)
         for micro in range(options.accumulate):
@@ -207,7 +242,8 @@ def _train(options: TrainOptions, rank: int, world: int, device: torch.device) -
                 x0, cond = base_inputs(batch, encoder, config.train.cond_dropout, gen, device)
             else:
                 x0, cond = superres_inputs(batch, config, gen, device)
-            t = training_times(x0.shape[0], gen).to(device)
+            start_t = config.superres.start_t if options.stage == "superres" else 1.0
+            t = training_times(x0.shape[0], gen, start=start_t).to(device)
             noise = torch.randn(x0.shape, generator=gen).to(device)
             sync = contextlib.nullcontext() if world == 1 or micro == options.accumulate - 1 else objective.no_sync()
             with sync:
@@ -221,13 +257,21 @@ def _train(options: TrainOptions, rank: int, world: int, device: torch.device) -
         if not math.isfinite(total.item()):
             raise TrainingError(_nan_message(options.out, step))
         scaler.unscale_(optimizer)
-        torch.nn.utils.clip_grad_norm_(net.parameters(), config.train.clip)
+        grad_norm = float(torch.nn.utils.clip_grad_norm_(net.parameters(), config.train.clip))
         scaler.step(optimizer)
         scaler.update()
         optimizer.zero_grad(set_to_none=True)
         _update_ema(ema, net, config.train.ema_decay)
-        progress.set_postfix(loss=f"{total.item():.4f}")
         done = step + 1
+        rate = 1 / max(time.monotonic() - step_begun, 1e-9)
+        progress.step(done, total.item(), rate)
+        if log is not None:
+            row = (done, f"{total.item():.6g}", optimizer.param_groups[0]["lr"], f"{grad_norm:.4g}", f"{rate:.4g}")
+            log.write(dict(zip(LOG_COLUMNS, (*row, f"{time.monotonic() - begun:.1f}"))))
+        if held_log is not None and (done % eval_every == 0 or done == options.steps):
+            amp = lambda: torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None)  # noqa: E731
+            for row in held_out_losses(ema_denoiser, held_items, HU_PER_UNIT, amp=amp):
+                held_log.write({"step": done, **row})
         stop = deadline is not None and _past(deadline, world, device)
         if rank == 0 and (done % save_every == 0 or done == options.steps or stop):
             save_checkpoint(
@@ -241,16 +285,40 @@ def _train(options: TrainOptions, rank: int, world: int, device: torch.device) -
                 info=info,
             )
         if stop:
-            progress.close()
             if rank == 0:
                 print(
                     f"time limit of {options.max_minutes:g} minutes reached: saved step {done}; --resume continues",
                     file=sys.stderr,
                 )
             break
+    progress.close()
+    for opened in (log, held_log):
+        if opened is not None:
+            opened.close()
     if world > 1:
         dist.barrier()
     return net
+
+
+def _held_out_items(
+    dataset: CaseDataset, stage: str, encoder, config: Config, device: torch.device
+) -> list[tuple[torch.Tensor, dict]]:
+    """The held-out cases as (x0, condition) pairs fixed once: the base stage with each case's own report, the
+    super-resolution stage with a centred crop and its condition noised to the sampling time."""
+    items = []
+    for index in range(len(dataset)):
+        item = dataset[index]
+        batch = {k: v[None] if torch.is_tensor(v) else [v] for k, v in item.items()}
+        gen = torch.Generator().manual_seed(index)
+        if stage == "base":
+            x0, cond = base_inputs(batch, encoder, 0.0, gen, device)
+        else:
+            f, crop = config.factor, config.superres.crop
+            corner = [(s - crop) // 2 // f * f for s in batch["x"].shape[2:]]
+            x0, cond = superres_inputs(batch, config, gen, device, corner)
+            cond["low_t"] = torch.full_like(cond["low_t"], config.superres.low_noise_sample)
+        items.append((x0, cond))
+    return items
 
 
 def _past(deadline: float, world: int, device: torch.device) -> bool:

@@ -10,7 +10,7 @@ from torch.utils.data import Dataset
 from generator.data.cases import CaseError, read_case
 from generator.data.model_space import downsample, to_model
 
-LOW_FACTOR = 4
+LOW_FACTOR = 4  # the default low-resolution factor (a configuration's `factor`)
 
 
 def find_cases(roots: Path | list[Path]) -> list[Path]:
@@ -31,14 +31,15 @@ def find_cases(roots: Path | list[Path]) -> list[Path]:
 
 
 class CaseDataset(Dataset):
-    """Items {"x": (4, S, S, S), "x_low": (4, S/4, S/4, S/4), "report": str, "case": str}; reads one case per item.
+    """Items {"x": (4, S, S, S), "x_low": (4, S/f, S/f, S/f), "report": str, "case": str} for the low-resolution
+    factor f; reads one case per item.
 
     With `full=False` items leave out "x": the base stage needs only the low resolution, and a 256³ volume would
     otherwise cross from each loader worker through shared memory as 268 MB of float32 per item.
     """
 
-    def __init__(self, root: Path | list[Path], full: bool = True):
-        self.full = full
+    def __init__(self, root: Path | list[Path], full: bool = True, factor: int = LOW_FACTOR):
+        self.full, self.factor = full, factor
         self.folders = find_cases(root)
         if not self.folders:
             raise CaseError(f"{root}: holds no case folders (folders with ct.nii.gz)")
@@ -48,8 +49,8 @@ class CaseDataset(Dataset):
 
     def __getitem__(self, i: int) -> dict:
         case = read_case(self.folders[i])
-        if any(n % LOW_FACTOR for n in case.ct.shape):
-            raise CaseError(f"{self.folders[i]}: shape {case.ct.shape} is not divisible by {LOW_FACTOR}")
+        if any(n % self.factor for n in case.ct.shape):
+            raise CaseError(f"{self.folders[i]}: shape {case.ct.shape} is not divisible by {self.factor}")
         x = torch.from_numpy(to_model(case))
-        item = {"x_low": downsample(x, LOW_FACTOR).contiguous(), "report": case.report, "case": self.folders[i].name}
+        item = {"x_low": downsample(x, self.factor).contiguous(), "report": case.report, "case": self.folders[i].name}
         return {"x": x, **item} if self.full else item

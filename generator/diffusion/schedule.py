@@ -21,16 +21,23 @@ def alpha_bar(t: torch.Tensor) -> torch.Tensor:
 
 
 def training_times(
-    n: int, generator: torch.Generator | None = None, device: str | torch.device = "cpu"
+    n: int, generator: torch.Generator | None = None, device: str | torch.device = "cpu", start: float = 1.0
 ) -> torch.Tensor:
-    """n times drawn uniformly from the T discrete steps {1/T, ..., 1}, shape (n,)."""
-    steps = torch.randint(1, T + 1, (n,), generator=generator)
+    """n times drawn uniformly from the discrete steps {1/T, ..., start} (start 1: all T), shape (n,)."""
+    steps = torch.randint(1, _last_step(start) + 1, (n,), generator=generator)
     return (steps.float() / T).to(device)
 
 
-def sampling_times(steps: int) -> torch.Tensor:
-    """DDIM time grid from t = 1 down to t = 0 on the T discrete steps, shape (steps + 1,)."""
-    if not 1 <= steps <= T:
-        raise ValueError(f"the number of sampling steps must be between 1 and {T}, got {steps}")
-    grid = torch.linspace(T, 0, steps + 1).round() / T
-    return grid
+def sampling_times(steps: int, start: float = 1.0) -> torch.Tensor:
+    """Sampler time grid from t = start (1: pure noise) down to t = 0 on the T discrete steps, shape (steps + 1,)."""
+    last = _last_step(start)
+    if not 1 <= steps <= last:
+        raise ValueError(f"the number of sampling steps must be between 1 and {last}, got {steps}")
+    return torch.linspace(last, 0, steps + 1).round() / T
+
+
+def _last_step(start: float) -> int:
+    """The discrete step of a start time in (0, 1]."""
+    if not 0 < start <= 1:
+        raise ValueError(f"a start time must be in (0, 1], got {start}")
+    return max(1, round(start * T))

@@ -1,4 +1,6 @@
-"""Evaluation sub-commands: `evaluate` (anatomy measures, FID/MMD, plots) and `train-features`."""
+"""Evaluation sub-commands: `evaluate` (anatomy measures, FID/MMD, plots) and `train-features`.
+
+Registering imports nothing heavy (torch, scipy, nibabel come with the command that runs): `--help` stays quick."""
 
 from __future__ import annotations
 
@@ -7,12 +9,15 @@ import json
 import sys
 from pathlib import Path
 
-from generator.data.cases import CaseError
-from generator.metrics.anatomy import MeasureError
-from generator.metrics.distances import DistanceError
-from generator.metrics.features import FeatureError
 
-USER_ERRORS = (MeasureError, FeatureError, DistanceError, CaseError)
+def _user_errors() -> tuple[type[Exception], ...]:
+    """The exception types reported as a user's mistake."""
+    from generator.data.cases import CaseError
+    from generator.metrics.anatomy import MeasureError
+    from generator.metrics.distances import DistanceError
+    from generator.metrics.features import FeatureError
+
+    return (MeasureError, FeatureError, DistanceError, CaseError)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -74,7 +79,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             masks={"real": args.masks_real, "generated": args.masks_generated},
             workers=args.workers,
         )
-    except USER_ERRORS as exc:
+    except _user_errors() as exc:
         return _fail(str(exc))
     from generator.ingest.runs import REFUSED, Outcome, report
 
@@ -92,7 +97,7 @@ def run_train_features(args: argparse.Namespace) -> int:
         return _fail("--epochs and --batch-size must be at least 1")
     try:
         summary = train_features(args.data, args.out, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed)
-    except USER_ERRORS as exc:
+    except _user_errors() as exc:
         return _fail(str(exc))
     print(
         f"trained on {summary['cases']} cases, loss {summary['final_loss']}, "

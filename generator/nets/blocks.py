@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from generator.diffusion.schedule import T
+TIME_SCALE = 1000  # times t in [0, 1] are embedded as t·1000, the discrete step of the schedule's T = 1000
 
 
 def group_norm(channels: int) -> nn.GroupNorm:
@@ -18,10 +18,10 @@ def group_norm(channels: int) -> nn.GroupNorm:
 
 
 def time_features(t: torch.Tensor, dim: int) -> torch.Tensor:
-    """Sinusoidal features (Vaswani et al. 2017) of the diffusion step t·T, shape (B,) -> (B, dim)."""
+    """Sinusoidal features (Vaswani et al. 2017) of the diffusion step t·TIME_SCALE, shape (B,) -> (B, dim)."""
     half = dim // 2
     freqs = torch.exp(-math.log(10000.0) * torch.arange(half, device=t.device, dtype=torch.float32) / half)
-    angles = (t.float() * T)[:, None] * freqs[None]
+    angles = (t.float() * TIME_SCALE)[:, None] * freqs[None]
     return torch.cat([angles.sin(), angles.cos()], dim=1)
 
 

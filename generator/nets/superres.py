@@ -12,7 +12,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from generator.diffusion.denoiser import x0_from_output
 from generator.nets.blocks import Attention, ResBlock, TimeEmbedding
 from generator.nets.unet3d import UNet3d
 
@@ -36,8 +35,8 @@ class AxialBottom(nn.Module):
 
 
 class SuperResUNet(nn.Module):
-    """x0 estimate of the full-resolution volume given the up-sampled low-resolution one; the network itself outputs
-    x0 or v (`config.prediction`)."""
+    """Network over the full-resolution volume given the up-sampled low-resolution one; its raw output is x0 or v as
+    `config.prediction` says (`generator.diffusion.denoiser.Denoiser` turns it into x0)."""
 
     def __init__(self, config):
         super().__init__()
@@ -50,11 +49,11 @@ class SuperResUNet(nn.Module):
             tuple(config.mults),
             config.res_blocks,
             AxialBottom(bottom, 4 * config.width, config.heads),
+            time_features=config.time_features,
         )
-        self.low_time = TimeEmbedding(config.width, 4 * config.width)
+        self.low_time = TimeEmbedding(config.time_features or config.width, 4 * config.width)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, low: torch.Tensor, low_t: torch.Tensor) -> torch.Tensor:
         """x, low (B, 4, X, Y, Z) (low: up-sampled condition, noised to time low_t (B,)), t (B,)."""
         emb = self.unet.time(t) + self.low_time(low_t)
-        output = self.unet.run(torch.cat([x, low.to(x.dtype)], 1), emb)
-        return x0_from_output(self.config.prediction, x, t, output)
+        return self.unet.run(torch.cat([x, low.to(x.dtype)], 1), emb)

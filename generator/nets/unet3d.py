@@ -12,7 +12,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from generator.diffusion.denoiser import x0_from_output
 from generator.nets.blocks import Attention, Downsample, FeedForward, ResBlock, TimeEmbedding, Upsample, group_norm
 
 
@@ -21,6 +20,7 @@ class UNet3d(nn.Module):
 
     `middle(h, emb, **cond)` receives the bottom features (B, C, x, y, z) and the time embedding (B, E).
     `in_plane` down-samples x and y only, as the authors' code does; z then keeps its full size down to the bottom.
+    `time_features` sinusoidal features embed the time (default: `width`, as before the option existed).
     """
 
     def __init__(
@@ -32,10 +32,11 @@ class UNet3d(nn.Module):
         res_blocks: int,
         middle: nn.Module,
         in_plane: bool = False,
+        time_features: int | None = None,
     ):
         super().__init__()
         emb_dim = 4 * width
-        self.time = TimeEmbedding(width, emb_dim)
+        self.time = TimeEmbedding(time_features or width, emb_dim)
         self.stem = nn.Conv3d(channels_in, width, 3, padding=1)
         self.down, skips, ch = nn.ModuleList(), [width], width
         for level, mult in enumerate(mults):
@@ -97,8 +98,8 @@ class TextBottom(nn.Module):
 
 
 class BaseUNet(nn.Module):
-    """Text-conditioned x0 estimate of the low-resolution 4-channel volume (CT, lobes, airway, vessels); the network
-    itself outputs x0 or v (`config.prediction`)."""
+    """Text-conditioned network over the low-resolution 4-channel volume (CT, lobes, airway, vessels); its raw output
+    is x0 or v as `config.prediction` says (`generator.diffusion.denoiser.Denoiser` turns it into x0)."""
 
     def __init__(self, config):
         super().__init__()
@@ -113,11 +114,11 @@ class BaseUNet(nn.Module):
             config.res_blocks,
             middle,
             config.in_plane,
+            config.time_features,
         )
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, context: torch.Tensor, context_mask: torch.Tensor):
         """x (B, 4, X, Y, Z), t (B,), report tokens (B, L, D) with mask (B, L) True where a token is real."""
         # A report with no real token (the empty, unconditional report) attends to every padded token instead.
         mask = context_mask | ~context_mask.any(dim=1, keepdim=True)
-        output = self.unet.run(x, self.unet.time(t), context=context, context_mask=mask)
-        return x0_from_output(self.config.prediction, x, t, output)
+        return self.unet.run(x, self.unet.time(t), context=context, context_mask=mask)

@@ -6,12 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-import torch
-
 from generator.text.configs import CONFIGS, text_config
-from generator.text.corpus import read_corpus
 from generator.text.errors import TextError
-from generator.text.pretraining import pretrain
 
 PRETRAIN_HELP = """\
 Pre-train the report encoder (paper, section IV-A): masked-language modelling (15 % of tokens) and
@@ -53,6 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_pretrain(args: argparse.Namespace) -> int:
     """Read the reports, pre-train, save, and print a summary; user mistakes give `error: ...` and status 2."""
+    from generator.text.corpus import read_corpus
+    from generator.text.pretraining import pretrain  # torch and transformers: imported only when the command runs
+
     try:
         config = text_config(args.config or ("paper" if args.init else "small"))
         device = _device(args.device)
@@ -75,6 +74,8 @@ def run_pretrain(args: argparse.Namespace) -> int:
 
 def _device(name: str | None) -> str:
     """The requested torch device, checked, or cuda when available and cpu otherwise."""
+    import torch
+
     if name is None:
         return "cuda" if torch.cuda.is_available() else "cpu"
     try:

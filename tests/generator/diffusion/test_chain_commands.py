@@ -110,3 +110,10 @@ def test_a_missing_checkpoint_folder_is_reported_without_a_traceback(models, tmp
     ]
     assert main(args) == 2
     assert "no checkpoint.json" in capsys.readouterr().err
+
+
+def test_sample_runs_dpm_solver_with_dynamic_thresholding_and_records_both(models, tmp_path):
+    assert sample(models, tmp_path, "--prompt", PROMPT, "--sampler", "dpmpp-2m", "--threshold", "dynamic") == 0
+    (folder,) = tmp_path.iterdir()
+    meta = json.loads((folder / "meta.json").read_text())
+    assert (meta["sampler"], meta["threshold"], meta["guidance"]) == ("dpmpp-2m", "dynamic", 3.0)

@@ -98,7 +98,7 @@ def test_the_denoiser_loss_is_zero_for_a_network_that_returns_x0():
             return (x_t - (1 - a).sqrt() * true_noise) / a.sqrt()
 
     noise = torch.randn_like(x0)
-    loss = Denoiser(Oracle())(x0, torch.full((2,), 0.3), noise, true_noise=noise)
+    loss = Denoiser(Oracle()).loss(x0, torch.full((2,), 0.3), noise, true_noise=noise)
     assert loss.item() < 1e-10
 
 
@@ -113,13 +113,19 @@ def test_a_v_prediction_gives_back_x0_and_its_loss_is_the_error_of_v():
 
     v_hat = v + torch.randn(v.shape, generator=torch.Generator().manual_seed(3))
 
-    class VNet(torch.nn.Module):
+    class VNet(torch.nn.Module):  # raw output v_hat
+        def forward(self, x_t, t):
+            return v_hat
+
+    class X0Net(torch.nn.Module):  # raw output: the x0 that v_hat stands for
         def forward(self, x_t, t):
             return x0_from_output("v", x_t, t, v_hat)
 
-    loss = Denoiser(VNet(), "v")(x0, t, noise)
+    loss = Denoiser(VNet(), "v").loss(x0, t, noise)
     assert torch.allclose(loss, (v_hat - v).square().mean(), rtol=1e-3)
-    assert torch.allclose(Denoiser(VNet(), "x0")(x0, t, noise), ((1 - a) * (v_hat - v).square()).mean(), rtol=1e-3)
+    assert torch.allclose(
+        Denoiser(X0Net(), "x0").loss(x0, t, noise), ((1 - a) * (v_hat - v).square()).mean(), rtol=1e-3
+    )
 
 
 def test_an_untrained_v_network_already_returns_the_nearly_clean_volume_at_low_noise():

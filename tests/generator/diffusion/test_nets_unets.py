@@ -102,7 +102,7 @@ def test_a_config_survives_a_json_round_trip(tiny):
 
 
 def test_an_unknown_config_name_lists_the_known_ones():
-    with pytest.raises(ConfigError, match="tiny, small, paper"):
+    with pytest.raises(ConfigError, match="tiny, small, small32, paper"):
         get_config("huge")
 
 

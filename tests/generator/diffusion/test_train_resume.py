@@ -1,5 +1,7 @@
 """Training: exact resume, NaN stop, clear errors."""
 
+import csv
+
 import pytest
 import torch
 
@@ -27,8 +29,8 @@ def test_resuming_continues_bit_exactly(phantoms, tmp_path):
 
 def test_a_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(phantoms, tmp_path, monkeypatch):
     train(options(phantoms, tmp_path, 1))
-    loss = Denoiser.forward
-    monkeypatch.setattr(Denoiser, "forward", lambda self, *a, **k: loss(self, *a, **k) * float("nan"))
+    loss = Denoiser.loss
+    monkeypatch.setattr(Denoiser, "loss", lambda self, *a, **k: loss(self, *a, **k) * float("nan"))
     with pytest.raises(TrainingError, match=r"NaN or infinite at step 2.*checkpoint \(step 1\).*intact"):
         train(options(phantoms, tmp_path, 3, resume=True))
     assert load_training_state(tmp_path).step == 1
@@ -68,3 +70,27 @@ def test_the_prediction_chosen_for_a_run_is_kept_and_cannot_change_on_resume(pha
         train(options(phantoms, tmp_path, 2, resume=True, prediction="v"))
     train(options(phantoms, tmp_path, 2, resume=True))
     assert load_training_state(tmp_path).config.superres.prediction == "x0"
+
+
+def test_training_logs_every_step_and_the_held_out_loss_per_noise_level(phantoms, tmp_path):
+    train(options(phantoms, tmp_path, 2, held_out=1, eval_every=1))
+    with (tmp_path / "log.csv").open() as f:
+        log = list(csv.DictReader(f))
+    assert [row["step"] for row in log] == ["1", "2"]
+    assert all(float(row["grad_norm"]) > 0 and float(row["steps_per_s"]) > 0 for row in log)
+    with (tmp_path / "held-out.csv").open() as f:
+        held = list(csv.DictReader(f))
+    assert [(row["step"], row["t"]) for row in held][:5] == [("1", str(t)) for t in (0.02, 0.05, 0.1, 0.3, 0.9)]
+    assert len(held) == 10 and all(float(row["ct_rmse_hu"]) > 0 for row in held)
+
+
+def test_holding_out_every_case_is_refused(phantoms, tmp_path):
+    with pytest.raises(TrainingError, match="--held-out 10"):
+        train(options(phantoms, tmp_path, 1, held_out=10))
+
+
+def test_a_refiner_start_can_be_chosen_for_a_new_run_only(phantoms, tmp_path):
+    train(options(phantoms, tmp_path, 1, refine_from=1.0))
+    assert load_checkpoint(tmp_path)[1].superres.start_t == 1.0
+    with pytest.raises(TrainingError, match="new super-resolution run only"):
+        train(options(phantoms, tmp_path, 2, resume=True, refine_from=0.5))
