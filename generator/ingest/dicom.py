@@ -233,9 +233,11 @@ def stack_series(slices: list, label: str) -> tuple[np.ndarray, np.ndarray, dict
 
 
 def _hounsfield(slices: list, label: str) -> tuple[np.ndarray, bool, bool]:
-    """Stack the slices' pixels as (columns, rows, slices) HU: stored value × RescaleSlope + RescaleIntercept."""
-    planes = []
-    for ds in slices:
+    """The slices' pixels as (columns, rows, slices) int16 HU, stored value × RescaleSlope + RescaleIntercept,
+    filled slice by slice into a Fortran-ordered volume (each slice one contiguous block, as NIfTI stores it)."""
+    info = np.iinfo(np.int16)
+    hu, rounded, clipped = None, False, False
+    for k, ds in enumerate(slices):
         if int(ds.get("SamplesPerPixel", 1)) != 1:
             raise CaseError(f"{label}: colour pixels ({ds.get('PhotometricInterpretation')}), not a CT", "not CT")
         try:
@@ -244,12 +246,13 @@ def _hounsfield(slices: list, label: str) -> tuple[np.ndarray, bool, bool]:
             name = Path(ds.filename).name if ds.filename else "a slice"
             raise CaseError(f"{label}: {name}: pixel data cannot be decoded ({exc})", "unreadable file") from None
         slope, intercept = float(ds.get("RescaleSlope", 1) or 1), float(ds.get("RescaleIntercept", 0) or 0)
-        planes.append(pixels.astype(np.float64).T * slope + intercept)
-    hu = np.stack(planes, axis=-1)
-    rounded = bool(np.any(hu != np.round(hu)))
-    info = np.iinfo(np.int16)
-    clipped = bool(hu.min() < info.min or hu.max() > info.max)
-    return np.clip(np.rint(hu), info.min, info.max).astype(np.int16), rounded, clipped
+        plane = pixels.T.astype(np.float64) * slope + intercept
+        rounded |= bool(np.any(plane != np.round(plane)))
+        clipped |= bool(plane.min() < info.min or plane.max() > info.max)
+        if hu is None:
+            hu = np.empty((*plane.shape, len(slices)), np.int16, order="F")
+        hu[:, :, k] = np.clip(np.rint(plane), info.min, info.max)
+    return hu, rounded, clipped
 
 
 def read_reports(reports: Reports) -> dict[str, str]:

@@ -83,7 +83,7 @@ def write_source_case(folder: Path, hu: np.ndarray, affine: np.ndarray, report: 
     canonical = nib.as_closest_canonical(nib.Nifti1Image(hu, affine))
 
     def fill(tmp: Path) -> None:
-        save_image(np.ascontiguousarray(np.asanyarray(canonical.dataobj)), canonical.affine, tmp / "ct.nii.gz")
+        save_image(np.asfortranarray(np.asanyarray(canonical.dataobj)), canonical.affine, tmp / "ct.nii.gz")
         if report:
             (tmp / "report.txt").write_text(report)
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
