@@ -59,21 +59,24 @@ def hu_at_lps(points: np.ndarray) -> np.ndarray:
     return (left + 20 * posterior + 200 * superior).astype(np.int16)
 
 
-def lps_series(folder, *, skip: int | None = None, **kwargs) -> str:
-    """An axial LPS series of 9 x 7 pixels (1 mm) by 6 slices (2 mm apart) whose HU are hu_at_lps of their centres;
+def lps_series(folder, *, skip: int | None = None, orientation=(1, 0, 0, 0, 1, 0), **kwargs) -> str:
+    """A series of 9 x 7 pixels (1 mm) by 6 slices (2 mm apart along the slice normal) in the given orientation
+    (integer cosines; default axial, as most scanners write it) whose HU are hu_at_lps of the pixel centres;
     `skip` leaves one slice out."""
     rows, cols, n = 7, 9, 6
+    row_cosine, col_cosine = np.array(orientation[:3], float), np.array(orientation[3:], float)
+    normal = np.cross(row_cosine, col_cosine)
     origin = np.array([-4.0, -3.0, -4.0])
     planes, positions = [], []
     for k in range(n):
         if k == skip:
             continue
-        position = origin + [0, 0, 2.0 * k]
+        position = origin + 2.0 * k * normal
         r, c = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
-        points = np.stack([position[0] + c, position[1] + r, np.full(r.shape, position[2])], axis=-1)
+        points = position + c[..., None] * row_cosine + r[..., None] * col_cosine
         planes.append(hu_at_lps(points.reshape(-1, 3)).reshape(rows, cols))
         positions.append(position)
-    return write_series(folder, np.array(planes), np.array(positions), **kwargs)
+    return write_series(folder, np.array(planes), np.array(positions), orientation=orientation, **kwargs)
 
 
 @pytest.fixture(scope="session")

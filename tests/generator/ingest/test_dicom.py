@@ -19,8 +19,17 @@ def _only_case(out):
     return case
 
 
-def test_a_shuffled_lps_series_gives_back_its_hu_exactly_on_a_ras_grid(tmp_path):
-    lps_series(tmp_path / "src" / "patient" / "series")
+ORIENTATIONS = {
+    "axial": (1, 0, 0, 0, 1, 0),
+    "axial, feet first": (-1, 0, 0, 0, 1, 0),
+    "sagittal": (0, 1, 0, 0, 0, -1),
+    "coronal": (1, 0, 0, 0, 0, -1),
+}
+
+
+@pytest.mark.parametrize("orientation", ORIENTATIONS.values(), ids=ORIENTATIONS.keys())
+def test_a_shuffled_series_gives_back_its_hu_exactly_on_a_ras_grid(tmp_path, orientation):
+    lps_series(tmp_path / "src" / "patient" / "series", orientation=orientation)
     outcomes = ingest_dicom(tmp_path / "src", tmp_path / "out")
     assert [o.status for o in outcomes] == ["made"]
     img = nib.load(_only_case(tmp_path / "out") / "ct.nii.gz")
@@ -28,7 +37,7 @@ def test_a_shuffled_lps_series_gives_back_its_hu_exactly_on_a_ras_grid(tmp_path)
     ijk = np.stack(np.meshgrid(*map(np.arange, img.shape), indexing="ij"), -1).reshape(-1, 3)
     ras = nib.affines.apply_affine(img.affine, ijk)
     expected = hu_at_lps(ras * [-1, -1, 1]).reshape(img.shape)
-    assert img.shape == (9, 7, 6)
+    assert sorted(img.shape) == [6, 7, 9] and np.allclose(sorted(img.header.get_zooms()), [1, 1, 2])
     assert np.array_equal(np.asanyarray(img.dataobj), expected)
 
 
