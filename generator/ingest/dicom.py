@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
+from pydicom.datadict import tag_for_keyword
 from pydicom.errors import InvalidDicomError
 from tqdm import tqdm
 
@@ -67,6 +68,8 @@ def ingest_dicom(
     src, out = Path(src), Path(out)
     if not src.is_dir():
         raise CaseError(f"{src}: no such folder of DICOM files")
+    if id_tag is not None and tag_for_keyword(id_tag) is None:
+        raise CaseError(f"--id-tag {id_tag}: not a DICOM keyword (e.g. AccessionNumber, StudyID)")
     texts = read_reports(reports) if reports else {}
     found, unreadable = find_series(src, id_tag, workers)
     if not found and not unreadable:
@@ -154,7 +157,8 @@ def ingest_series(job: tuple[Series, Path, str, str]) -> Outcome:
         try:
             slices.append(pydicom.dcmread(path))
         except Exception as exc:  # truncated files fail with many types
-            raise CaseError(f"{label}: {path.name} cannot be read ({type(exc).__name__}: {exc})", "unreadable file")
+            message = f"{label}: {path.name} cannot be read ({type(exc).__name__}: {exc})"
+            raise CaseError(message, "unreadable file") from None
     hu, affine, info = stack_series(slices, label)
     meta = {"ingest": {"source": "dicom", **info, "report": "from the reports CSV" if report else "none"}}
     write_source_case(folder, hu, affine, report, meta)

@@ -140,3 +140,12 @@ def test_the_command_refuses_a_source_without_dicom_images(tmp_path, capsys, bad
     (tmp_path / "empty" / "readme.txt").write_text("not DICOM")
     assert main(["ingest", "dicom", str(tmp_path / bad), "--out", str(tmp_path / "out")]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_the_command_refuses_an_id_tag_that_is_not_a_dicom_keyword(tmp_path, capsys):
+    lps_series(tmp_path / "src")
+    reports = tmp_path / "r.csv"
+    reports.write_text("AccessionNumber,Findings,Impression\n")
+    args = ["ingest", "dicom", str(tmp_path / "src"), "--out", str(tmp_path / "out"), "--reports", str(reports)]
+    assert main(args + ["--id-tag", "AccesionNumber"]) == 2
+    assert "--id-tag AccesionNumber: not a DICOM keyword" in capsys.readouterr().err
