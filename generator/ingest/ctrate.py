@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import re
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -28,7 +29,7 @@ import nibabel as nib
 import numpy as np
 
 from generator.data.cases import CaseError
-from generator.ingest.folders import case_key, is_done, report_text, update_map, write_source_case
+from generator.ingest.folders import is_done, report_text, update_map, write_source_case
 from generator.ingest.runs import Outcome, made, run_jobs, skipped
 
 SPLITS = {"train": "train", "valid": "validation"}  # split folder prefix → CSV file prefix
@@ -51,8 +52,11 @@ class Volume:
     report: str
 
 
-def ingest_ctrate(root: Path, out: Path, *, split: str = "train", limit: int | None = None, workers: int = 1):
-    """The first `limit` volumes (by name) of a CT-RATE split under `root` into case folders under `out`."""
+def ingest_ctrate(
+    root: Path, out: Path, *, split: str = "train", limit: int | None = None, workers: int = 1
+) -> list[Outcome]:
+    """The first `limit` volumes (in name order, train_2 before train_10) of a CT-RATE split under `root` into case
+    folders under `out`."""
     root = Path(root)
     dataset = root / "dataset" if (root / "dataset").is_dir() else root
     if split not in SPLITS:
@@ -62,8 +66,8 @@ def ingest_ctrate(root: Path, out: Path, *, split: str = "train", limit: int | N
         raise CaseError(f"{dataset}: no {split}/ or {split}_fixed/ folder with .nii.gz volumes (is it CT-RATE?)")
     reports = _read_csv(_csv_path(dataset, "radiology_text_reports", split, "reports"), REPORT_COLUMNS)
     metadata = _read_csv(_csv_path(dataset, "metadata", split, "metadata"), ("VolumeName",))
-    names = sorted(files)[:limit] if limit else sorted(files)
-    case_key(out)  # the folder every ingest command writes: its key, even though these names need none
+    names = sorted(files, key=lambda name: [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)])
+    names = names[:limit] if limit else names
     outcomes, jobs, rows = [], [], []
     for name in names:
         path, fixed = files[name]

@@ -54,6 +54,7 @@ def is_done(folder: Path) -> bool:
 def update_map(out: Path, rows: list[dict[str, str]]) -> None:
     """Merge rows (case, source, source_id) into out/ingest-map.csv, one row per case, written atomically."""
     path = Path(out) / MAP_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
     merged: dict[str, dict[str, str]] = {}
     if path.is_file():
         with path.open(newline="") as f:

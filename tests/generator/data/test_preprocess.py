@@ -85,7 +85,8 @@ def test_a_report_without_an_impression_is_skipped_with_the_reason(small_case, t
 def test_the_command_prints_a_table_and_exits_1_when_a_case_was_refused(small_case, tmp_path, capsys):
     write_case(small_case, tmp_path / "src" / "good")
     (tmp_path / "src" / "empty").mkdir()
-    status = main(["preprocess", "--src", str(tmp_path / "src"), "--out", str(tmp_path / "out"), "--size", "16"])
+    args = ["preprocess", "--src", str(tmp_path / "src"), "--out", str(tmp_path / "out"), "--size", "16"]
+    status = main(args + ["--workers", "2"])
     out = capsys.readouterr()
     assert status == 1
     assert "made                       1" in out.out and "refused: no ct.nii.gz      1" in out.out
