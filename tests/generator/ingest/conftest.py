@@ -22,9 +22,11 @@ def write_series(
     accession: str = "ACC1",
     seed: int = 0,
     uid: str | None = None,
+    compression: str | None = None,
 ) -> str:
-    """Write one series: planes[k] (rows, columns) of HU at positions[k], stored as HU − intercept in int16, under
-    shuffled file names with InstanceNumbers that follow neither the slice order nor the names; return its UID."""
+    """Write one series: planes[k] (rows, columns) of HU at positions[k], stored as HU − intercept in int16 (then
+    compressed to the `compression` transfer syntax, if given), under shuffled file names with InstanceNumbers that
+    follow neither the slice order nor the names; return its UID."""
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
     uid = uid or generate_uid()
@@ -49,6 +51,8 @@ def write_series(
         ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
         ds.RescaleSlope, ds.RescaleIntercept = 1, intercept
         ds.PixelData = (planes[k] - intercept).astype("<i2").tobytes()
+        if compression:
+            ds.compress(compression)
         ds.save_as(folder / f"IM{rng.integers(1_000_000):06d}-{k}.dcm", enforce_file_format=True)
     return uid
 

@@ -6,8 +6,10 @@ import csv
 
 import nibabel as nib
 import numpy as np
+import pydicom
 import pytest
 from pydicom.data import get_testdata_file
+from pydicom.uid import JPEG2000Lossless, RLELossless
 
 from generator.__main__ import main
 from generator.ingest.dicom import ingest_dicom
@@ -39,6 +41,18 @@ def test_a_shuffled_series_gives_back_its_hu_exactly_on_a_ras_grid(tmp_path, ori
     expected = hu_at_lps(ras * [-1, -1, 1]).reshape(img.shape)
     assert sorted(img.shape) == [6, 7, 9] and np.allclose(sorted(img.header.get_zooms()), [1, 1, 2])
     assert np.array_equal(np.asanyarray(img.dataobj), expected)
+
+
+@pytest.mark.parametrize("compression", [RLELossless, JPEG2000Lossless], ids=["RLE", "JPEG 2000"])
+def test_a_losslessly_compressed_series_gives_back_its_hu_exactly(tmp_path, compression):
+    planes = np.random.default_rng(0).integers(-1024, 3000, (3, 48, 40)).astype(np.int16)
+    write_series(tmp_path / "src", planes, np.array([[0.0, 0.0, 2.0 * k] for k in range(3)]), compression=compression)
+    assert pydicom.dcmread(next((tmp_path / "src").iterdir())).file_meta.TransferSyntaxUID == compression
+    (outcome,) = ingest_dicom(tmp_path / "src", tmp_path / "out")
+    assert outcome.status == "made", outcome.message
+    # axial LPS to RAS: voxel (i, j, k) is pixel (row 47 - j, column 39 - i) of slice k
+    expected = planes[:, ::-1, ::-1].transpose(2, 1, 0)
+    assert np.array_equal(np.asanyarray(nib.load(_only_case(tmp_path / "out") / "ct.nii.gz").dataobj), expected)
 
 
 def test_no_tag_but_geometry_reaches_the_case(tmp_path):
