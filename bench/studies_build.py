@@ -25,9 +25,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.synthetic import chest_volume, oriented_affine  # noqa: E402
+from contracts.volumes import HU_WINDOW  # noqa: E402
 from studies.audit import audit_bundle  # noqa: E402
 from studies.build import build_bundle  # noqa: E402
-from studies.normalise import UNIT_WINDOW  # noqa: E402
 
 # source: (shape at --size 256, spacing mm, axis codes, stored dtype, intensity convention)
 SOURCES = {
@@ -56,7 +56,7 @@ def write_inputs(folder: Path, volumes: int, size: int) -> Path:
         base, affine = bases[source]
         hu = base + np.random.default_rng(index).normal(0, 15, base.shape).astype(np.float32)
         if intensity == "unit":
-            low, high = UNIT_WINDOW
+            low, high = HU_WINDOW
             hu = (np.clip(hu, low, high) - low) / (high - low) * 2 - 1
         image = nib.Nifti1Image(hu if dtype != "int16" else np.rint(hu).astype(np.int16), affine)
         image.set_data_dtype(dtype)

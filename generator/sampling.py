@@ -21,9 +21,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from contracts.volumes import CHANNELS
 from generator.checkpoints import load_checkpoint, load_info
 from generator.data.cases import Case, write_case
-from generator.data.model_space import CHANNELS, downsample, from_model, to_model, upsample
+from generator.data.model_space import downsample, from_model, to_model, upsample
 from generator.diffusion.ddim import sample_ddim
 from generator.diffusion.denoiser import Denoiser, add_noise
 from generator.diffusion.dpm_solver import sample_dpmpp_2m

@@ -12,7 +12,7 @@ from statistics import median
 
 import numpy as np
 
-from studies.normalise import HU_MAX, HU_MIN
+from contracts.volumes import HU_CLIP
 
 SOFT_TISSUE = (-100, 100)  # HU band where differences of neighbours are mostly noise, not edges
 BODY_HU = -500  # voxels above this are body (soft tissue, bone), not lung or air
@@ -65,8 +65,9 @@ def body_extent_mm(hu: np.ndarray, spacing: float) -> tuple[float, float, float]
 
 def measure(hu: np.ndarray, spacing: float) -> Appearance:
     """The appearance statistics of one served int16 volume."""
-    histogram = np.bincount((hu.astype(np.int32) - HU_MIN).ravel(), minlength=HU_MAX - HU_MIN + 1).astype(np.float64)
-    band = histogram[-1000 - HU_MIN : 200 - HU_MIN + 1]
+    low, high = HU_CLIP
+    histogram = np.bincount((hu.astype(np.int32) - low).ravel(), minlength=high - low + 1).astype(np.float64)
+    band = histogram[-1000 - low : 200 - low + 1]
     rl, ap, si = body_extent_mm(hu, spacing)
     return Appearance(
         metrics={

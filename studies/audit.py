@@ -19,9 +19,10 @@ from typing import Any
 import nibabel as nib
 import numpy as np
 
+from contracts.study_format import MEDIA_DIR, VOLUMES_DIR
 from studies.appearance import Appearance, measure, source_warnings
 from studies.blinding import NO_EXTENSIONS, served_header, served_voxels, sha256
-from studies.bundle import MEDIA_DIR, VOLUMES_DIR, load_study
+from studies.bundle import load_study
 from studies.errors import StudyError
 from studies.workers import map_volumes
 

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from contracts.study_format import FORMAT, MEDIA_DIR, STUDY_FILE, VOLUMES_DIR, slugify
 from studies.blinding import opaque_name, served_bytes, sha256
-from studies.bundle import FORMAT, MEDIA_DIR, STUDY_FILE, VOLUMES_DIR, write_study
+from studies.bundle import write_study
 from studies.errors import StudyError
-from studies.manifest import Manifest, read_manifest, slugify
+from studies.manifest import Manifest, read_manifest
 from studies.normalise import canonical_shape, normalise, open_volume
 from studies.workers import map_volumes
 

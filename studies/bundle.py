@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
-from studies.blinding import NAME_PATTERN
+from contracts.digests import file_sha256
+from contracts.study_format import FORMAT, MEDIA_DIR, NAME_PATTERN, STUDY_FILE, VOLUMES_DIR
+from contracts.windows import RECOGNITION_WINDOW, WINDOWS
 from studies.errors import StudyError
-from studies.windows import RECOGNITION_WINDOW, WINDOWS
-
-FORMAT = "medsyn-study/1"
-STUDY_FILE = "study.json"
-VOLUMES_DIR = "volumes"
-MEDIA_DIR = "media"
-
-
-def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def write_study(bundle: Path, study: dict[str, Any]) -> None:

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import re
-import tomllib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from contracts.study_format import DEFAULT_OPTIONS, slugify
+from contracts.toml_file import TomlFile
+from contracts.windows import RECOGNITION_WINDOW, WINDOWS, default_window
 from studies.errors import StudyError
-from studies.windows import RECOGNITION_WINDOW, WINDOWS, default_window
 
-DEFAULT_OPTIONS = (
-    "Consolidation",
-    "Pleural effusion",
-    "Cardiomegaly",
-    "No abnormalities",
-    "Other abnormality not listed",
-)
 INTENSITIES = ("hu", "unit")
 
 STUDY_KEYS = {
@@ -88,34 +81,11 @@ class Manifest:
     ranking: tuple[RankingSet, ...]
 
 
-def slugify(text: str) -> str:
-    """Lower-case words joined by hyphens: the study's and the ranking sets' URL-safe names."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
-class _Checker:
-    """Reads typed values out of TOML tables, raising a StudyError that names the manifest and the key."""
+class _Checker(TomlFile):
+    """A manifest's typed look-ups (StudyError naming the manifest and the key), plus lists of volume ids."""
 
     def __init__(self, path: Path):
-        self.path = path
-
-    def fail(self, where: str, problem: str) -> StudyError:
-        return StudyError(f"{self.path}: {where}: {problem}")
-
-    def known_keys(self, table: dict[str, Any], allowed: set[str], where: str) -> None:
-        unknown = sorted(set(table) - allowed)
-        if unknown:
-            raise self.fail(where, f"unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
-
-    def text(self, table: dict[str, Any], key: str, where: str, *, required: bool = True) -> str | None:
-        if key not in table:
-            if required:
-                raise self.fail(where, f"missing key {key!r}")
-            return None
-        value = table[key]
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(where, f"{key!r} must be a non-empty string, not {value!r}")
-        return value.strip()
+        super().__init__(path, error=StudyError, what="manifest")
 
     def id_list(self, table: dict[str, Any], key: str, where: str, known: set[str]) -> tuple[str, ...]:
         value = table.get(key)
@@ -133,15 +103,8 @@ class _Checker:
 def read_manifest(path: Path) -> Manifest:
     """Parse and check a study manifest; every problem is a StudyError naming the file, the key and what is wrong."""
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise StudyError(f"{path}: manifest not found") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise StudyError(f"{path}: cannot read the manifest ({error})") from None
-    except tomllib.TOMLDecodeError as error:
-        raise StudyError(f"{path}: invalid TOML: {error}") from None
     check = _Checker(path)
+    raw = check.raw
     check.known_keys(raw, TOP_KEYS, "top level")
     folder = path.parent
     study = raw.get("study")

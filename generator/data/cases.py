@@ -13,8 +13,10 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 
+from contracts.volumes import CHANNELS
+
 VOLUMES = {"ct": np.int16, "lobes": np.uint8, "airway": np.uint8, "vessels": np.uint8}
-MASKS = ("lobes", "airway", "vessels")
+MASKS = CHANNELS[1:]  # lobes, airway, vessels
 LOBE_MAX = 5
 MISSING_HINT = "pass --allow-missing-masks to accept cases without some masks"
 

@@ -7,10 +7,9 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset
 
+from contracts.volumes import CHANNELS, LOW_FACTOR
 from generator.data.cases import MASKS, MISSING_HINT, CaseError, read_case
-from generator.data.model_space import CHANNELS, downsample, to_model
-
-LOW_FACTOR = 4  # the default low-resolution factor (a configuration's `factor`)
+from generator.data.model_space import downsample, to_model
 
 
 def find_cases(roots: Path | list[Path]) -> list[Path]:

@@ -29,16 +29,15 @@ import nibabel as nib
 import numpy as np
 
 from generator.data.cases import CaseError
-from generator.ingest.folders import is_done, report_text, update_map, write_source_case
+from generator.ingest.folders import LPS_TO_RAS, is_done, report_text, update_map, write_source_case
 from generator.ingest.runs import Outcome, made, run_jobs, skipped
 
 SPLITS = {"train": "train", "valid": "validation"}  # split folder prefix → CSV file prefix
 REPORT_COLUMNS = ("VolumeName", "Findings_EN", "Impressions_EN")
 GEOMETRY_COLUMNS = ("XYSpacing", "ZSpacing", "ImagePositionPatient", "ImageOrientationPatient")
 RESCALE_COLUMNS = ("RescaleSlope", "RescaleIntercept")
-AIR_HU = (-1100.0, -900.0)
+AIR_BAND_HU = (-1100.0, -900.0)
 AIR_SHARE = 0.02  # a chest CT has at least this share of its voxels at air
-LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
 
 @dataclass(frozen=True)
@@ -155,7 +154,7 @@ def metadata_affine(meta: dict, where: Path) -> np.ndarray:
 def _air_share(values: np.ndarray) -> float:
     """Share of voxels at air, from a strided sample (every 4th voxel per axis is plenty for a share)."""
     sample = values[::4, ::4, ::4]
-    return float(np.count_nonzero((sample >= AIR_HU[0]) & (sample <= AIR_HU[1]))) / max(sample.size, 1)
+    return float(np.count_nonzero((sample >= AIR_BAND_HU[0]) & (sample <= AIR_BAND_HU[1]))) / max(sample.size, 1)
 
 
 def _volume_files(dataset: Path, split: str) -> dict[str, tuple[Path, bool]]:

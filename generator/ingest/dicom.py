@@ -27,14 +27,21 @@ from pydicom.errors import InvalidDicomError
 from tqdm import tqdm
 
 from generator.data.cases import CaseError
-from generator.ingest.folders import case_key, case_name, is_done, report_text, update_map, write_source_case
+from generator.ingest.folders import (
+    LPS_TO_RAS,
+    case_key,
+    case_name,
+    is_done,
+    report_text,
+    update_map,
+    write_source_case,
+)
 from generator.ingest.runs import Outcome, made, run_jobs, skipped
 
 HEADER_TAGS = ["SeriesInstanceUID", "Modality", "ImageType", "SeriesNumber", "Rows"]
 ORIENTATION_TOL = 1e-4  # cosines of two slices' orientations may differ by this much
 SPACING_TOL = 0.01  # relative deviation of one gap from the median gap before spacing counts as uneven
 TILT_TOL = 0.1  # sideways drift of the stack, in pixels, before it counts as gantry tilt
-LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from generator.data.cases import CaseError, save_image, write_folder
 KEY_FILE = ".ingest-key"
 MAP_FILE = "ingest-map.csv"
 MAP_COLUMNS = ("case", "source", "source_id")
+LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])  # DICOM's patient coordinates (LPS) to NIfTI's world (RAS)
 
 
 def case_key(out: Path) -> bytes:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from contracts.volumes import LOW_FACTOR
 from generator.nets.superres import SuperResUNet
 from generator.nets.unet3d import BaseUNet
 
@@ -103,7 +104,7 @@ class Config:
     base: BaseConfig
     superres: SuperResConfig
     train: TrainConfig = field(default_factory=TrainConfig)
-    factor: int = 4  # the low-resolution factor: nearest-neighbour down-sampling of the base model's volumes
+    factor: int = LOW_FACTOR  # the low-resolution factor: nearest-neighbour down-sampling of the base model's volumes
 
     @property
     def low_size(self) -> int:

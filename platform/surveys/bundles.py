@@ -16,20 +16,12 @@ import numpy as np
 import zstandard
 from django.db import transaction
 
-from studies.windows import RECOGNITION_WINDOW, WINDOWS
+from contracts.study_format import DEFAULT_OPTIONS, FORMAT, VIDEO_TYPES
+from contracts.windows import RECOGNITION_WINDOW, WINDOWS, default_window
 from surveys.models import RankingSet, RecognitionItem, Study, Volume
 
-FORMAT = "medsyn-study/1"
-DEFAULT_OPTIONS = [
-    "Consolidation",
-    "Pleural effusion",
-    "Cardiomegaly",
-    "No abnormalities",
-    "Other abnormality not listed",
-]
 _NAME = re.compile(r"^[a-z0-9]{8,64}$")
 _SLUG = re.compile(r"^[-a-z0-9_]{1,100}$")
-VIDEO_TYPES = {".mp4", ".webm"}
 ZSTD_LEVEL = 3
 """zstd level of the stored copies. On a 256³ CT with realistic noise (33.6 MB raw), Chromium 156 fetched and decoded
 level 3 (17.5 MB, 0.2 s to compress) in 0.36 s on loopback, level 9 (16.4 MB, 0.8 s) in 0.43 s and level 19
@@ -138,7 +130,7 @@ def _parse(path: Path, raw: bytes) -> dict[str, Any]:
             raise BundleError(f"{path}: {where}'finding' must be text or null")
     recognition = spec.get("recognition")
     if recognition is not None:
-        options = need(recognition, "options", list, "recognition: ") or DEFAULT_OPTIONS
+        options = need(recognition, "options", list, "recognition: ") or list(DEFAULT_OPTIONS)
         if not all(isinstance(o, str) and o.strip() for o in options) or len(set(options)) != len(options):
             raise BundleError(f"{path}: recognition: 'options' must be distinct non-empty texts")
         recognition["options"] = options
@@ -148,7 +140,7 @@ def _parse(path: Path, raw: bytes) -> dict[str, Any]:
     for i, entry in enumerate(spec.setdefault("ranking", []) or []):
         where = f"ranking[{i}]: "
         need(entry, "structure", str, where)
-        entry["window"] = _window(path, where, entry.get("window") or "lung")
+        entry["window"] = _window(path, where, entry.get("window") or default_window(entry["structure"]))
         for j, ranking_set in enumerate(need(entry, "sets", list, where)):
             key = need(ranking_set, "set", str, f"{where}sets[{j}]: ")
             if key in sets:

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from studies.windows import RECOGNITION_WINDOW, WINDOWS
+from contracts.windows import RECOGNITION_WINDOW, WINDOWS
 
 LEVELS = [
     ("resident", "Resident"),
@@ -48,13 +48,6 @@ class Study(models.Model):
     def data_dir(self):
         """Where this study's volumes and media are stored."""
         return settings.PLATFORM_DATA_DIR / "studies" / self.slug
-
-    def window_for(self, structure: str) -> str:
-        """The window preset a ranking of `structure` opens in."""
-        for entry in self.design.get("ranking") or []:
-            if entry["structure"] == structure:
-                return entry.get("window") or "lung"
-        return "lung"
 
     @property
     def recognition_window(self) -> str:

@@ -13,10 +13,10 @@ import nibabel as nib
 import numpy as np
 
 from bench.synthetic import write_chest
+from contracts.digests import file_sha256
 from studies.audit import audit_bundle
 from studies.blinding import GZIP_LEVEL
 from studies.build import build_bundle
-from studies.bundle import file_sha256
 from studies.cli import main
 
 

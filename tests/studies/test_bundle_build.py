@@ -10,11 +10,12 @@ import nibabel as nib
 import numpy as np
 import pytest
 
+from contracts.digests import file_sha256
+from contracts.resampling import grid_affine
 from studies.build import build_bundle
-from studies.bundle import file_sha256, load_study
+from studies.bundle import load_study
 from studies.cli import main
 from studies.errors import StudyError
-from studies.normalise import grid_affine
 
 CONTRACT_KEYS = {
     "format",

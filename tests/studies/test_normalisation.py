@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from bench.synthetic import chest_volume, write_chest
+from contracts.resampling import grid_affine
 from studies.errors import StudyError
-from studies.normalise import grid_affine, normalise
+from studies.normalise import normalise
 
 GRID, SPACING = (32, 32, 32), 10.0
 # The heart sits on the patient's left (RAS x = -25 mm) where the mirror position (x = +25 mm) is right lung.

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from contracts.study_format import DEFAULT_OPTIONS, slugify
 from studies.build import study_document
 from studies.errors import StudyError
-from studies.manifest import DEFAULT_OPTIONS, read_manifest, slugify
+from studies.manifest import read_manifest
 
 
 def edit(manifest: Path, old: str, new: str) -> Path:
