@@ -67,6 +67,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="keep this many cases out of training and log their loss per noise level to held-out.csv",
     )
     p.add_argument("--eval-every", type=int, help="held-out evaluation every N steps (default: --save-every)")
+    p.add_argument(
+        "--allow-missing-masks",
+        action="store_true",
+        help="train on cases that lack some masks, leaving those channels out of their loss",
+    )
     p.set_defaults(run=run_train)
 
     for name, text in (
@@ -147,6 +152,7 @@ def run_train(args: argparse.Namespace) -> int:
         refine_from=args.refine_from,
         held_out=args.held_out,
         eval_every=args.eval_every,
+        allow_missing_masks=args.allow_missing_masks,
     )
 
     def work():

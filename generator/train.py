@@ -65,6 +65,7 @@ class TrainOptions:
     refine_from: float | None = None  # super-resolution start time t0 for a new run (default: the config's)
     held_out: int = 0  # cases kept out of training, whose loss per noise level is logged to held-out.csv
     eval_every: int | None = None  # steps between held-out evaluations (default: save_every)
+    allow_missing_masks: bool = False  # cases lacking masks train, their missing channels left out of the loss
 
 
 class ShardSampler(Sampler):
@@ -171,15 +172,23 @@ def _train(options: TrainOptions, rank: int, world: int, device: torch.device) -
             )
         info["text_encoder"] = {"path": str(Path(encoder_path).resolve()), "digest": encoder.digest}
 
-    folders = CaseDataset(options.data).folders
+    missing_ok = options.allow_missing_masks
+    folders = CaseDataset(options.data, allow_missing_masks=missing_ok).folders
     if not 0 <= options.held_out < len(folders):
         raise TrainingError(f"--held-out {options.held_out}: {options.data} holds {len(folders)} cases")
     training_folders = folders[: len(folders) - options.held_out]
-    dataset = CaseDataset(training_folders, full=options.stage == "superres", factor=config.factor)
+    dataset = CaseDataset(
+        training_folders, full=options.stage == "superres", factor=config.factor, allow_missing_masks=missing_ok
+    )
     if len(dataset) < world:
         raise TrainingError(f"{options.data}: {len(dataset)} cases for {world} processes")
     held_out = (
-        CaseDataset(folders[len(training_folders) :], full=options.stage == "superres", factor=config.factor)
+        CaseDataset(
+            folders[len(training_folders) :],
+            full=options.stage == "superres",
+            factor=config.factor,
+            allow_missing_masks=missing_ok,
+        )
         if options.held_out
         else None
     )
@@ -250,7 +259,7 @@ def _train(options: TrainOptions, rank: int, world: int, device: torch.device) -
             sync = contextlib.nullcontext() if world == 1 or micro == options.accumulate - 1 else objective.no_sync()
             with sync:
                 with torch.autocast(device.type, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None):
-                    loss = objective(x0, t, noise, **cond) / options.accumulate
+                    loss = objective(x0, t, noise, present=batch["present"].to(device), **cond) / options.accumulate
                 scaler.scale(loss).backward()
             total += loss.detach()
         if world > 1:

@@ -6,18 +6,28 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nibabel as nib
 import numpy as np
 
+from contracts.volumes import CHANNELS
+
 VOLUMES = {"ct": np.int16, "lobes": np.uint8, "airway": np.uint8, "vessels": np.uint8}
+MASKS = CHANNELS[1:]  # lobes, airway, vessels
 LOBE_MAX = 5
+MISSING_HINT = "pass --allow-missing-masks to accept cases without some masks"
 
 
 class CaseError(Exception):
-    """A case folder or case that breaks the data contract, said with the folder and what is wrong."""
+    """A case folder or case that breaks the data contract, said with the folder and what is wrong; `reason` is
+    the short kind of fault that end-of-run tables count."""
+
+    def __init__(self, message: str, reason: str = "invalid case"):
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass
@@ -31,6 +41,7 @@ class Case:
     affine: np.ndarray
     report: str = ""
     meta: dict = field(default_factory=dict)
+    missing: tuple[str, ...] = ()  # masks the case has no file for: all zeros here, never written, left out of the loss
 
     @property
     def spacing(self) -> float:
@@ -43,13 +54,21 @@ class Case:
         return float(abs(np.linalg.det(self.affine[:3, :3])))
 
 
-def read_case(folder: Path) -> Case:
-    """Load a case folder and check it against the contract; raise CaseError naming the folder and the fault."""
+def read_case(folder: Path, allow_missing_masks: bool = False) -> Case:
+    """Load a case folder and check it against the contract; raise CaseError naming the folder and the fault.
+
+    With `allow_missing_masks`, an absent lobes, airway or vessels file reads as zeros and is named in `missing`."""
     folder = Path(folder)
     if not folder.is_dir():
         raise CaseError(f"{folder}: not a case folder (no such directory)")
+    absent = [name for name in MASKS if not (folder / f"{name}.nii.gz").is_file()]
+    if absent and not allow_missing_masks:
+        names = " and ".join(f"{n}.nii.gz" for n in absent)
+        raise CaseError(f"{folder}: {names} {'is' if len(absent) == 1 else 'are'} missing ({MISSING_HINT})", "no masks")
     arrays, affine, shape = {}, None, None
     for name, dtype in VOLUMES.items():
+        if name in absent:
+            continue
         img = load_image(folder / f"{name}.nii.gz", folder)
         if shape is None:
             shape, affine = img.shape, img.affine
@@ -59,34 +78,63 @@ def read_case(folder: Path) -> Case:
             raise CaseError(f"{folder}: {name}.nii.gz has a different affine from ct.nii.gz")
         arrays[name] = _as_contract_dtype(np.asanyarray(img.dataobj), name, dtype, folder)
     check_grid(affine, folder)
+    arrays |= {name: np.zeros(shape, np.uint8) for name in absent}
     if arrays["lobes"].max(initial=0) > LOBE_MAX:
         raise CaseError(f"{folder}: lobes.nii.gz has labels above {LOBE_MAX}")
     for name in ("airway", "vessels"):
         if arrays[name].max(initial=0) > 1:
             raise CaseError(f"{folder}: {name}.nii.gz is not a 0/1 mask")
-    report_path, meta_path = folder / "report.txt", folder / "meta.json"
+    report_path = folder / "report.txt"
     if not report_path.is_file():
         raise CaseError(f"{folder}: report.txt is missing")
-    meta = {}
-    if meta_path.is_file():
-        try:
-            meta = json.loads(meta_path.read_text())
-        except json.JSONDecodeError as exc:
-            raise CaseError(f"{folder}: meta.json is not valid JSON ({exc})") from None
-    return Case(**arrays, affine=affine.astype(np.float64), report=report_path.read_text(), meta=meta)
+    return Case(
+        **arrays,
+        affine=affine.astype(np.float64),
+        report=report_path.read_text(),
+        meta=read_meta(folder),
+        missing=tuple(absent),
+    )
+
+
+def read_meta(folder: Path) -> dict:
+    """A case folder's meta.json as a dict ({} when there is none); CaseError if it is not a JSON object."""
+    path = Path(folder) / "meta.json"
+    if not path.is_file():
+        return {}
+    try:
+        meta = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CaseError(f"{folder}: meta.json is not valid JSON ({exc})") from None
+    if not isinstance(meta, dict):
+        raise CaseError(f"{folder}: meta.json holds a JSON {type(meta).__name__}, not an object of named fields")
+    return meta
 
 
 def write_case(case: Case, folder: Path) -> None:
-    """Write a case folder atomically (a temporary sibling folder, then a rename), replacing any old one."""
+    """Write a case folder atomically (a temporary sibling folder, then a rename), replacing any old one; masks
+    named in `case.missing` are left out and listed in meta.json as `missing_masks`."""
     folder = Path(folder)
     check_case(case, folder)
+    meta = case.meta | {"missing_masks": list(case.missing)} if case.missing else case.meta
+
+    def fill(tmp: Path) -> None:
+        for name, dtype in VOLUMES.items():
+            if name not in case.missing:
+                save_image(getattr(case, name).astype(dtype, copy=False), case.affine, tmp / f"{name}.nii.gz")
+        (tmp / "report.txt").write_text(case.report)
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+
+    write_folder(folder, fill)
+
+
+def write_folder(folder: Path, fill: Callable[[Path], None]) -> None:
+    """Build a folder with `fill(tmp)` in a temporary sibling, then rename it into place, replacing any old one:
+    a reader never sees a half-written folder, and a failure leaves the old one untouched."""
+    folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
-        for name, dtype in VOLUMES.items():
-            save_image(getattr(case, name).astype(dtype, copy=False), case.affine, tmp / f"{name}.nii.gz")
-        (tmp / "report.txt").write_text(case.report)
-        (tmp / "meta.json").write_text(json.dumps(case.meta, indent=2, sort_keys=True) + "\n")
+        fill(tmp)
         if folder.exists():
             old = folder.parent / f".{folder.name}.old-{os.getpid()}"
             folder.rename(old)
@@ -122,11 +170,11 @@ def check_grid(affine: np.ndarray, where: Path | str) -> None:
 def load_image(path: Path, folder: Path) -> nib.Nifti1Image:
     """Open one NIfTI volume lazily; raise CaseError if it is missing, unreadable or not 3D."""
     if not path.is_file():
-        raise CaseError(f"{folder}: {path.name} is missing")
+        raise CaseError(f"{folder}: {path.name} is missing", f"no {path.name}")
     try:
         img = nib.load(path)
     except Exception as exc:  # nibabel raises many types for corrupt files
-        raise CaseError(f"{folder}: {path.name} cannot be read as NIfTI ({exc})") from None
+        raise CaseError(f"{folder}: {path.name} cannot be read as NIfTI ({exc})", "unreadable file") from None
     if len(img.shape) != 3:
         raise CaseError(f"{folder}: {path.name} is not a 3D volume (shape {img.shape})")
     return img
@@ -146,12 +194,10 @@ def _as_contract_dtype(data: np.ndarray, name: str, dtype: type, folder: Path) -
     """Cast a loaded volume to its contract dtype, refusing values the cast would change."""
     if data.dtype == dtype:
         return data
+    bad = int(np.count_nonzero(~np.isfinite(data)))
+    if bad:
+        raise CaseError(f"{folder}: {name}.nii.gz holds {bad} NaN or infinite values", "NaN values")
     info = np.iinfo(dtype)
-    if (
-        not np.all(np.isfinite(data))
-        or data.min() < info.min
-        or data.max() > info.max
-        or np.any(data != np.round(data))
-    ):
+    if data.min() < info.min or data.max() > info.max or np.any(data != np.round(data)):
         raise CaseError(f"{folder}: {name}.nii.gz holds values that are not {np.dtype(dtype).name}")
     return data.astype(dtype)

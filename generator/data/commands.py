@@ -1,8 +1,10 @@
-"""Data sub-commands: `phantoms` (procedural chest CTs) and `preprocess` (real data to training case folders)."""
+"""Data sub-commands: `phantoms` (procedural chest CTs), `preprocess` (real data to training case folders) and
+`ingest` (DICOM, CT-RATE and TotalSegmentator output into source case folders)."""
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -41,7 +43,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--out", type=Path, required=True, help="folder to write the preprocessed case folders into")
     q.add_argument("--size", type=int, default=256, help="target grid size in voxels per axis")
     q.add_argument("--spacing", type=float, default=1.0, help="target isotropic spacing in mm")
+    q.add_argument(
+        "--allow-missing-masks",
+        action="store_true",
+        help="accept cases that lack lobes, airway or vessels (recorded per case in meta.json; left out of the loss)",
+    )
+    q.add_argument("--workers", type=int, default=1, help="processes preprocessing cases in parallel")
     q.set_defaults(run=run_preprocess)
+
+    from generator.ingest.commands import register as register_ingest
+
+    register_ingest(sub)
 
 
 def run_phantoms(args: argparse.Namespace) -> int:
@@ -61,21 +73,28 @@ def run_phantoms(args: argparse.Namespace) -> int:
 
 
 def run_preprocess(args: argparse.Namespace) -> int:
-    """Preprocess the source cases; print a summary; exit 1 if any case was skipped, 2 on unusable input."""
+    """Preprocess the source cases; print the table; exit 1 if any case was refused, 2 on unusable input."""
     from generator.data.preprocess import preprocess_all
+    from generator.ingest.runs import report
 
     if args.size < 4 or args.size % 4:
         return _fail(f"--size must be a positive multiple of 4, got {args.size}")
-    if args.spacing <= 0:
-        return _fail(f"--spacing must be positive, got {args.spacing}")
+    if not (math.isfinite(args.spacing) and args.spacing > 0):
+        return _fail(f"--spacing must be a positive number of mm, got {args.spacing}")
+    if args.workers < 1:
+        return _fail(f"--workers must be at least 1, got {args.workers}")
     try:
-        summary = preprocess_all(args.src, args.out, args.size, args.spacing)
+        outcomes = preprocess_all(
+            args.src,
+            args.out,
+            args.size,
+            args.spacing,
+            allow_missing_masks=args.allow_missing_masks,
+            workers=args.workers,
+        )
     except CaseError as exc:
         return _fail(str(exc))
-    for reason in summary.skipped:
-        print(f"skipped: {reason}", file=sys.stderr)
-    print(f"preprocessed {len(summary.written)} cases into {args.out}; skipped {len(summary.skipped)}")
-    return 1 if summary.skipped else 0
+    return report(outcomes, "preprocess", f"case folders in {args.out}")
 
 
 def _fail(message: str) -> int:

@@ -81,9 +81,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
         )
     except _user_errors() as exc:
         return _fail(str(exc))
+    from generator.ingest.runs import REFUSED, Outcome, report
+
     print(json.dumps({k: metrics[k] for k in ("fid", "mmd")} | {"sets": metrics["sets"]}, indent=1))
-    print(f"wrote metrics.json, cases.csv and plots to {args.out}")
-    return 0
+    measured = [Outcome(f"{s}/{i}", f"measured: {s}") for s in metrics["sets"] for i in range(metrics["sets"][s]["n"])]
+    refused = [Outcome(r["volume"], REFUSED, r["reason"], r["message"]) for r in metrics["refused"]]
+    return report(measured + refused, "evaluate", f"wrote metrics.json, cases.csv and plots to {args.out}")
 
 
 def run_train_features(args: argparse.Namespace) -> int:

@@ -55,3 +55,41 @@ def test_it_refuses_to_write_volumes_of_different_shapes(small_case, tmp_path):
     with pytest.raises(CaseError, match="one shape"):
         write_case(broken, tmp_path / "b")
     assert not (tmp_path / "b").exists()
+
+
+def test_a_missing_mask_is_named_with_the_flag_that_accepts_it(small_case, tmp_path):
+    write_case(small_case, tmp_path / "a")
+    (tmp_path / "a" / "lobes.nii.gz").unlink()
+    with pytest.raises(CaseError, match="lobes.nii.gz is missing \\(pass --allow-missing-masks"):
+        read_case(tmp_path / "a")
+
+
+def test_with_missing_masks_allowed_an_absent_mask_reads_as_zeros_and_is_named(small_case, tmp_path):
+    write_case(small_case, tmp_path / "a")
+    (tmp_path / "a" / "vessels.nii.gz").unlink()
+    case = read_case(tmp_path / "a", allow_missing_masks=True)
+    assert case.missing == ("vessels",) and not case.vessels.any()
+    assert np.array_equal(case.airway, small_case.airway)
+
+
+def test_a_case_with_missing_masks_is_written_without_them_and_says_so(small_case, tmp_path):
+    case = type(small_case)(**{**small_case.__dict__, "missing": ("lobes",)})
+    write_case(case, tmp_path / "a")
+    assert not (tmp_path / "a" / "lobes.nii.gz").exists()
+    assert read_case(tmp_path / "a", allow_missing_masks=True).meta["missing_masks"] == ["lobes"]
+
+
+def test_it_rejects_a_ct_holding_nan_saying_so(small_case, tmp_path):
+    write_case(small_case, tmp_path / "a")
+    ct = small_case.ct.astype(np.float32)
+    ct[0, 0, :3] = np.nan
+    save_image(ct, small_case.affine, tmp_path / "a" / "ct.nii.gz")
+    with pytest.raises(CaseError, match="a: ct.nii.gz holds 3 NaN or infinite values"):
+        read_case(tmp_path / "a")
+
+
+def test_it_rejects_a_meta_json_that_is_not_an_object(small_case, tmp_path):
+    write_case(small_case, tmp_path / "a")
+    (tmp_path / "a" / "meta.json").write_text('["seed", 1]')
+    with pytest.raises(CaseError, match="a: meta.json holds a JSON list, not an object"):
+        read_case(tmp_path / "a")

@@ -51,3 +51,19 @@ def test_without_full_resolution_an_item_holds_only_the_low_resolution_volume(tm
     item = CaseDataset(tmp_path, full=False)[0]
     assert "x" not in item
     assert torch.equal(item["x_low"], CaseDataset(tmp_path)[0]["x_low"])
+
+
+def test_cases_lacking_masks_are_refused_up_front_naming_them(small_case, tmp_path):
+    write_case(small_case, tmp_path / "a")
+    write_case(type(small_case)(**{**small_case.__dict__, "missing": ("airway", "vessels")}), tmp_path / "b")
+    with pytest.raises(CaseError, match=r"1 cases lack masks: b \(airway, vessels\) \(pass --allow-missing-masks"):
+        CaseDataset(tmp_path)
+
+
+def test_with_missing_masks_allowed_an_item_says_which_channels_are_present(small_case, tmp_path):
+    write_case(small_case, tmp_path / "a")
+    write_case(type(small_case)(**{**small_case.__dict__, "missing": ("lobes", "vessels")}), tmp_path / "b")
+    dataset = CaseDataset(tmp_path, allow_missing_masks=True)
+    assert dataset[0]["present"].tolist() == [True, True, True, True]
+    assert dataset[1]["present"].tolist() == [True, False, True, False]
+    assert torch.all(dataset[1]["x"][1] == -1) and torch.equal(dataset[1]["x"][2], dataset[0]["x"][2])

@@ -1,0 +1,1 @@
+"""Real data in: DICOM series, CT-RATE and TotalSegmentator masks into case folders that `preprocess` takes."""
