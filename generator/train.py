@@ -251,8 +251,6 @@ def _train(options: TrainOptions, rank: int, world: int, device: torch.device) -
                 x0, cond = base_inputs(batch, encoder, config.train.cond_dropout, gen, device)
             else:
                 x0, cond = superres_inputs(batch, config, gen, device)
-            if "present" in batch:  # (B, C) bool: channels a case lacks are left out of its loss
-                cond["present"] = batch["present"].to(device)
             start_t = config.superres.start_t if options.stage == "superres" else 1.0
             t = training_times(x0.shape[0], gen, start=start_t).to(device)
             noise = torch.randn(x0.shape, generator=gen).to(device)
