@@ -6,12 +6,12 @@ PROMPTS.toml:
     [[recognition]]  prompt, finding (one of the options, in any case), n samples (default 1)
     [[ranking]]      structure, prompt (default: a normal report), sets (default 4; one generated volume per set)
 
-The volumes are written as case folders under out/volumes/<id>/; out/study.toml (the `studies` manifest, DESIGN.md)
-lists them with source "medsyn". It is a recognition-only study as written: each ranking set is a commented-out
-block with the MedSyn volume filled in, because a ranking set also needs the real and baseline scans that only the
-researcher has. out/study-set.json lists the ids by role for programs. Volume k of the plan gets seed `seed + k`
-whatever the number of processes, so under `torchrun` (rank r generates volumes r, r + world, …) the volumes are
-the same as with one process.
+The volumes are written as case folders under out/volumes/<id>/; out/study.toml (the `studies` manifest,
+docs/architecture.md) lists them with source "medsyn". It is a recognition-only study as written: each ranking set
+is a commented-out block with the MedSyn volume filled in, because a ranking set also needs the real and baseline
+scans that only the researcher has. out/study-set.json lists the ids by role for programs. Volume k of the plan
+gets seed `seed + k` whatever the number of processes, so under `torchrun` (rank r generates volumes r, r + world,
+…) the volumes are the same as with one process.
 """
 
 from __future__ import annotations

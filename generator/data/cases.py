@@ -1,4 +1,7 @@
-"""Case folders: one chest CT in HU with its lobe, airway and vessel masks, report and metadata (DESIGN.md)."""
+"""Case folders: one chest CT in HU with its lobe, airway and vessel masks, report and metadata.
+
+The contract is in docs/architecture.md (Data contracts, Case folder).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Model space: a case as four channels (ct, lobes, airway, vessels) in [-1, 1], and its exact inverse (DESIGN.md).
+"""Model space: a case as four channels (ct, lobes, airway, vessels) in [-1, 1], and its exact inverse.
+
+The contract is in docs/architecture.md (Data contracts, Model space).
 
 CT: HU clipped to [-1024, 600] and mapped linearly to [-1, 1] (paper, section V-A). Lobes: label·0.4 − 1.
 Masks: 2·m − 1. Low resolution is nearest-neighbour 4× down-sampling (paper, section V-A: 256³ → 64³).

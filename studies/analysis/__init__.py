@@ -1,1 +1,1 @@
-"""Reader-study statistics over the export tables (DESIGN.md, Exports)."""
+"""Reader-study statistics over the export tables (docs/architecture.md, Exports)."""

@@ -1,4 +1,4 @@
-"""Reader-study statistics over the export tables (DESIGN.md, Exports): `analyze` and `power`."""
+"""Reader-study statistics over the export tables (docs/architecture.md, Exports): `analyze` and `power`."""
 
 from __future__ import annotations
 

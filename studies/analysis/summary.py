@@ -45,8 +45,8 @@ def analyze(
 ) -> dict:
     """Validate the export tables and compute every statistic; returns the summary.json structure.
 
-    rankings / pathology / readers: the export tables (DESIGN.md), as read by `studies.analysis.tables` or built
-    from the database; rankings may be None (a study, or its answers so far, without rankings).
+    rankings / pathology / readers: the export tables (docs/architecture.md), as read by `studies.analysis.tables` or
+    built from the database; rankings may be None (a study, or its answers so far, without rankings).
     reference: the source the plots and report compare against ("real" when present).
     blocks: "set" (each reader's ranking of one set is a block) or "reader" (a reader's ranks averaged per source).
     posthoc: also run "conover" or "nemenyi" (scikit-posthocs) next to the Wilcoxon tests; a structure with too

@@ -1,4 +1,4 @@
-"""Read and validate the export tables (DESIGN.md, Exports) so every later step can trust them."""
+"""Read and validate the export tables (docs/architecture.md, Exports) so every later step can trust them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Shared fixtures: small export tables shaped like the platform's (DESIGN.md, Exports)."""
+"""Shared fixtures: small export tables shaped like the platform's (docs/architecture.md, Exports)."""
 
 from __future__ import annotations
 
