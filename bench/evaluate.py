@@ -56,9 +56,14 @@ def timed(command: list[str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=32, help="volumes in all, half of them per set (default 32)")
-    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--size", type=int, default=256, help="phantom grid (voxels per axis)")
     parser.add_argument("--workers", type=int, nargs="+", default=[2], help="worker counts to time (default: 2)")
-    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "bench-evaluate")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "bench-evaluate",
+        help="folder for the phantoms and results",
+    )
     args = parser.parse_args()
     half = args.n // 2
     print(f"making {args.n} phantoms at {args.size}³ in {args.work} (kept for later runs) …", flush=True)

@@ -167,9 +167,9 @@ def _millions(net) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=2, help="timed repeats of each step (the fastest is shown)")
     parser.add_argument("--monai-width", type=int, default=120, help="MONAI base width (120: about ours' budget)")
-    parser.add_argument("--skip-monai", action="store_true")
+    parser.add_argument("--skip-monai", action="store_true", help="leave out the MONAI UNet comparison")
     args = parser.parse_args()
     import torch
 

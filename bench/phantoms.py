@@ -30,8 +30,8 @@ def _best(fn, repeats: int) -> float:
 def main() -> None:
     """Print one row per size: baseline, build, write (s) and build/baseline."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256], help="phantom grids to time")
+    parser.add_argument("--repeats", type=int, default=3, help="phantoms per size")
     args = parser.parse_args()
     print(f"{'size':>6} {'noise (s)':>10} {'build (s)':>10} {'write (s)':>10} {'build/noise':>12}")
     with tempfile.TemporaryDirectory() as tmp:

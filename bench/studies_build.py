@@ -2,9 +2,11 @@
 
 Inputs mimic the paper's four sources: real CT (512² × 256 at 0.7 × 0.7 × 1.25 mm, int16, LPS, scanner
 header), MedSyn (256³ float32 in [-1, 1], RAS), HA-GAN (256³ uint8 with scaling, PIR) and Medical Diffusion
-(128³ float32 in [-1, 1] at 2 mm). Writing the inputs is not timed. The table gives wall-clock seconds, the
-ratio against the serial build measured in the same run, and CPU seconds (this process and its workers),
-which stay meaningful on a machine shared with other jobs: CPU seconds / 2 is the wall time on an idle 2-core machine.
+(128³ float32 in [-1, 1] at 2 mm); the real CT's 358 × 358 × 320 mm is cropped to the 256 mm box
+(`allow_crop = true`), and the build dithers (the default). Writing the inputs is not timed. The table gives
+wall-clock seconds, the ratio against the serial build measured in the same run, and CPU seconds (this process
+and its workers), which stay meaningful on a machine shared with other jobs: CPU seconds / 2 is the wall time on
+an idle 2-core machine.
 
     .venv/bin/python bench/studies_build.py [--volumes 20] [--size 256]
 """
@@ -25,9 +27,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.synthetic import chest_volume, oriented_affine  # noqa: E402
+from contracts.volumes import HU_WINDOW  # noqa: E402
 from studies.audit import audit_bundle  # noqa: E402
 from studies.build import build_bundle  # noqa: E402
-from studies.normalise import UNIT_WINDOW  # noqa: E402
 
 # source: (shape at --size 256, spacing mm, axis codes, stored dtype, intensity convention)
 SOURCES = {
@@ -56,7 +58,7 @@ def write_inputs(folder: Path, volumes: int, size: int) -> Path:
         base, affine = bases[source]
         hu = base + np.random.default_rng(index).normal(0, 15, base.shape).astype(np.float32)
         if intensity == "unit":
-            low, high = UNIT_WINDOW
+            low, high = HU_WINDOW
             hu = (np.clip(hu, low, high) - low) / (high - low) * 2 - 1
         image = nib.Nifti1Image(hu if dtype != "int16" else np.rint(hu).astype(np.int16), affine)
         image.set_data_dtype(dtype)
@@ -68,7 +70,7 @@ def write_inputs(folder: Path, volumes: int, size: int) -> Path:
     manifest = folder / "study.toml"
     manifest.write_text(
         f'[study]\ntitle = "benchmark"\nseed = 1\nshape = [{size}, {size}, {size}]\n'
-        f"spacing = {256 / size}\n\n" + "\n".join(entries)
+        f"spacing = {256 / size}\nallow_crop = true\n\n" + "\n".join(entries)
     )
     return manifest
 

@@ -13,7 +13,7 @@ import nibabel as nib
 import numpy as np
 from nibabel import orientations
 
-from studies.normalise import UNIT_WINDOW
+from contracts.volumes import HU_WINDOW
 
 EDGE_MM = 6.0  # width of the soft organ boundaries
 
@@ -101,7 +101,7 @@ def write_chest(
     affine = oriented_affine(shape, spacing, axcodes, origin)
     hu = chest_volume(shape, affine, noise_hu, seed)
     if intensity == "unit":
-        low, high = UNIT_WINDOW
+        low, high = HU_WINDOW
         data = (np.clip(hu, low, high) - low) / (high - low) * 2.0 - 1.0
     else:
         data = hu

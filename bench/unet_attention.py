@@ -84,10 +84,10 @@ def measure(kind: str, width: int, size: int, repeats: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--size", type=int, default=64)
-    parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--ours-width", type=int, default=26)
-    parser.add_argument("--monai-width", type=int, default=24)
+    parser.add_argument("--size", type=int, default=64, help="training volume (voxels per axis)")
+    parser.add_argument("--repeats", type=int, default=2, help="timed steps per network (the fastest is shown)")
+    parser.add_argument("--ours-width", type=int, default=26, help="base width of our UNet")
+    parser.add_argument("--monai-width", type=int, default=24, help="base width of MONAI's UNet (equal parameters)")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "WIDTH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:

@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
         default=TRAIN_MINUTES,
         help=f"training budget of both models together (default: {TRAIN_MINUTES:g})",
     )
-    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--port", type=int, default=8000, help="port the demo serves on (default: 8000)")
     parser.add_argument("--no-serve", action="store_true", help="stop after the import (tests)")
     args = parser.parse_args(argv)
     work = args.work.resolve()

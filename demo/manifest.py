@@ -14,6 +14,7 @@ import nibabel as nib
 import numpy as np
 from scipy import ndimage
 
+from contracts.volumes import HU_CLIP
 from generator.data.anatomy import spacing_for
 
 OPTIONS = {
@@ -88,7 +89,7 @@ def write_manifest(work: Path, phantoms: Path, generated: dict, size: int, seed:
         ]
         for kind in BASELINES:
             path = scans / f"{kind}-{tag}.nii.gz"
-            data = np.clip(rendering(image.get_fdata(), kind), -1024, 3071).astype(np.int16)
+            data = np.clip(rendering(image.get_fdata(), kind), *HU_CLIP).astype(np.int16)
             nib.save(nib.Nifti1Image(data, image.affine), path)
             volumes.append({"id": f"{kind}-{tag}", "file": relative(path), "source": kind})
             ids.append(f"{kind}-{tag}")

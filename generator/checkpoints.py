@@ -21,8 +21,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from contracts.digests import file_sha256
 from generator.nets.configs import Config, ConfigError, config_from_dict, config_to_dict, make_base, make_superres
-from studies.bundle import file_sha256
 
 FORMAT = 1
 STAGES = {"base": make_base, "superres": make_superres}

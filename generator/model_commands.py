@@ -24,7 +24,12 @@ BATCH = 8  # volumes per generate() call: 8 case folders of 256³ hold about 0.7
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this group's sub-commands (each sets `run`, which returns the exit status)."""
     p = sub.add_parser("train", help="train the base (text-conditioned, 64^3) or super-resolution model")
-    p.add_argument("--stage", choices=("base", "superres"), required=True)
+    p.add_argument(
+        "--stage",
+        choices=("base", "superres"),
+        required=True,
+        help="base: the text-conditioned low-resolution model; superres: the super-resolution model",
+    )
     p.add_argument("--config", default="small", help="tiny, small or paper (default: small)")
     p.add_argument("--data", type=Path, required=True, help="folder of case folders")
     p.add_argument("--text-encoder", type=Path, help="report encoder folder (from pretrain-text); base stage only")
@@ -33,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, help="per-process batch (default: the config's)")
     p.add_argument("--accumulate", type=int, default=1, help="gradient-accumulation micro-batches per step")
     p.add_argument("--resume", action="store_true", help="continue the checkpoint in --out exactly")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of initialisation, data order and noise")
     p.add_argument("--workers", type=int, default=2, help="data-loader worker processes (default: 2)")
     p.add_argument("--save-every", type=int, help="checkpoint every N steps (default: the config's)")
     p.add_argument(
@@ -205,10 +210,10 @@ def _generation_arguments(p: argparse.ArgumentParser, out_help: str, guidance: f
         default=guidance,
         help=f"classifier-free guidance scale (1 = conditional only; default: {guidance:g})",
     )
-    p.add_argument("--steps-base", type=int, default=50)
-    p.add_argument("--steps-superres", type=int, default=20)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="cuda" if _cuda() else "cpu")
+    p.add_argument("--steps-base", type=int, default=50, help="sampling steps of the base (low-resolution) stage")
+    p.add_argument("--steps-superres", type=int, default=20, help="sampling steps of the super-resolution stage")
+    p.add_argument("--seed", type=int, default=0, help="seed of the first sample; the next ones use seed + 1, ...")
+    p.add_argument("--device", default="cuda" if _cuda() else "cpu", help="torch device (cuda when one is present)")
     p.add_argument("--tile", type=int, help="run super-resolution on overlapping tiles of this size (memory)")
 
 

@@ -36,7 +36,7 @@ from tqdm import tqdm
 from generator.data.cases import Case, write_case
 from generator.metrics.anatomy import MEASURES, measure
 from generator.metrics.plots import LABELS  # also selects matplotlib's file-only backend
-from generator.prompt_files import PromptFile
+from generator.prompt_files import read_prompt_file
 from generator.text.sections import parse_report
 
 SIDES = ("positive", "negative")
@@ -59,7 +59,7 @@ class PromptPair:
 
 def read_pairs(path: Path) -> list[PromptPair]:
     """The checked [[pair]] tables of a PAIRS.toml; PromptFileError names the file and key of any problem."""
-    file = PromptFile(path)
+    file = read_prompt_file(path)
     file.known_keys(file.raw, {"pair"}, "top level")
     tables = file.tables("pair")
     if not tables:

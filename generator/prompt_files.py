@@ -1,70 +1,16 @@
-"""The researcher's TOML files of prompts (prompt-experiment's pairs, study-set's prompts), read with errors that
-name the file, the table and the key."""
+"""The researcher's TOML files of prompts (prompt-experiment's pairs, study-set's prompts)."""
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
-from typing import Any
+
+from contracts.toml_file import TomlFile
 
 
 class PromptFileError(Exception):
     """A prompts file that cannot be used: the message names the file, the table or key and what is wrong."""
 
 
-class PromptFile:
-    """One parsed TOML file and typed look-ups into its tables that fail with a PromptFileError naming the file."""
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        try:
-            self.raw = tomllib.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise PromptFileError(f"{self.path}: no such file") from None
-        except (OSError, UnicodeDecodeError) as error:
-            raise PromptFileError(f"{self.path}: cannot be read ({error})") from None
-        except tomllib.TOMLDecodeError as error:
-            raise PromptFileError(f"{self.path}: invalid TOML: {error}") from None
-
-    def fail(self, where: str, problem: str) -> PromptFileError:
-        """The error for `problem` at `where` (a table or key) in this file."""
-        return PromptFileError(f"{self.path}: {where}: {problem}")
-
-    def known_keys(self, table: dict[str, Any], allowed: set[str], where: str) -> None:
-        """Refuse keys outside `allowed` (most often a typo)."""
-        unknown = sorted(set(table) - allowed)
-        if unknown:
-            raise self.fail(where, f"unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
-
-    def tables(self, key: str) -> list[dict[str, Any]]:
-        """The `[[key]]` array of tables at the top level (empty when absent)."""
-        value = self.raw.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-            raise self.fail(f"[[{key}]]", f"must be an array of tables ([[{key}]], not [{key}] or {key} = ...)")
-        return value
-
-    def table(self, key: str) -> dict[str, Any]:
-        """The `[key]` table at the top level (empty when absent)."""
-        value = self.raw.get(key, {})
-        if not isinstance(value, dict):
-            raise self.fail(f"[{key}]", "must be a table")
-        return value
-
-    def text(self, table: dict[str, Any], key: str, where: str, default: str | None = None) -> str:
-        """A non-empty string value, stripped; `default` when the key is absent, an error when there is none."""
-        if key not in table:
-            if default is None:
-                raise self.fail(where, f"missing key {key!r}")
-            return default
-        value = table[key]
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(where, f"{key!r} must be a non-empty string, not {value!r}")
-        return value.strip()
-
-    def integer(self, table: dict[str, Any], key: str, where: str, default: int, minimum: int | None = None) -> int:
-        """An integer value (at least `minimum` when given); `default` when the key is absent."""
-        value = table.get(key, default)
-        if not isinstance(value, int) or isinstance(value, bool) or (minimum is not None and value < minimum):
-            bound = f" of at least {minimum}" if minimum is not None else ""
-            raise self.fail(where, f"{key!r} must be an integer{bound}, not {value!r}")
-        return value
+def read_prompt_file(path: Path) -> TomlFile:
+    """Parse a prompts file; its look-ups raise PromptFileError naming the file, the table and the key."""
+    return TomlFile(path, error=PromptFileError, what="prompts file")

@@ -18,9 +18,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from contracts.volumes import CHANNELS, LOW_FACTOR
 from generator.checkpoints import load_checkpoint, load_info
 from generator.data.cases import Case, write_case
-from generator.data.model_space import CHANNELS, downsample, from_model, to_model, upsample
+from generator.data.model_space import downsample, from_model, to_model, upsample
 from generator.diffusion.ddim import sample_ddim
 from generator.diffusion.denoiser import add_noise
 from generator.diffusion.fixed import with_fixed_channels
@@ -165,7 +166,7 @@ def seed_noise(seed: int, shape: tuple[int, int, int]) -> tuple[torch.Tensor, to
     """The noise of one seed, drawn on the CPU in a fixed order (so any device gives the same sample): the base
     stage's start (1, 4, shape / 4), the super-resolution stage's start and its condition's noise (1, 4, shape)."""
     gen = torch.Generator().manual_seed(seed)
-    noise_low = torch.randn((1, 4, *(s // 4 for s in shape)), generator=gen)
+    noise_low = torch.randn((1, 4, *(s // LOW_FACTOR for s in shape)), generator=gen)
     return noise_low, torch.randn((1, 4, *shape), generator=gen), torch.randn((1, 4, *shape), generator=gen)
 
 

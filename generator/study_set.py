@@ -26,10 +26,10 @@ import numpy as np
 import torch.distributed as dist
 from tqdm import tqdm
 
+from contracts.study_format import DEFAULT_OPTIONS, slugify
 from generator.data.cases import Case, write_case
-from generator.prompt_files import PromptFile
+from generator.prompt_files import read_prompt_file
 from generator.train import setup_distributed
-from studies.manifest import DEFAULT_OPTIONS, slugify
 
 SOURCE = "medsyn"
 MANIFEST, INDEX, VOLUMES = "study.toml", "study-set.json", "volumes"
@@ -77,7 +77,7 @@ class StudySetPlan:
 
 def read_plan(path: Path, seed: int = 0) -> StudySetPlan:
     """The plan of a PROMPTS.toml, volume k seeded `seed + k`; PromptFileError names the file and key of a problem."""
-    file = PromptFile(path)
+    file = read_prompt_file(path)
     file.known_keys(file.raw, {"study", "recognition", "ranking"}, "top level")
     study = file.table("study")
     file.known_keys(study, STUDY_KEYS, "[study]")

@@ -25,6 +25,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Sampler
 from tqdm import tqdm
 
+from contracts.volumes import LOW_FACTOR
 from generator.checkpoints import CheckpointError, load_info, load_training_state, save_checkpoint
 from generator.data.dataset import CaseDataset
 from generator.data.model_space import upsample
@@ -89,14 +90,15 @@ def base_inputs(batch: dict, encoder, dropout: float, gen: torch.Generator, devi
 def superres_inputs(batch: dict, config: Config, gen: torch.Generator, device) -> tuple[torch.Tensor, dict]:
     """Super-resolution stage: a random crop of the full volume and the matching crop of the noised condition."""
     crop, x, low = config.superres.crop, batch["x"], batch["x_low"]
-    corner = [int(torch.randint(0, (s - crop) // 4 + 1, (1,), generator=gen)) * 4 for s in x.shape[2:]]
+    f = LOW_FACTOR
+    corner = [int(torch.randint(0, (s - crop) // f + 1, (1,), generator=gen)) * f for s in x.shape[2:]]
     x = x[..., corner[0] : corner[0] + crop, corner[1] : corner[1] + crop, corner[2] : corner[2] + crop]
     low = upsample(
         low[
             ...,
-            corner[0] // 4 : (corner[0] + crop) // 4,
-            corner[1] // 4 : (corner[1] + crop) // 4,
-            corner[2] // 4 : (corner[2] + crop) // 4,
+            corner[0] // f : (corner[0] + crop) // f,
+            corner[1] // f : (corner[1] + crop) // f,
+            corner[2] // f : (corner[2] + crop) // f,
         ]
     )
     low_t = torch.rand(x.shape[0], generator=gen) * config.superres.low_noise_max

@@ -14,7 +14,9 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from studies.normalise import HU_MAX, HU_MIN
+from contracts.volumes import HU_CLIP
+
+HU_MIN, HU_MAX = HU_CLIP
 
 SOFT_TISSUE = (-100, 100)  # HU band where differences of neighbours are mostly noise, not edges
 BODY_HU = -500  # voxels above this are body (soft tissue, bone), not lung or air
@@ -30,7 +32,7 @@ AT_UPPER_BOUND = 0.2  # share of voxels at the upper clip bound above which the 
 # name: (description, unit, smallest median difference worth a warning)
 METRICS = {
     "noise_hu": ("noise level (robust SD of neighbour differences in soft tissue)", " HU", 5.0),
-    "sharpness_hu": ("sharpness (mean gradient magnitude at body edges)", " HU/voxel", 30.0),
+    "sharpness_hu": ("sharpness (mean neighbour difference across body edges)", " HU/voxel", 30.0),
     "grey_levels": ("share of distinct HU values used in [-1000, 200] (low = quantised intensities)", "", 0.15),
     "unique_values": ("number of distinct values", "", 200.0),
     "hu_min": ("lowest value (value range)", " HU", 100.0),
@@ -57,7 +59,7 @@ class Appearance:
 
 def value_counts(hu: np.ndarray) -> np.ndarray:
     """How many voxels of an int16 volume hold each value: 65,536 bins, value v in bin v + INT16_OFFSET."""
-    return np.bincount((hu.reshape(-1).view(np.uint16) ^ np.uint16(INT16_OFFSET)), minlength=1 << 16)
+    return np.bincount(hu.ravel(order="K").view(np.uint16) ^ np.uint16(INT16_OFFSET), minlength=1 << 16)
 
 
 def noise_sd(hu: np.ndarray) -> float:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import gzip
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any, Hashable, Mapping
@@ -23,13 +23,23 @@ import nibabel as nib
 import numpy as np
 import zstandard
 
+from contracts.study_format import MEDIA_DIR, NAME_PATTERN, VOLUMES_DIR
+from contracts.volumes import HU_CLIP
 from studies.appearance import Appearance, measure, source_warnings, unusable, value_counts
-from studies.blinding import NAME_PATTERN, NO_EXTENSIONS, VOX_OFFSET, served_header, served_voxels, sha256
-from studies.bundle import MEDIA_DIR, VOLUMES_DIR, load_study
-from studies.channels import Channel, Volume, channel_failures, lattice, padding_value, parity_failures
+from studies.blinding import NO_EXTENSIONS, VOX_OFFSET, served_header, served_voxels, sha256
+from studies.bundle import load_study
+from studies.channels import (
+    PARITY_TOLERANCE,
+    Channel,
+    Volume,
+    channel_failures,
+    lattice,
+    padding_value,
+    parity_failures,
+)
+from studies.delivery import CODINGS, DeliveryError, compress, decode, padding, served_lengths
 from studies.errors import StudyError
 from studies.guessing import SourceGuess, guess_sources
-from studies.normalise import HU_MAX, HU_MIN
 from studies.workers import map_volumes
 
 GZIP_FLAGS = ("FTEXT", "FHCRC", "FEXTRA", "FNAME", "FCOMMENT")
@@ -62,14 +72,16 @@ class AuditReport:
 @dataclass(frozen=True)
 class Inspection:
     """What one served volume exposes: its bundle file's digest, problems of its own, its side-channel values,
-    its odd and counted voxels (parity), its appearance and why it shows nothing to judge."""
+    its odd and counted voxels (parity), its appearance, why it shows nothing to judge, and (when the audit
+    computes the served copies) the unpadded size of each coding's stream and the gzip trailer."""
 
     sha256: str
     problems: list[str]
     channels: dict[str, Hashable]
-    odd: tuple[int, int] | None
-    appearance: Appearance | None
-    unusable: list[str]
+    odd: tuple[int, int] | None = None
+    appearance: Appearance | None = None
+    unusable: list[str] = field(default_factory=list)
+    unpadded: tuple[dict[str, int], bytes] | None = None  # served copies computed here: stream sizes, gzip trailer
 
 
 def header_differences(found: bytes, expected: bytes) -> list[str]:
@@ -82,9 +94,9 @@ def header_differences(found: bytes, expected: bytes) -> list[str]:
         return [f"not a NIfTI-1 header ({error})"]
     want = nib.Nifti1Header.from_fileobj(io.BytesIO(expected[:HEADER_BYTES]), check=False)
     return [
-        f"field {field} is {have.structarr[field].tolist()!r}, expected {want.structarr[field].tolist()!r}"
-        for field in want.structarr.dtype.names
-        if have.structarr[field].tobytes() != want.structarr[field].tobytes()
+        f"field {name} is {have.structarr[name].tolist()!r}, expected {want.structarr[name].tolist()!r}"
+        for name in want.structarr.dtype.names
+        if have.structarr[name].tobytes() != want.structarr[name].tobytes()
     ]
 
 
@@ -98,17 +110,6 @@ def gzip_header(content: bytes) -> tuple[list[str], tuple[str, ...]]:
         problems.append(f"gzip header carries a timestamp ({mtime})")
     words = (f"flags {'+'.join(names) or 'none'}", f"time {mtime}", f"XFL {content[8]}", f"OS {content[9]}")
     return problems, words
-
-
-def decode(coding: str, content: bytes) -> bytes:
-    """The bytes a browser gets from a response body in `coding` (identity, gzip or zstd, every frame)."""
-    if coding == "identity":
-        return content
-    if coding == "gzip":
-        return gzip.decompress(content)
-    if coding == "zstd":
-        return zstandard.ZstdDecompressor().stream_reader(io.BytesIO(content), read_across_frames=True).read()
-    raise ValueError(f"unknown content coding {coding!r}")
 
 
 def stream_header(coding: str, content: bytes) -> tuple[str, ...]:
@@ -149,12 +150,18 @@ def inspect(
     stat = path.stat()
     channels: dict[str, Hashable] = {FILE_TIME: int(stat.st_mtime), FILE_MODE: oct(stat.st_mode & 0o777)}
     if content[:3] != b"\x1f\x8b\x08":
-        return Inspection(sha256(content), ["not a gzip (deflate) file"], channels, None, None, [])
+        return Inspection(sha256(content), ["not a gzip (deflate) file"], channels)
     problems, channels[GZIP_HEADER] = gzip_header(content)
     try:
         raw = gzip.decompress(content)
     except (OSError, EOFError) as error:
-        return Inspection(sha256(content), problems + [f"cannot decompress ({error})"], channels, None, None, [])
+        return Inspection(sha256(content), problems + [f"cannot decompress ({error})"], channels)
+    unpadded = None
+    if served is None:
+        streams, trailer = compress(raw)
+        channels.update({f"served {c} stream header": stream_header(c, stream) for c, stream in streams.items()})
+        unpadded = ({c: len(stream) for c, stream in streams.items()}, trailer)
+        del streams
     for coding, served_path in (served or {}).items():
         problems += _served_problems(coding, Path(served_path), raw, channels)
     header = tuple(header_differences(raw, expected_header))
@@ -162,43 +169,67 @@ def inspect(
     offset = int(np.frombuffer(raw[108:112], "<f4")[0]) if len(raw) >= 112 else VOX_OFFSET
     channels[EXTENSIONS] = extension_words(raw[HEADER_BYTES : max(VOX_OFFSET, min(offset, len(raw)))])
     voxels = int(np.prod(shape))
+    problems += [f"NIfTI header {difference}" for difference in header]
+    if channels[EXTENSIONS] != extension_words(NO_EXTENSIONS):
+        problems.append("NIfTI header extensions are present (they can carry scanner or software details)")
     if header or channels[EXTENSIONS] != extension_words(NO_EXTENSIONS):
-        return Inspection(sha256(content), problems, channels, None, None, [])
+        return Inspection(sha256(content), problems, channels, unpadded=unpadded)
     if len(raw) != VOX_OFFSET + 2 * voxels:
         problems.append(f"file holds {len(raw)} bytes, expected {VOX_OFFSET + 2 * voxels} (missing or trailing data)")
-        return Inspection(sha256(content), problems, channels, None, None, [])
+        return Inspection(sha256(content), problems, channels, unpadded=unpadded)
     hu = served_voxels(raw, shape)
     counts = value_counts(hu)
     padding = padding_value(hu)
     step, odd, counted = lattice(counts, sorted({*bounds, *([] if padding is None else [padding])}))
     channels[LATTICE_STEP], channels[PADDING_VALUE] = step, padding
     return Inspection(
-        sha256(content), problems, channels, (odd, counted), measure(hu, spacing, counts), unusable(counts, bounds)
+        sha256(content),
+        problems,
+        channels,
+        (odd, counted),
+        measure(hu, spacing, counts),
+        unusable(counts, bounds),
+        unpadded,
     )
 
 
 def _served_problems(coding: str, path: Path, raw: bytes, channels: dict[str, Hashable]) -> list[str]:
     """Record the byte length and stream header of the file served in `coding`; problems when it cannot be read,
-    names itself or a time (gzip), or does not decode to the bundle's NIfTI."""
+    its gzip header names a file, a time or extra fields, or it does not decode to the bundle's NIfTI."""
     try:
         content = path.read_bytes()
     except OSError as error:
         return [f"the {coding} copy served ({path}) cannot be read ({error.strerror})"]
     channels[f"served {coding} byte length"] = len(content)
     channels[f"served {coding} stream header"] = stream_header(coding, content)
-    problems = []
-    if coding == "gzip":  # an extra field may pad the stream to the study's length; a name or time may not
-        problems = [f"served gzip copy: {p}" for p in gzip_header(content)[0] if "FEXTRA" not in p]
+    problems = [f"served gzip copy: {problem}" for problem in gzip_header(content)[0]] if coding == "gzip" else []
     try:
-        decoded = decode(coding, content)
-    except (OSError, EOFError, ValueError, zstandard.ZstdError) as error:
-        return problems + [f"the {coding} copy served ({path.name}) cannot be decoded ({error})"]
+        decoded = decode(content, coding)
+    except DeliveryError as error:
+        return problems + [f"the {coding} copy served ({path.name}) cannot be decoded: {error}"]
     if decoded != raw:
         return problems + [
             f"the {coding} copy served ({path.name}) decodes to {len(decoded)} bytes that differ from the bundle's "
             f"NIfTI ({len(raw)} bytes): the browser would not get the bundle's volume"
         ]
     return problems
+
+
+def _computed_lengths(found: Mapping[str, Inspection]) -> list[str]:
+    """Record each volume's served byte length per coding, as `studies.delivery` pads the copies it computed;
+    a failure when the volumes cannot share one length."""
+    unpadded = {name: i.unpadded for name, i in found.items() if i.unpadded is not None}
+    if not unpadded:
+        return []
+    try:
+        lengths = served_lengths(sizes for sizes, _ in unpadded.values())
+    except DeliveryError as error:
+        return [f"served copies: {error}"]
+    for name, (sizes, trailer) in unpadded.items():
+        for coding in CODINGS:
+            tail = padding(coding, sizes[coding], lengths[coding], trailer)
+            found[name].channels[f"served {coding} byte length"] = sizes[coding] + len(tail)
+    return []
 
 
 def audit_bundle(
@@ -222,9 +253,10 @@ def audit_bundle(
     entries = [v for v in study["volumes"] if (bundle / v["file"]).is_file()]
     if served is not None:
         failures += [
-            f"{v['file']} (id {v['id']!r}): no served copies were given for it"
+            f"{v['file']} (id {v['id']!r}): served copies are missing for "
+            + ", ".join(c for c in CODINGS if c not in served.get(v["name"], {}))
             for v in entries
-            if v["name"] not in served
+            if set(CODINGS) - set(served.get(v["name"], {}))
         ]
     shape = tuple(study["grid"]["shape"])
     spacing = float(study["grid"]["spacing"])
@@ -250,16 +282,24 @@ def audit_bundle(
             failures.append(f"{label}: sha256 does not match study.json (the file changed after the build)")
         failures += [f"{label}: {problem}" for problem in inspection.problems + inspection.unusable]
         inspection.channels[FILE_NAME] = _name_shape(entry)
+    failures += _computed_lengths(found)
     sets = [(s["set"], s["volumes"]) for entry in study["ranking"] for s in entry["sets"]]
     for channel in _channels(found):
         failures += channel_failures(channel, volumes, sets)
     failures += parity_failures({n: i.odd for n, i in found.items() if i.odd is not None}, volumes)
     appearances = {n: i.appearance for n, i in found.items() if i.appearance is not None}
     warnings = source_warnings(appearances, {n: v.source for n, v in volumes.items()}, sets)
-    features = {
-        n: {**i.channels, "odd share": i.odd[0] / max(i.odd[1], 1) if i.odd else None} for n, i in found.items()
-    }
+    features = {n: {**i.channels, "odd share": _parity_bin(i.odd)} for n, i in found.items()}
     return AuditReport(failures, warnings, guess_sources(features, {n: v.source for n, v in volumes.items()}))
+
+
+def _parity_bin(odd: tuple[int, int] | None) -> float | None:
+    """A volume's share of odd values to the nearest multiple of PARITY_TOLERANCE, for the source guess: a share
+    measured on millions of voxels differs between sources by tenths of a point (e.g. a generator's values at its
+    600 HU window edge), far below what a reader could see or the parity check fails on."""
+    if odd is None or not odd[1]:
+        return None
+    return round(odd[0] / odd[1] / PARITY_TOLERANCE) * PARITY_TOLERANCE
 
 
 def _name_shape(entry: dict[str, Any]) -> tuple[str, ...]:
@@ -286,8 +326,8 @@ def _describe_extensions(value: Hashable) -> str:
 def _channels(found: Mapping[str, Inspection]) -> list[Channel]:
     """Every exact side channel measured on any volume, with how to say its values and what they must be."""
     described: dict[str, tuple[Any, Hashable]] = {
-        NIFTI_HEADER: (_describe_header, ()),
-        EXTENSIONS: (_describe_extensions, extension_words(NO_EXTENSIONS)),
+        NIFTI_HEADER: (_describe_header, None),  # each volume's difference from the grid's header is its own failure
+        EXTENSIONS: (_describe_extensions, None),
         LATTICE_STEP: (lambda step: f"a {step}-HU lattice" if step != 1 else "whole HU", 1),
         PADDING_VALUE: (lambda value: f"{value} HU", None),
         FILE_TIME: (lambda time: f"time {time}", None),
@@ -314,7 +354,7 @@ def _clip_bounds(study: dict[str, Any]) -> tuple[int, int]:
     clip = study.get("clip")
     if isinstance(clip, list) and len(clip) == 2 and all(isinstance(v, (int, float)) for v in clip):
         return int(clip[0]), int(clip[1])
-    return HU_MIN, HU_MAX
+    return HU_CLIP
 
 
 def _dither_failures(study: dict[str, Any]) -> list[str]:

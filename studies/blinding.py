@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import re
 import secrets
 
 import nibabel as nib
 import numpy as np
 
-from studies.normalise import grid_affine
+from contracts.resampling import grid_affine
 
-NAME_PATTERN = re.compile(r"[0-9a-f]{24}")
 GZIP_LEVEL = 1  # CT noise is nearly incompressible: level 6 costs 4x the time for files under 2 % smaller
 SCANNER = 1  # NIfTI qform/sform code: scanner-anatomical coordinates
 NO_EXTENSIONS = b"\x00\x00\x00\x00"  # NIfTI-1 extension flag: none follow the 348-byte header

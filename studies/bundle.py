@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
-from studies.blinding import NAME_PATTERN
+from contracts.digests import file_sha256
+from contracts.study_format import FORMAT, MEDIA_DIR, NAME_PATTERN, STUDY_FILE, VOLUMES_DIR
+from contracts.windows import RECOGNITION_WINDOW, WINDOWS
 from studies.errors import StudyError
-from studies.windows import RECOGNITION_WINDOW, WINDOWS
-
-FORMAT = "medsyn-study/1"
-STUDY_FILE = "study.json"
-VOLUMES_DIR = "volumes"
-MEDIA_DIR = "media"
-
-
-def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for chunk in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def write_study(bundle: Path, study: dict[str, Any]) -> None:
@@ -89,6 +75,7 @@ def _check_study(study: Any, path: Path) -> None:
         "grid",
         'must be {"shape": [x, y, z], "spacing": mm}',
     )
+    _check_served_values(study, path)
     video = study.get("video")
     _require(
         video is None or (_is_text(video) and video.startswith(f"{MEDIA_DIR}/") and ".." not in video),
@@ -128,6 +115,36 @@ def _check_study(study: Any, path: Path) -> None:
     ids = [volume["id"] for volume in volumes]
     _require(len(set(ids)) == len(ids), path, "volumes", "two volumes share an id")
     _check_tasks(study, names, path)
+
+
+def _check_served_values(study: dict[str, Any], path: Path) -> None:
+    """The optional `dither` and `clip` records (bundles built before they existed have neither)."""
+    dither = study.get("dither")
+    if dither is not None:
+        _require(
+            isinstance(dither, dict)
+            and isinstance(dither.get("enabled"), bool)
+            and isinstance(dither.get("amplitude_hu"), (int, float))
+            and not isinstance(dither["amplitude_hu"], bool)
+            and dither["amplitude_hu"] >= 0
+            and (
+                dither.get("seed") is None or (isinstance(dither["seed"], int) and not isinstance(dither["seed"], bool))
+            ),
+            path,
+            "dither",
+            'must be {"enabled": true or false, "amplitude_hu": HU >= 0, "seed": integer or null}',
+        )
+    clip = study.get("clip")
+    if clip is not None:
+        _require(
+            isinstance(clip, list)
+            and len(clip) == 2
+            and all(isinstance(n, int) and not isinstance(n, bool) for n in clip)
+            and clip[0] < clip[1],
+            path,
+            "clip",
+            "must be [LOW, HIGH], whole HU with LOW below HIGH",
+        )
 
 
 def _check_names(names: Any, known: set[str], path: Path, where: str, minimum: int) -> None:

@@ -56,8 +56,7 @@ def _audit(args: argparse.Namespace) -> int:
         print(f"FAIL  {failure}")
     for warning in report.warnings:
         print(f"WARN  {warning}")
-    if report.guess is not None:
-        print(f"GUESS {report.guess}")
+    print(f"GUESS {report.guess or 'not measured: it needs two sources, one of them with two or more volumes'}")
     verdict = "clean" if report.clean else "NOT blind"
     print(f"{args.bundle}: {verdict}: {len(report.failures)} failure(s), {len(report.warnings)} warning(s)")
     return 0 if report.clean else 1

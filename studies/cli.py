@@ -7,6 +7,7 @@ import sys
 from dataclasses import dataclass
 from typing import Callable
 
+from contracts.cli import ArgumentParser
 from studies.errors import StudyError
 
 
@@ -20,26 +21,26 @@ class Command:
     run: Callable[[argparse.Namespace], int]
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Parse the command line, run one sub-command and return its exit status (2 for a StudyError)."""
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of `python -m studies` with every sub-command."""
     from studies import bundle_commands
     from studies.analysis import commands as analysis_commands
 
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m studies",
         description="Build, audit and preview study bundles; analyse and plan reader studies.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, command in {**bundle_commands.COMMANDS, **analysis_commands.COMMANDS}.items():
-        command_parser = sub.add_parser(
-            name,
-            help=command.help,
-            description=command.description,
-            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        )
+        command_parser = sub.add_parser(name, help=command.help, description=command.description)
         command.add_arguments(command_parser)
         command_parser.set_defaults(run=command.run)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line, run one sub-command and return its exit status (2 for a StudyError)."""
+    args = build_parser().parse_args(argv)
     try:
         return args.run(args)
     except StudyError as error:

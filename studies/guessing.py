@@ -1,7 +1,9 @@
 """How well the side channels alone give the source away: a leave-one-out nearest-centroid guess, against chance.
 
 Each volume is described by its side-channel values only (byte lengths, header and stream digests, lattice,
-parity, padding, file metadata; never its picture). Numbers are standardised; anything else is one-hot coded.
+parity, padding, file metadata; never its picture). Where a channel cannot be measured on a volume (None, e.g.
+no padding) it takes the channel's most common measured value, so only measured differences count. Numbers are
+standardised; anything else is one-hot coded.
 Every volume in turn is left out, each source's centroid is taken over the remaining volumes and the nearest
 centroid is the guess; ties share the credit, so a study whose channels are all constant scores exactly 1/k
 for k sources of equal size. The figure is the share of volumes guessed right, over the volumes of sources with
@@ -10,6 +12,7 @@ at least two (a source's only volume, left out, leaves nothing to learn it from)
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from numbers import Real
 from typing import Hashable, Mapping
@@ -44,11 +47,17 @@ class SourceGuess:
 
 
 def feature_matrix(features: Mapping[str, Mapping[str, Hashable]], names: list[str]) -> np.ndarray:
-    """Rows of `names`: numeric features standardised, other features one-hot; constant features dropped."""
+    """Rows of `names`: missing values imputed, numeric features standardised, other features one-hot; constant
+    features dropped."""
     keys = sorted({key for row in features.values() for key in row})
     columns = []
     for key in keys:
         values = [features[name].get(key) for name in names]
+        measured = [v for v in values if v is not None]
+        if not measured:
+            continue
+        common = Counter(map(repr, measured)).most_common(1)[0][0]
+        values = [next(v for v in measured if repr(v) == common) if v is None else v for v in values]
         if all(isinstance(v, Real) and not isinstance(v, bool) for v in values):
             column = np.asarray(values, dtype=np.float64)
             if column.std() > 0:

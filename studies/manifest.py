@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import re
-import tomllib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from contracts.study_format import DEFAULT_OPTIONS, VIDEO_TYPES, slugify
+from contracts.toml_file import TomlFile
+from contracts.volumes import HU_CLIP
+from contracts.windows import RECOGNITION_WINDOW, WINDOWS, default_window
 from studies.errors import StudyError
-from studies.windows import RECOGNITION_WINDOW, WINDOWS, default_window
+from studies.normalise import MAX_SERVED_VOXELS
 
-DEFAULT_OPTIONS = (
-    "Consolidation",
-    "Pleural effusion",
-    "Cardiomegaly",
-    "No abnormalities",
-    "Other abnormality not listed",
-)
 INTENSITIES = ("hu", "unit")
 
 STUDY_KEYS = {
@@ -31,6 +26,9 @@ STUDY_KEYS = {
     "instructions_file",
     "video_file",
     "closing_message",
+    "dither",
+    "clip",
+    "allow_crop",
 }
 VOLUME_KEYS = {"id", "file", "source", "finding", "intensity"}
 RECOGNITION_KEYS = {"volumes", "options", "window"}
@@ -72,50 +70,38 @@ class RankingSet:
 
 @dataclass(frozen=True)
 class Manifest:
-    """A checked study manifest; paths are resolved against the manifest's folder."""
+    """A checked study manifest; paths are resolved against the manifest's folder. `shape` and `spacing` are None
+    where the manifest leaves them to the inputs (the build takes them from the inputs only where all agree).
+    """
 
     path: Path
     title: str
     slug: str
     seed: int
     shape: tuple[int, int, int] | None
-    spacing: float
+    spacing: float | None
     instructions: str
     video: Path | None
     closing_message: str
     volumes: tuple[VolumeEntry, ...]
     recognition: Recognition | None
     ranking: tuple[RankingSet, ...]
+    dither: bool
+    clip: tuple[int, int]
+    allow_crop: bool
 
 
-def slugify(text: str) -> str:
-    """Lower-case words joined by hyphens: the study's and the ranking sets' URL-safe names."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-
-
-class _Checker:
-    """Reads typed values out of TOML tables, raising a StudyError that names the manifest and the key."""
+class _Checker(TomlFile):
+    """A manifest's typed look-ups (StudyError naming the manifest and the key), plus lists of volume ids."""
 
     def __init__(self, path: Path):
-        self.path = path
+        super().__init__(path, error=StudyError, what="manifest")
 
-    def fail(self, where: str, problem: str) -> StudyError:
-        return StudyError(f"{self.path}: {where}: {problem}")
-
-    def known_keys(self, table: dict[str, Any], allowed: set[str], where: str) -> None:
-        unknown = sorted(set(table) - allowed)
-        if unknown:
-            raise self.fail(where, f"unknown key {unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
-
-    def text(self, table: dict[str, Any], key: str, where: str, *, required: bool = True) -> str | None:
-        if key not in table:
-            if required:
-                raise self.fail(where, f"missing key {key!r}")
-            return None
-        value = table[key]
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(where, f"{key!r} must be a non-empty string, not {value!r}")
-        return value.strip()
+    def flag(self, table: dict[str, Any], key: str, where: str, default: bool) -> bool:
+        value = table.get(key, default)
+        if not isinstance(value, bool):
+            raise self.fail(where, f"{key!r} must be true or false, not {value!r}")
+        return value
 
     def id_list(self, table: dict[str, Any], key: str, where: str, known: set[str]) -> tuple[str, ...]:
         value = table.get(key)
@@ -133,15 +119,8 @@ class _Checker:
 def read_manifest(path: Path) -> Manifest:
     """Parse and check a study manifest; every problem is a StudyError naming the file, the key and what is wrong."""
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise StudyError(f"{path}: manifest not found") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise StudyError(f"{path}: cannot read the manifest ({error})") from None
-    except tomllib.TOMLDecodeError as error:
-        raise StudyError(f"{path}: invalid TOML: {error}") from None
     check = _Checker(path)
+    raw = check.raw
     check.known_keys(raw, TOP_KEYS, "top level")
     folder = path.parent
     study = raw.get("study")
@@ -166,11 +145,14 @@ def read_manifest(path: Path) -> Manifest:
         shape=_read_shape(study, check),
         spacing=_read_spacing(study, check),
         instructions=_read_instructions(study, folder, check),
-        video=_existing_file(study, "video_file", folder, "[study]", check),
+        video=_read_video(study, folder, check),
         closing_message=check.text(study, "closing_message", "[study]", required=False) or "",
         volumes=volumes,
         recognition=_read_recognition(raw.get("recognition"), {volume.id: volume for volume in volumes}, check),
         ranking=_read_ranking(raw.get("ranking"), {volume.id: volume.source for volume in volumes}, check),
+        dither=check.flag(study, "dither", "[study]", True),
+        clip=_read_clip(study, check),
+        allow_crop=check.flag(study, "allow_crop", "[study]", False),
     )
 
 
@@ -184,14 +166,51 @@ def _read_shape(study: dict[str, Any], check: _Checker) -> tuple[int, int, int] 
         and all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape)
     ):
         raise check.fail("[study]", f"'shape' must be three positive integers like [256, 256, 256], not {shape!r}")
+    voxels = shape[0] * shape[1] * shape[2]
+    if voxels > MAX_SERVED_VOXELS:
+        raise check.fail(
+            "[study]",
+            f"'shape' {shape!r} is {voxels:,} voxels per volume, more than the limit of {MAX_SERVED_VOXELS:,} "
+            "(512 x 512 x 512, already 256 MiB per scan in the reader's browser)",
+        )
     return tuple(shape)
 
 
-def _read_spacing(study: dict[str, Any], check: _Checker) -> float:
-    spacing = study.get("spacing", 1.0)
+def _read_spacing(study: dict[str, Any], check: _Checker) -> float | None:
+    spacing = study.get("spacing")
+    if spacing is None:
+        return None
     if not isinstance(spacing, (int, float)) or isinstance(spacing, bool) or not 0 < spacing < 100:
         raise check.fail("[study]", f"'spacing' must be a positive number of millimetres, not {spacing!r}")
     return float(spacing)
+
+
+def _read_clip(study: dict[str, Any], check: _Checker) -> tuple[int, int]:
+    """[study] clip = [LOW, HIGH]: whole HU within the served 12-bit range, LOW below HIGH."""
+    clip = study.get("clip", list(HU_CLIP))
+    if not (
+        isinstance(clip, list)
+        and len(clip) == 2
+        and all(isinstance(n, int) and not isinstance(n, bool) for n in clip)
+        and HU_CLIP[0] <= clip[0] < clip[1] <= HU_CLIP[1]
+    ):
+        raise check.fail(
+            "[study]",
+            f"'clip' must be [LOW, HIGH], whole HU with {HU_CLIP[0]} <= LOW < HIGH <= {HU_CLIP[1]} "
+            f"(e.g. [-1024, 600] to serve every source on the generators' range), not {clip!r}",
+        )
+    return tuple(clip)
+
+
+def _read_video(study: dict[str, Any], folder: Path, check: _Checker) -> Path | None:
+    video = _existing_file(study, "video_file", folder, "[study]", check)
+    if video is not None and video.suffix.lower() not in VIDEO_TYPES:
+        raise check.fail(
+            "[study]",
+            f"video_file {video.name!r} is not a format the platform serves ({', '.join(VIDEO_TYPES)}); "
+            "convert it, e.g. ffmpeg -i in.mov out.mp4",
+        )
+    return video
 
 
 def _existing_file(table: dict[str, Any], key: str, folder: Path, where: str, check: _Checker) -> Path | None:

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from contracts.windows import apply_window
 from studies.blinding import served_voxels
 from studies.bundle import load_study
 from studies.errors import StudyError
-from studies.windows import apply_window
 
 TILE = 160  # pixels per view
 LABEL_HEIGHT = 18

@@ -7,10 +7,9 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset
 
+from contracts.volumes import LOW_FACTOR
 from generator.data.cases import CaseError, read_case
 from generator.data.model_space import downsample, to_model
-
-LOW_FACTOR = 4
 
 
 def find_cases(roots: Path | list[Path]) -> list[Path]:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from contracts.volumes import CHANNELS, HU_WINDOW, LOW_FACTOR
 from generator.data.cases import LOBE_MAX, Case, check_case
 
-HU_MIN, HU_MAX = -1024.0, 600.0
+HU_MIN, HU_MAX = HU_WINDOW
 LOBE_STEP = 0.4
-CHANNELS = ("ct", "lobes", "airway", "vessels")
 
 
 def to_model(case: Case) -> np.ndarray:
@@ -44,12 +44,12 @@ def from_model(x: np.ndarray, affine: np.ndarray, report: str = "", meta: dict |
     return case
 
 
-def downsample(x, factor: int = 4):
+def downsample(x, factor: int = LOW_FACTOR):
     """Nearest-neighbour down-sampling of the last three axes (numpy array or torch tensor, any leading dims)."""
     return x[..., ::factor, ::factor, ::factor]
 
 
-def upsample(x, factor: int = 4):
+def upsample(x, factor: int = LOW_FACTOR):
     """Nearest-neighbour up-sampling (repeat) of the last three axes: the super-resolution condition."""
     for axis in (-3, -2, -1):
         x = (

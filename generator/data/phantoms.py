@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from contracts.volumes import HU_CLIP
 from generator.data.anatomy import FOV_MM, HU, NOISE_SD_HU, axis_mm, phantom_affine, spacing_for
 from generator.data.body import build_body, draw_anatomy, great_vessel_path
 from generator.data.cases import Case, write_case
@@ -79,7 +80,7 @@ def make_phantom(size: int = 256, seed: int = 0, index: int = 0) -> Case:
 
     noise_sd = float(rng.uniform(*NOISE_SD_HU))
     hu += rng.standard_normal(hu.shape, dtype=np.float32) * noise_sd
-    ct = np.rint(np.clip(hu, -1024, 3071)).astype(np.int16)
+    ct = np.rint(np.clip(hu, *HU_CLIP)).astype(np.int16)
     airway = lumen.astype(np.uint8)
     truth = measure_truth(ct, lobes, airway, effusion, parts["heart"], cavity, spacing_for(size))
     meta = {

@@ -13,13 +13,12 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
-from scipy import ndimage
 from tqdm import tqdm
 
+from contracts.resampling import centred_grid, resample
+from contracts.volumes import HU_CLIP
 from generator.data.cases import LOBE_MAX, VOLUMES, Case, CaseError, load_image, write_case
 from generator.text.sections import parse_report
-
-HU_CLIP = (-1024, 3071)
 
 
 @dataclass
@@ -61,8 +60,9 @@ def preprocess_case(folder: Path, size: int = 256, spacing: float = 1.0) -> Case
         if not np.allclose(img.affine, ct_img.affine, atol=1e-3):
             raise CaseError(f"{folder}: {name} has a different affine from ct")
     report = _read_report(folder)
-    target = target_affine(ct_img.affine, ct_img.shape, size, spacing)
-    ct = resample(ct_img.get_fdata(dtype=np.float32), ct_img.affine, target, size, order=1, fill=HU_CLIP[0])
+    grid = (size, size, size)
+    target = centred_grid(ct_img.affine, ct_img.shape, grid, spacing)
+    ct = resample(ct_img.get_fdata(dtype=np.float32), ct_img.affine, grid, spacing, order=1, fill=HU_CLIP[0])
     volumes = {"ct": np.rint(np.clip(ct, *HU_CLIP)).astype(np.int16)}
     for name in ("lobes", "airway", "vessels"):
         data = np.asanyarray(images[name].dataobj)
@@ -73,8 +73,8 @@ def preprocess_case(folder: Path, size: int = 256, spacing: float = 1.0) -> Case
         labels = resample(
             data.astype(np.uint8 if name == "lobes" else bool).astype(np.uint8),
             ct_img.affine,
-            target,
-            size,
+            grid,
+            spacing,
             order=0,
             fill=0,
         )
@@ -89,30 +89,6 @@ def preprocess_case(folder: Path, size: int = 256, spacing: float = 1.0) -> Case
         "spacing_mm": spacing,
     }
     return Case(**volumes, affine=target, report=report, meta=meta)
-
-
-def target_affine(source_affine: np.ndarray, source_shape: tuple, size: int, spacing: float) -> np.ndarray:
-    """RAS+ affine of a size³ grid of `spacing` mm whose centre is the source volume's centre."""
-    centre = source_affine @ np.array([(n - 1) / 2 for n in source_shape[:3]] + [1.0])
-    affine = np.diag([spacing, spacing, spacing, 1.0])
-    affine[:3, 3] = centre[:3] - spacing * (size - 1) / 2
-    return affine
-
-
-def resample(
-    data: np.ndarray, source_affine: np.ndarray, target: np.ndarray, size: int, order: int, fill: float
-) -> np.ndarray:
-    """Sample `data` at the target grid's voxel centres (order 1 trilinear, 0 nearest); outside is `fill`."""
-    to_source = np.linalg.inv(source_affine) @ target
-    return ndimage.affine_transform(
-        data,
-        to_source[:3, :3],
-        offset=to_source[:3, 3],
-        output_shape=(size,) * 3,
-        order=order,
-        mode="constant",
-        cval=fill,
-    )
 
 
 def _volume_path(folder: Path, name: str) -> Path:

@@ -44,9 +44,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     t = sub.add_parser("train-features", help="train the 3D feature CNN for FID/MMD on phantom findings")
     t.add_argument("--data", type=Path, required=True, help="folder of phantom case folders")
     t.add_argument("--out", type=Path, required=True, help="folder for config.json and model.safetensors")
-    t.add_argument("--epochs", type=int, default=20)
-    t.add_argument("--batch-size", type=int, default=4)
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--epochs", type=int, default=20, help="passes over the training cases")
+    t.add_argument("--batch-size", type=int, default=4, help="volumes per optimisation step")
+    t.add_argument("--seed", type=int, default=0, help="seed of initialisation and data order")
     t.set_defaults(run=run_train_features)
 
 

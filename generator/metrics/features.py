@@ -17,10 +17,10 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from studies.bundle import file_sha256
+from contracts.digests import file_sha256
+from contracts.volumes import HU_WINDOW
 
 FINDINGS = ("pleural_effusion", "cardiomegaly", "consolidation", "emphysema")
-HU_RANGE = (-1024.0, 600.0)
 KIND = "medsyn-phantom-findings-cnn"
 
 
@@ -68,13 +68,13 @@ def prepare(ct: np.ndarray, size: int, standardise: bool = False) -> torch.Tenso
     """HU volume → (1, size, size, size) float tensor: clipped to [−1024, 600] and scaled to [−1, 1]
     (or z-scored over the body, MedicalNet's convention, when `standardise`), then area-averaged (or
     trilinearly resampled where the volume is smaller) to size³."""
-    x = torch.from_numpy(np.clip(np.asarray(ct, np.float32), *HU_RANGE))
+    x = torch.from_numpy(np.clip(np.asarray(ct, np.float32), *HU_WINDOW))
     if standardise:
         body = x > -500
         ref = x[body] if body.any() else x.flatten()
         x = (x - ref.mean()) / (ref.std() + 1e-6)
     else:
-        x = (x - HU_RANGE[0]) / (HU_RANGE[1] - HU_RANGE[0]) * 2 - 1
+        x = (x - HU_WINDOW[0]) / (HU_WINDOW[1] - HU_WINDOW[0]) * 2 - 1
     x = x[None, None]
     if min(x.shape[2:]) >= size:
         x = F.adaptive_avg_pool3d(x, size)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from contracts.volumes import LOW_FACTOR
 from generator.diffusion.denoiser import PREDICTIONS
 from generator.nets.superres import SuperResUNet
 from generator.nets.unet3d import BaseUNet
@@ -83,7 +84,7 @@ class Config:
 
     @property
     def low_size(self) -> int:
-        return self.size // 4
+        return self.size // LOW_FACTOR
 
 
 CONFIGS = {

@@ -7,10 +7,10 @@ from pathlib import Path
 import torch
 from transformers import AutoModel, PreTrainedModel, PreTrainedTokenizerBase
 
+from contracts.digests import file_sha256
 from generator.text.errors import TextError
 from generator.text.loading import load_tokenizer, load_weights, model_type, weight_file
 from generator.text.sections import segments
-from studies.bundle import file_sha256
 
 
 class ReportEncoder:

@@ -17,14 +17,14 @@ import nibabel as nib
 import numpy as np
 from django.db import transaction
 
+from contracts.study_format import STUDY_FILE, VIDEO_TYPES
 from studies.audit import audit_bundle
-from studies.bundle import STUDY_FILE, load_study
+from studies.bundle import load_study
 from studies.delivery import write_served
 from studies.errors import StudyError
 from surveys.models import RankingSet, RecognitionItem, Study, Volume
 
 _SLUG = re.compile(r"^[-a-z0-9_]{1,100}$")
-VIDEO_TYPES = {".mp4", ".webm"}
 
 
 class BundleError(Exception):

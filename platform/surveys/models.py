@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from contracts.windows import RECOGNITION_WINDOW, WINDOWS
 from studies.delivery import SUFFIXES
-from studies.windows import RECOGNITION_WINDOW, WINDOWS
 
 LEVELS = [
     ("resident", "Resident"),
@@ -49,13 +49,6 @@ class Study(models.Model):
     def data_dir(self):
         """Where this study's volumes and media are stored."""
         return settings.PLATFORM_DATA_DIR / "studies" / self.slug
-
-    def window_for(self, structure: str) -> str:
-        """The window preset a ranking of `structure` opens in."""
-        for entry in self.design.get("ranking") or []:
-            if entry["structure"] == structure:
-                return entry.get("window") or "lung"
-        return "lung"
 
     @property
     def recognition_window(self) -> str:

@@ -13,11 +13,12 @@ import nibabel as nib
 import numpy as np
 
 from bench.synthetic import write_chest
+from contracts.digests import file_sha256
 from studies.audit import audit_bundle
 from studies.blinding import GZIP_LEVEL, VOX_OFFSET
 from studies.build import build_bundle
-from studies.bundle import file_sha256
 from studies.cli import main
+from studies.delivery import SKIPPABLE_MAGIC, compress, padding, write_served
 
 
 def volume_file(bundle: Path, volume_id: str) -> Path:
@@ -73,18 +74,20 @@ def test_it_fails_a_volume_whose_header_description_differs(bundle):
     raw = nifti(bundle, "hagan-02")
     raw[148 : 148 + 6] = b"HA-GAN"  # descrip
     replant(bundle, "hagan-02", plain_gzip(raw))
-    found = failures(bundle)
-    assert pairs(found, "NIfTI header") == OTHERS_OF_HAGAN and len(found) == 3
-    assert all("field descrip is b'HA-GAN', expected b'' (hagan-02)" in failure for failure in found)
+    own, *separations = failures(bundle)
+    assert own.endswith("(id 'hagan-02', source 'ha-gan'): NIfTI header field descrip is b'HA-GAN', expected b''")
+    assert pairs(separations, "NIfTI header") == OTHERS_OF_HAGAN and len(separations) == 3
+    assert all("field descrip is b'HA-GAN', expected b'' (hagan-02)" in failure for failure in separations)
 
 
 def test_it_fails_a_volume_whose_affine_differs(bundle):
     raw = nifti(bundle, "real-07")
     raw[280:284] = struct.pack("<f", -10.0)  # srow_x[0]: a left-right flip
     replant(bundle, "real-07", plain_gzip(raw))
-    found = failures(bundle)
-    assert ("medsyn", "real") in pairs(found, "NIfTI header")
-    assert all("'real': field srow_x is [-10.0" in failure for failure in found)
+    own, *separations = failures(bundle)
+    assert "(id 'real-07', source 'real'): NIfTI header field srow_x is [-10.0" in own
+    assert ("medsyn", "real") in pairs(separations, "NIfTI header")
+    assert all("'real': field srow_x is [-10.0" in failure for failure in separations)
 
 
 def test_it_fails_a_volume_stored_with_another_dtype(bundle):
@@ -99,9 +102,13 @@ def test_it_fails_a_volume_with_a_header_extension(bundle):
     raw = nifti(bundle, "md-02")
     raw[348] = 1
     replant(bundle, "md-02", plain_gzip(raw))
-    found = failures(bundle)
-    assert ("medical-diffusion", "real") in pairs(found, "NIfTI extension area")
-    assert all("'medical-diffusion': 4 bytes between header and voxels" in failure for failure in found)
+    own, *separations = failures(bundle)
+    assert own.endswith(
+        "(id 'md-02', source 'medical-diffusion'): NIfTI header extensions are present "
+        "(they can carry scanner or software details)"
+    )
+    assert ("medical-diffusion", "real") in pairs(separations, "NIfTI extension area")
+    assert all("'medical-diffusion': 4 bytes between header and voxels" in failure for failure in separations)
 
 
 def test_it_fails_a_gzip_header_that_carries_the_original_name_and_a_time(bundle):
@@ -339,7 +346,7 @@ def test_it_fails_a_volume_mostly_at_the_upper_clip_bound(bundle):
 
 def test_it_fails_a_bundle_built_with_dither_off(bundle):
     study = json.loads((bundle / "study.json").read_text())
-    study["dither"] = {"enabled": False}
+    study["dither"] = {"enabled": False, "amplitude_hu": 0.0, "seed": None}
     (bundle / "study.json").write_text(json.dumps(study))
     [failure] = failures(bundle)
     assert "dither is off" in failure
@@ -369,18 +376,21 @@ def test_a_difference_inside_one_ranking_set_names_that_set_and_volume(tmp_path)
     study = json.loads((bundle / "study.json").read_text())
     name = next(v["name"] for v in study["volumes"] if v["id"] == "v3")
     [set_id] = [s["set"] for entry in study["ranking"] for s in entry["sets"] if name in s["volumes"]]
-    [failure] = failures(bundle)
+    own, failure = failures(bundle)
+    assert "(id 'v3', source 'real'): NIfTI header field descrip" in own
     assert failure.startswith("NIfTI header separates sources 'medsyn' and 'real': 'medsyn': the header")
     assert "'real': the header the study grid defines (v1, v5), field descrip is b'v2', expected b'' (v3)" in failure
     assert failure.endswith(f"side by side in ranking set(s) {set_id}")
 
 
-def test_side_channels_that_separate_sources_guess_them_all(tmp_path):
+def test_side_channels_that_separate_sources_guess_them_all(tmp_path, capsys):
     bundle = _sets_study(tmp_path)
     for volume_id in ("v1", "v3", "v5"):
         replant_voxels(bundle, volume_id, even)
     report = audit_bundle(bundle, workers=1)
     assert report.guess.accuracy == 1.0 and report.guess.chance == 0.5
+    assert main(["audit", str(bundle), "--quiet", "--workers", "1"]) == 1
+    assert "GUESS side channels alone guess the source of 6 of 6 volumes (100 %" in capsys.readouterr().out
 
 
 def test_the_command_line_names_the_pair_the_channel_and_the_volume_and_exits_1(bundle, capsys):
@@ -388,4 +398,80 @@ def test_the_command_line_names_the_pair_the_channel_and_the_volume_and_exits_1(
     assert main(["audit", str(bundle), "--quiet", "--workers", "1"]) == 1
     out = capsys.readouterr().out
     assert "FAIL  value lattice step separates sources 'medsyn' and 'real'" in out and "(real-07)" in out
-    assert "GUESS" not in out  # one volume per source: nothing to learn a source from when its volume is left out
+    assert "GUESS not measured" in out  # one volume per source: nothing to learn a source from once left out
+
+
+def served(bundle: Path, folder: Path) -> dict[str, dict[str, Path]]:
+    """The copies the platform would serve (`studies.delivery.write_served`), by volume name and coding."""
+    study = json.loads((bundle / "study.json").read_text())
+    raw = {v["name"]: gzip.decompress((bundle / v["file"]).read_bytes()) for v in study["volumes"]}
+    return write_served(raw, folder)
+
+
+def name_of(bundle: Path, volume_id: str) -> str:
+    return volume_file(bundle, volume_id).name.removesuffix(".nii.gz")
+
+
+def test_the_copies_the_platform_serves_are_clean(bundle, tmp_path):
+    assert audit_bundle(bundle, served=served(bundle, tmp_path / "served"), workers=1).failures == []
+
+
+def test_a_served_zstd_copy_longer_than_the_others_fails_naming_the_coding_the_pair_and_the_volume(bundle, tmp_path):
+    copies = served(bundle, tmp_path / "served")
+    path = copies[name_of(bundle, "md-02")]["zstd"]
+    path.write_bytes(path.read_bytes() + struct.pack("<II", SKIPPABLE_MAGIC, 4) + bytes(4))  # still decodes
+    found = audit_bundle(bundle, served=copies, workers=1).failures
+    assert pairs(found, "served zstd byte length") == {
+        ("ha-gan", "medical-diffusion"),
+        ("medical-diffusion", "medsyn"),
+        ("medical-diffusion", "real"),
+    }
+    assert len(found) == 3 and all("'medical-diffusion': " in f and "(md-02)" in f for f in found)
+
+
+def test_a_served_gzip_copy_of_another_length_fails(bundle, tmp_path):
+    copies = served(bundle, tmp_path / "served")
+    name = name_of(bundle, "real-07")
+    streams, trailer = compress(gzip.decompress(volume_file(bundle, "real-07").read_bytes()))
+    length = copies[name]["gzip"].stat().st_size + 5
+    copies[name]["gzip"].write_bytes(streams["gzip"] + padding("gzip", len(streams["gzip"]), length, trailer))
+    found = audit_bundle(bundle, served=copies, workers=1).failures
+    assert pairs(found, "served gzip byte length") == {
+        ("ha-gan", "real"),
+        ("medical-diffusion", "real"),
+        ("medsyn", "real"),
+    }
+    assert len(found) == 3
+
+
+def test_a_served_copy_that_decodes_to_another_volume_fails(bundle, tmp_path):
+    copies = served(bundle, tmp_path / "served")
+    real, md = copies[name_of(bundle, "real-07")]["identity"], copies[name_of(bundle, "md-02")]["identity"]
+    real.write_bytes(md.read_bytes())
+    [failure] = audit_bundle(bundle, served=copies, workers=1).failures
+    assert (
+        "(id 'real-07', source 'real'): the identity copy served" in failure and "differ from the bundle's" in failure
+    )
+
+
+def test_a_served_gzip_copy_that_names_a_file_fails(bundle, tmp_path):
+    copies = served(bundle, tmp_path / "served")
+    path = copies[name_of(bundle, "hagan-02")]["gzip"]
+    content = bytearray(path.read_bytes())
+    content[3] |= 0x08  # FNAME
+    path.write_bytes(bytes(content[:10]) + b"hagan.nii\x00" + bytes(content[10:]))
+    found = audit_bundle(bundle, served=copies, workers=1).failures
+    assert any("(id 'hagan-02', source 'ha-gan'): served gzip copy: gzip header sets FNAME" in f for f in found)
+    assert pairs(found, "served gzip stream header") == OTHERS_OF_HAGAN
+
+
+def test_a_volume_without_a_served_copy_for_every_coding_fails(bundle, tmp_path):
+    copies = served(bundle, tmp_path / "served")
+    del copies[name_of(bundle, "gen-eff-1")]
+    del copies[name_of(bundle, "md-02")]["gzip"]
+    found = audit_bundle(bundle, served=copies, workers=1).failures
+    assert found[:2] == [
+        f"{volume_file(bundle, 'gen-eff-1').relative_to(bundle)} (id 'gen-eff-1'): served copies are missing for "
+        "zstd, gzip, identity",
+        f"{volume_file(bundle, 'md-02').relative_to(bundle)} (id 'md-02'): served copies are missing for gzip",
+    ]

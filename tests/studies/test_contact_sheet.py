@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from contracts.windows import apply_window
 from studies.cli import main
 from studies.preview import contact_sheet, mid_slices
-from studies.windows import apply_window
 
 
 def test_it_turns_slices_to_radiological_display():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from studies.appearance import Appearance, source_warnings, unusable, value_counts
+from studies.appearance import Appearance, edge_sharpness, source_warnings, unusable, value_counts
 
 BASE = {"noise_hu": 20.0, "hu_min": -1024.0, "hu_max": 1500.0}
 
@@ -88,3 +88,11 @@ def test_a_volume_of_air_is_mostly_air():
     hu[1:2] = -990
     [problem] = unusable(value_counts(hu), (-1024, 3071))
     assert problem.startswith("mostly air: 95 % of voxels at or below -950 HU")
+
+
+def test_edge_sharpness_is_the_mean_step_across_the_body_boundary():
+    sharp = np.full((6, 4, 4), -1000, dtype=np.int16)
+    sharp[3:] = 40
+    soft = sharp.copy()
+    soft[3] = -300  # one voxel of partial volume: the crossing is now -1000 to -300
+    assert edge_sharpness(sharp) == 1040.0 and edge_sharpness(soft) == 700.0

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from bench.synthetic import chest_volume, write_chest
+from contracts.resampling import grid_affine
 from studies.errors import StudyError
-from studies.normalise import grid_affine, normalise
+from studies.normalise import Dither, normalise, to_served
 
 GRID, SPACING = (32, 32, 32), 10.0
 # The heart sits on the patient's left (RAS x = -25 mm) where the mirror position (x = +25 mm) is right lung.
@@ -138,3 +139,59 @@ def test_it_rejects_a_truncated_file(tmp_path, reference):
     path.write_bytes(path.read_bytes()[:2000])
     with pytest.raises(StudyError, match=r"cut\.nii\.gz"):
         served(path)
+
+
+def save(tmp_path: Path, values: np.ndarray, name: str = "v.nii.gz") -> Path:
+    nib.save(nib.Nifti1Image(values, np.diag([SPACING, SPACING, SPACING, 1.0])), tmp_path / name)
+    return tmp_path / name
+
+
+def test_it_rejects_unit_intensity_on_data_in_hounsfield_units(tmp_path):
+    path = write_chest(tmp_path / "hu.nii.gz", GRID, (SPACING,) * 3)
+    with pytest.raises(StudyError, match=r'test volume: .*intensity = "unit" means values in \[-1, 1\], but they span'):
+        served(path, "unit")
+
+
+def test_it_rejects_hu_intensity_on_data_in_the_unit_range(tmp_path):
+    path = write_chest(tmp_path / "unit.nii.gz", GRID, (SPACING,) * 3, "RAS", "float32", "unit")
+    with pytest.raises(StudyError, match=r'the \[-1, 1\] range of model outputs.* set intensity = "unit"'):
+        served(path, "hu")
+
+
+def test_it_rejects_8_bit_integers_without_a_scaling_before_reading_them(tmp_path):
+    path = save(tmp_path, np.full((4, 4, 4), 200, dtype=np.uint8))
+    with pytest.raises(StudyError, match=r"stores 8-bit integers \(uint8, 0 to 255\) with no scaling"):
+        served(path, grid=(4, 4, 4))
+
+
+def test_it_rejects_complex_data_instead_of_dropping_the_imaginary_part(tmp_path):
+    path = save(tmp_path, np.full((4, 4, 4), 40 + 3j, dtype=np.complex64))
+    with pytest.raises(StudyError, match=r"stores complex numbers \(complex64\); a CT volume has one real value"):
+        served(path, grid=(4, 4, 4))
+
+
+def test_it_rejects_a_box_shorter_than_half_the_body(tmp_path):
+    path = write_chest(tmp_path / "v.nii.gz", GRID, (SPACING,) * 3)
+    with pytest.raises(StudyError, match=r"less than half the body .* R-L \(100 mm of a 3\d\d mm body\)"):
+        served(path, grid=(10, 32, 32))
+
+
+def test_the_dither_spreads_a_coarse_lattice_evenly_over_whole_hu(tmp_path):
+    """A value stored on a 4 HU step, dithered by +-2 HU, covers its step: 1/4 to each whole HU inside, 1/8 to each
+    edge (which the neighbouring stored values share), so a 4 HU lattice becomes every whole HU equally often.
+    """
+    hu = np.full((64, 64, 64), 100.0, dtype=np.float32)
+    counts = np.bincount(to_served(hu, dither=Dither((1, 2), 2.0)).ravel() - 97, minlength=8)
+    assert counts.sum() == 64**3 and counts[0] == counts[6] == counts[7] == 0
+    assert np.allclose(counts[1:6] / 64**3, [1 / 8, 1 / 4, 1 / 4, 1 / 4, 1 / 8], atol=0.005)
+
+
+def test_the_dither_adds_nothing_at_the_clip_bounds(tmp_path):
+    hu = np.array([-1024.0, -1030.0, 600.0, 700.0, 0.0], dtype=np.float32).reshape(5, 1, 1)
+    served_values = to_served(hu, clip=(-1024, 600), dither=Dither((3,), 40.0)).ravel()
+    assert list(served_values[:4]) == [-1024, -1024, 600, 600]
+
+
+def test_the_same_dither_seed_gives_the_same_noise_and_another_seed_other_noise():
+    assert np.array_equal(Dither((1, 2), 1.0).noise((8, 8, 8)), Dither((1, 2), 1.0).noise((8, 8, 8)))
+    assert not np.array_equal(Dither((1, 2), 1.0).noise((8, 8, 8)), Dither((1, 3), 1.0).noise((8, 8, 8)))

@@ -97,3 +97,8 @@ def test_a_source_with_one_volume_is_a_candidate_but_not_scored():
 
 def test_there_is_no_guess_with_one_source():
     assert guess_sources({"a": {"size": 1}, "b": {"size": 2}}, {"a": "real", "b": "real"}) is None
+
+
+def test_a_channel_measured_on_some_volumes_only_counts_where_it_was_measured():
+    features = {"a": {"padding": -1024}, "b": {"padding": None}, "c": {"padding": None}, "d": {"padding": -1024}}
+    assert guess_sources(features, SOURCES).accuracy == 0.5

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from contracts.study_format import DEFAULT_OPTIONS, slugify
 from studies.build import study_document
 from studies.errors import StudyError
-from studies.manifest import DEFAULT_OPTIONS, read_manifest, slugify
+from studies.manifest import read_manifest
 
 
 def edit(manifest: Path, old: str, new: str) -> Path:
@@ -68,7 +69,8 @@ def test_the_study_document_carries_the_recognition_window(manifest):
     edit(manifest, 'volumes = ["gen-eff-1", "real-07"]', 'volumes = ["gen-eff-1", "real-07"]\nwindow = "bone"')
     study = read_manifest(manifest)
     names = {volume.id: f"name-{volume.id}" for volume in study.volumes}
-    document = study_document(study, (32, 32, 32), names, {volume_id: "0" * 64 for volume_id in names}, None)
+    digests = {volume_id: "0" * 64 for volume_id in names}
+    document = study_document(study, ((32, 32, 32), 10.0), names, digests, None, dict.fromkeys(names))
     assert document["recognition"]["window"] == "bone"
 
 
@@ -218,3 +220,41 @@ def test_it_rejects_sets_of_one_structure_that_rank_different_sources(manifest):
     )
     message = problem(manifest)
     assert "[[ranking]] #2" in message and "must rank the same sources" in message
+
+
+def test_it_reads_dither_clip_and_allow_crop_with_their_defaults(manifest):
+    study = read_manifest(manifest)
+    assert (study.dither, study.clip, study.allow_crop) == (True, (-1024, 3071), False)
+    edit(manifest, "seed = 2024", "seed = 2024\ndither = false\nclip = [-1024, 600]\nallow_crop = true")
+    study = read_manifest(manifest)
+    assert (study.dither, study.clip, study.allow_crop) == (False, (-1024, 600), True)
+
+
+def test_it_leaves_shape_and_spacing_to_the_inputs_when_the_manifest_omits_them(manifest):
+    edit(manifest, "shape = [32, 32, 32]\nspacing = 10.0", "")
+    study = read_manifest(manifest)
+    assert study.shape is None and study.spacing is None
+
+
+@pytest.mark.parametrize("value", ["[600, -1024]", "[-2000, 600]", "[-1024, 4000]", "[-1024.5, 600]", "[0]", '"lung"'])
+def test_it_rejects_a_clip_range_that_is_not_two_whole_hu_in_order(manifest, value):
+    edit(manifest, "seed = 2024", f"seed = 2024\nclip = {value}")
+    assert "'clip' must be [LOW, HIGH], whole HU with -1024 <= LOW < HIGH <= 3071" in problem(manifest)
+
+
+def test_it_rejects_a_dither_that_is_not_true_or_false(manifest):
+    edit(manifest, "seed = 2024", 'seed = 2024\ndither = "yes"')
+    assert "[study]: 'dither' must be true or false, not 'yes'" in problem(manifest)
+
+
+def test_it_rejects_an_absurd_shape_before_allocating_anything(manifest):
+    edit(manifest, "shape = [32, 32, 32]", "shape = [100000, 100000, 100000]")
+    message = problem(manifest)
+    assert "'shape' [100000, 100000, 100000] is 1,000,000,000,000,000 voxels" in message
+    assert "limit of 134,217,728" in message
+
+
+def test_it_rejects_a_video_format_the_platform_does_not_serve(manifest):
+    (manifest.parent / "howto.mov").write_bytes(b"\x00\x00\x00\x14ftypqt  ")
+    edit(manifest, 'instructions = "Rank each set."', 'video_file = "howto.mov"')
+    assert "video_file 'howto.mov' is not a format the platform serves (.mp4, .webm)" in problem(manifest)

@@ -3,7 +3,10 @@ explained.
 """
 
 import math
+import multiprocessing
 import os
+import signal
+import time
 
 import pytest
 
@@ -31,3 +34,25 @@ def test_the_first_error_is_raised(workers):
 def test_a_worker_that_dies_is_said_in_words():
     with pytest.raises(StudyError, match="worker process died"):
         map_volumes(os._exit, [3, 3], workers=2, desc="t", progress=False)
+
+
+class Interrupted(Exception):
+    pass
+
+
+def _interrupt(signum, frame):
+    raise Interrupted()
+
+
+def test_an_interruption_stops_the_workers_at_once():
+    """SIGALRM stands in for the build's SIGTERM handler: each worker would sleep 60 s, all are gone within 10."""
+    previous = signal.signal(signal.SIGALRM, _interrupt)
+    started = time.monotonic()
+    try:
+        signal.alarm(1)
+        with pytest.raises(Interrupted):
+            map_volumes(time.sleep, [60, 60, 60], workers=2, desc="t", progress=False)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert time.monotonic() - started < 10 and multiprocessing.active_children() == []

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
-from studies.windows import WINDOWS
+from contracts.windows import WINDOWS
 from surveys.access import finished_refusal, reader_view
 from surveys.forms import DemographicsForm
 from surveys.models import Reader
@@ -135,7 +135,7 @@ def task(request: HttpRequest, reader: Reader, token: str, number: int) -> HttpR
         {
             "kind": "ranking",
             "structure": plan_task["structure"],
-            "window": reader.study.window_for(plan_task["structure"]),
+            "window": reader.study.ranking_sets.get(key=plan_task["set"]).window,
             "scans": scans,
             "rank_choices": range(1, len(scans) + 1),
             "task_data": {"position": position, "kind": "ranking", "set": plan_task["set"]},

@@ -5,9 +5,9 @@ import json
 import pytest
 import torch
 
+from contracts.digests import file_sha256
 from generator.checkpoints import CheckpointError, load_checkpoint, load_training_state, save_checkpoint
 from generator.nets.configs import get_config, make_superres
-from studies.bundle import file_sha256
 
 
 def save(folder, step, seed=0):

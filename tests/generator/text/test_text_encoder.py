@@ -6,9 +6,9 @@ import pytest
 import torch
 from transformers import AutoModel
 
+from contracts.digests import file_sha256
 from generator.text.encoder import ReportEncoder
 from generator.text.errors import TextError
-from studies.bundle import file_sha256
 from tests.generator.text.conftest import example_report
 
 REPORTS = [example_report(), "There are large pleural effusions.", ""]
