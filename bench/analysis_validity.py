@@ -71,9 +71,9 @@ def rejection_rates(ranks: np.ndarray, seed: int) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--studies", type=int, default=2000, help="simulated studies per scenario")
-    parser.add_argument("--readers", type=int, default=10)
-    parser.add_argument("--sets", type=int, default=4)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--readers", type=int, default=10, help="readers per simulated study (default 10)")
+    parser.add_argument("--sets", type=int, default=4, help="ranking sets per simulated study (default 4)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the simulation (default 0)")
     args = parser.parse_args()
     start = time.perf_counter()
     rows = {}

@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("work", type=Path, help="bench/prompt_control/run.sh's folder (phantoms, text, base)")
     parser.add_argument("--train-steps", type=int, default=300, help="steps of each training (default 300)")
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=8, help="training batch (default 8)")
     parser.add_argument("--x0", type=Path, help="a trained x0-predicting super-resolution checkpoint (no training)")
     parser.add_argument("--v", type=Path, help="a trained v-predicting super-resolution checkpoint (no training)")
     parser.add_argument("--cases", type=int, default=3, help="phantoms per finding (default 3)")

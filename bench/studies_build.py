@@ -83,7 +83,7 @@ def cpu_seconds() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--volumes", type=int, default=20)
+    parser.add_argument("--volumes", type=int, default=20, help="volumes in the study (default 20)")
     parser.add_argument("--size", type=int, default=256, help="served grid edge (voxels); inputs scale with it")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="studies-bench-"))

@@ -82,12 +82,14 @@ def main(argv: list[str] | None = None) -> None:
         prog="python -m bench text-stages", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("work", type=Path, help="bench/prompt_control/run.sh's folder (phantoms, text, base, superres)")
-    parser.add_argument("--pairs", type=Path, default=PAIRS)
+    parser.add_argument(
+        "--pairs", type=Path, default=PAIRS, help="prompt pairs (default: bench/prompt_control/pairs.toml)"
+    )
     parser.add_argument("--n", type=int, default=16, help="generated volumes per prompt (default 16)")
     parser.add_argument("--cases", type=int, default=8, help="real phantoms per group (default 8)")
-    parser.add_argument("--guidance", type=float, default=3.0)
-    parser.add_argument("--steps-base", type=int, default=25)
-    parser.add_argument("--steps-superres", type=int, default=10)
+    parser.add_argument("--guidance", type=float, default=3.0, help="classifier-free guidance scale (default 3)")
+    parser.add_argument("--steps-base", type=int, default=25, help="base sampling steps (default 25)")
+    parser.add_argument("--steps-superres", type=int, default=10, help="super-resolution steps (default 10)")
     parser.add_argument("--sampler", default="ddim", help="ddim or dpmpp-2m (default ddim)")
     args = parser.parse_args(argv)
     torch.set_grad_enabled(False)
