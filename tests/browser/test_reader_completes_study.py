@@ -4,48 +4,15 @@ that fails keeps its active time for the next one; a scan that cannot be downloa
 
 import csv
 import io
-import os
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 
 from surveys.models import RecognitionAnswer
+from tests.browser.conftest import SCREENSHOTS
 from tests.platform.conftest import invite
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture
-def page(monkeypatch):
-    """A fresh Chromium page (1600×1000) driven through Playwright's sync API."""
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
-    from playwright.sync_api import sync_playwright
-
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        context = browser.new_context(viewport={"width": 1600, "height": 1000})
-        tab = context.new_page()
-        tab.set_default_timeout(20_000)
-        errors = []
-        tab.on("pageerror", lambda error: errors.append(str(error)))
-        yield tab
-        browser.close()
-        assert errors == [], errors
 
 
 def _viewers_ready(page, count):
