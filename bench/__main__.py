@@ -35,6 +35,10 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     ),
     "phantoms": ("bench.phantoms", "time per procedural phantom at 64³, 128³, 256³"),
     "studies-build": ("bench.studies_build", "`studies build` and `studies audit` on a paper-sized study"),
+    "analysis-validity": (
+        "bench.analysis_validity",
+        "type-I error of each ranking test under null scenarios, and power under a stated effect",
+    ),
     "unet-attention": ("bench.unet_attention", "bottom-only attention vs MONAI's UNet: one CPU training step"),
     "gpu-paper": ("bench.gpu_paper", "the paper configuration on one CUDA GPU (needs CUDA)"),
 }

@@ -1,4 +1,5 @@
-"""The tidy CSV exports read by `python -m studies analyze`: one row per answer, columns fixed by the contract."""
+"""The tidy CSV exports read by `python -m studies analyze`: one row per answer (or per volume of the design),
+columns fixed by the contract, text cells neutralised against spreadsheet formulas."""
 
 from __future__ import annotations
 
@@ -6,12 +7,16 @@ import csv
 from pathlib import Path
 from typing import IO, Iterator
 
+from studies.analysis.design import DESIGN_COLUMNS
+from studies.analysis.spreadsheet import neutralise_row
+from studies.analysis.tables import STATUSES
 from surveys.models import RankingAnswer, Reader, RecognitionAnswer, Study
 
 COLUMNS = {
     "rankings": ["study", "reader", "structure", "set", "volume", "source", "rank", "seconds"],
     "pathology": ["study", "reader", "volume", "source", "truth", "answer", "correct", "note", "seconds"],
-    "readers": ["reader", "years_experience", "level", "started", "finished", "minutes"],
+    "readers": ["reader", "years_experience", "level", "started", "finished", "minutes", "status"],
+    "design": list(DESIGN_COLUMNS),
 }
 
 
@@ -63,8 +68,17 @@ def pathology_rows(study: Study) -> Iterator[list]:
         ]
 
 
+def reader_status(reader: Reader) -> str:
+    """Where an invited reader stands: revoked (whatever they did before), finished, started or not started."""
+    if reader.revoked_at is not None:
+        return STATUSES.REVOKED
+    if reader.finished_at is not None:
+        return STATUSES.FINISHED
+    return STATUSES.STARTED if reader.started_at is not None else STATUSES.NOT_STARTED
+
+
 def reader_rows(study: Study) -> Iterator[list]:
-    """One row per invited reader."""
+    """One row per invited reader, with their status."""
     for reader in Reader.objects.filter(study=study).order_by("index"):
         years = "" if reader.years_experience is None else reader.years_experience
         yield [
@@ -74,25 +88,35 @@ def reader_rows(study: Study) -> Iterator[list]:
             _iso(reader.started_at),
             _iso(reader.finished_at),
             round(reader.seconds_spent() / 60, 3),
+            reader_status(reader),
         ]
 
 
-ROWS = {"rankings": ranking_rows, "pathology": pathology_rows, "readers": reader_rows}
+def design_rows(study: Study) -> Iterator[list]:
+    """The study's design (DESIGN_COLUMNS): one row per volume of each recognition item and ranking set."""
+    for item in study.recognition_items.select_related("volume").order_by("volume__key_id"):
+        yield ["recognition", "", "", item.volume.key_id, item.volume.source, item.volume.finding]
+    for ranking_set in study.ranking_sets.prefetch_related("volumes").order_by("key"):
+        for volume in sorted(ranking_set.volumes.all(), key=lambda v: v.key_id):
+            yield ["ranking", ranking_set.structure, ranking_set.key, volume.key_id, volume.source, volume.finding]
+
+
+ROWS = {"rankings": ranking_rows, "pathology": pathology_rows, "readers": reader_rows, "design": design_rows}
 
 
 def write_export(kind: str, study: Study, stream: IO[str]) -> int:
-    """Write export `kind` of `study` as CSV to `stream`; return the number of data rows."""
+    """Write export `kind` of `study` as CSV to `stream`, text cells neutralised; return the number of data rows."""
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(COLUMNS[kind])
     count = 0
     for row in ROWS[kind](study):
-        writer.writerow(row)
+        writer.writerow(neutralise_row(row))
         count += 1
     return count
 
 
 def write_exports(study: Study, folder: Path) -> dict[str, int]:
-    """All three exports into `folder` (written to temporary names, then renamed); rows per file."""
+    """All four exports into `folder` (written to temporary names, then renamed); rows per file."""
     folder.mkdir(parents=True, exist_ok=True)
     counts = {}
     for kind in COLUMNS:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from studies.analysis.design import validate_design
 from studies.analysis.recognition import notes
 from studies.analysis.results import result_plots, result_tables, write_results
 from studies.analysis.summary import analyze
@@ -46,13 +47,17 @@ def export_table(study: Study, kind: str) -> pd.DataFrame:
 
 
 def live_analysis(study: Study) -> LiveAnalysis:
-    """Analyse the answers so far as the command line would their export; an early or odd state gives a problem."""
+    """Analyse the answers so far as the command line would their export with its design.csv; an early or odd state
+    gives a problem."""
     rankings, pathology = export_table(study, "rankings"), export_table(study, "pathology")
     if rankings.empty and pathology.empty:
         return LiveAnalysis(problem=NO_ANSWERS)
     try:
-        pathology = None if pathology.empty else validate_pathology(pathology)
-        summary = analyze(None if rankings.empty else rankings, pathology, export_table(study, "readers"))
+        design = validate_design(export_table(study, "design"))
+        pathology = None if pathology.empty else validate_pathology(pathology, design=design)
+        summary = analyze(
+            None if rankings.empty else rankings, pathology, export_table(study, "readers"), design=design
+        )
     except StudyError as error:
         return LiveAnalysis(problem=f"The answers so far cannot be analysed: {error}")
     return LiveAnalysis(summary, None if pathology is None else notes(pathology))
@@ -95,7 +100,8 @@ def plot_uris(summary: dict) -> dict[str, str]:
 
 
 def analysis_zip(study: Study, analysis: LiveAnalysis) -> bytes:
-    """A zip of what `write_results` writes (summary.json, tables, report.md, plots) and the exports under export/."""
+    """A zip of what `write_results` writes (summary.json, tables, report.md, plots) and the exports, design.csv
+    included, under export/."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive, tempfile.TemporaryDirectory() as folder:
         for path in write_results(analysis.summary, folder, analysis.notes, study.title):

@@ -25,17 +25,20 @@ class Blocks:
     incomplete: pd.DataFrame
 
 
-def structure_blocks(rankings: pd.DataFrame, structure: str, by: str = "set") -> Blocks:
+def structure_blocks(
+    rankings: pd.DataFrame, structure: str, by: str = "set", sources: list[str] | None = None
+) -> Blocks:
     """Blocks of one structure: each (reader, set) ranking, or with by="reader" each reader's ranks averaged per source.
 
     A ranking that lacks a source is incomplete: it is reported in `incomplete` and left out (never mixed in),
     as is a reader's average over only the complete rankings. The block id is built here, explicitly, because
-    `pingouin.friedman(subject="reader")` would silently average a reader's sets.
+    `pingouin.friedman(subject="reader")` would silently average a reader's sets. `sources`: the structure's
+    sources (from the design), by default those its rows name.
     """
     if by not in BLOCKINGS:
         raise StudyError(f"blocks must be one of {', '.join(BLOCKINGS)}, not {by!r}")
     rows = rankings[rankings["structure"] == structure]
-    sources = list(rows["source"].unique())
+    sources = list(rows["source"].unique()) if sources is None else list(sources)
     counts = rows.groupby(["reader", "set"], sort=True)["source"].agg(lambda s: set(s))
     complete_keys = [key for key, ranked in counts.items() if len(ranked) == len(sources)]
     incomplete = pd.DataFrame(

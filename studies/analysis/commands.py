@@ -8,22 +8,29 @@ from pathlib import Path
 
 import pandas as pd
 
+from studies.analysis.adjust import FAMILIES, METHODS
 from studies.analysis.blocks import BLOCKINGS
+from studies.analysis.design import design_from_study
 from studies.analysis.pairwise import POSTHOCS
+from studies.analysis.pilot import estimate_from_pilot
 from studies.analysis.plots import power_plot
 from studies.analysis.power import (
+    ALPHA,
+    CROSSED,
     GOAL,
+    SCAN_LEVEL,
     Design,
     default_effects,
     effects_from_mean_ranks,
     parse_effects,
     power_curve,
-    smallest_readers,
+    sets_curve,
+    smallest_count,
 )
 from studies.analysis.recognition import notes
 from studies.analysis.results import write_results
 from studies.analysis.summary import analyze
-from studies.analysis.tables import read_pathology, read_rankings, read_readers
+from studies.analysis.tables import read_design, read_pathology, read_rankings, read_readers
 from studies.cli import Command
 from studies.errors import StudyError
 
@@ -41,16 +48,39 @@ def _analyze_arguments(parser: argparse.ArgumentParser) -> None:
         help="one block per (reader, set) ranking (default) or per reader (ranks averaged over sets)",
     )
     parser.add_argument("--posthoc", choices=POSTHOCS, help="also run this Friedman post-hoc test (scikit-posthocs)")
+    design = parser.add_mutually_exclusive_group()
+    design.add_argument("--design", type=Path, help="design.csv exported with the answers: answers must fit it")
+    design.add_argument("--study", type=Path, help="the bundle's study.json (or its folder), as the design")
+    parser.add_argument(
+        "--family",
+        choices=FAMILIES,
+        default="structure",
+        help="pairs corrected together: each structure's, or all structures' pairs",
+    )
+    parser.add_argument("--adjust", choices=METHODS, default="bonferroni", help="multiple-comparison adjustment")
+    parser.add_argument("--seed", type=int, default=0, help="seed of Monte Carlo permutations and bootstraps")
     parser.add_argument("--title", default="Reader study", help="heading of report.md")
     parser.add_argument("--out", required=True, type=Path, help="folder for summary.json, tables, report.md, plots")
 
 
 def _analyze(args: argparse.Namespace) -> int:
     """Read, analyse, write; print what was written."""
-    rankings = read_rankings(args.rankings)
-    pathology = read_pathology(args.pathology) if args.pathology else None
+    design = read_design(args.design) if args.design else design_from_study(args.study) if args.study else None
+    rankings = read_rankings(args.rankings, design)
+    pathology = read_pathology(args.pathology, design) if args.pathology else None
     readers = read_readers(args.readers) if args.readers else None
-    summary = analyze(rankings, pathology, readers, reference=args.reference, blocks=args.blocks, posthoc=args.posthoc)
+    summary = analyze(
+        rankings,
+        pathology,
+        readers,
+        reference=args.reference,
+        blocks=args.blocks,
+        posthoc=args.posthoc,
+        design=design,
+        family=args.family,
+        adjust=args.adjust,
+        seed=args.seed,
+    )
     written = write_results(summary, args.out, notes(pathology) if pathology is not None else None, args.title)
     for structure, result in summary["ranking"].items():
         f = result["friedman"]
@@ -61,6 +91,8 @@ def _analyze(args: argparse.Namespace) -> int:
             line += (
                 f"; Friedman χ²({f['df']}) = {f['statistic']:.3f}, p = {f['p']:.4g}; W = {result['kendall_w']['w']:.3f}"
             )
+        if result.get("scan_level"):
+            line += f"; scan-level p = {result['scan_level']['p']:.4g}"
         if result.get("posthoc_skipped"):
             line += f"; {result['posthoc_skipped']}"
         print(line)
@@ -78,56 +110,110 @@ def _power_arguments(parser: argparse.ArgumentParser) -> None:
         help="latent quality per source in noise SDs, e.g. real=1,medsyn=0.5,ha-gan=0 "
         "(default: each source 0.5 below the previous)",
     )
-    parser.add_argument("--from", dest="pilot", type=Path, help="summary.json of a pilot: effects from its mean ranks")
-    parser.add_argument("--structure", help="structure of the pilot summary to take (default: the first)")
+    pilot = parser.add_mutually_exclusive_group()
+    pilot.add_argument("--from", dest="summary", type=Path, help="summary.json of a pilot: effects from its mean ranks")
+    pilot.add_argument(
+        "--pilot", type=Path, help="rankings.csv of a pilot: effects, --reader-sd and --scan-sd estimated from it"
+    )
+    parser.add_argument("--structure", help="structure of the pilot to take (default: the first)")
     parser.add_argument("--blocks", choices=BLOCKINGS, default="set", help="blocks as in `analyze` (default: set)")
     parser.add_argument("--reader-sd", type=float, default=0.0, help="SD of a reader's lasting preference per source")
+    parser.add_argument(
+        "--scan-sd", type=float, default=0.0, help="SD of a scan's own quality, shared by every reader who ranks it"
+    )
+    parser.add_argument("--adjust", choices=METHODS, default="bonferroni", help="adjustment of the pairs")
     parser.add_argument("--simulations", type=int, default=1000, help="simulated studies per design (default 1000)")
     parser.add_argument("--max-readers", type=int, default=30, help="largest reader count searched (default 30)")
+    parser.add_argument("--max-sets", type=int, default=12, help="largest set count searched (default 12)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--out", type=Path, help="folder for power.csv and power.png")
 
 
 def _power(args: argparse.Namespace) -> int:
-    """Simulate, print power per test at the planned size and the readers needed for 80 %."""
-    if args.readers < 2 or args.sets < 1 or args.simulations < 1 or args.max_readers < 2:
-        raise StudyError("--readers and --max-readers must be at least 2, --sets and --simulations at least 1")
-    effects = _effects(args)
-    design = Design(effects, args.readers, args.sets, args.blocks, args.reader_sd)
+    """Simulate; print power and type-I error per test at the planned size, readers and sets needed for 80 %."""
+    if args.readers < 2 or args.sets < 1 or args.simulations < 1 or args.max_readers < 2 or args.max_sets < 2:
+        raise StudyError(
+            "--readers, --max-readers and --max-sets must be at least 2, --sets and --simulations at least 1"
+        )
+    if args.reader_sd < 0 or args.scan_sd < 0:
+        raise StudyError("--reader-sd and --scan-sd must not be negative")
+    effects, reader_sd, scan_sd = _effects(args)
+    design = Design(effects, args.readers, args.sets, args.blocks, reader_sd, scan_sd, args.adjust)
     counts = list(range(2, max(args.max_readers, args.readers) + 1))
-    curve = power_curve(design, counts, args.simulations, args.seed)
+    curve = power_curve(design, counts, args.simulations, args.seed, scan_level=True)
+    null = power_curve(design.resized(null=True), [args.readers], args.simulations, args.seed + 1, scan_level=True)
     planned = {name: values[counts.index(args.readers)] for name, values in curve.items()}
-    needed = smallest_readers(curve, counts)
+    needed = smallest_count(curve, counts)
     print("effects: " + ", ".join(f"{source} {value:+.2f}" for source, value in effects.items()))
-    print(f"{args.readers} readers × {args.sets} sets, {args.simulations} simulated studies, seed {args.seed}")
+    print(
+        f"{args.readers} readers × {args.sets} sets, reader SD {reader_sd:g}, scan SD {scan_sd:g}, "
+        f"{args.simulations} simulated studies, seed {args.seed}; pairs: {args.adjust}"
+    )
+    no_effect = len(set(effects.values())) == 1
     width = max(len(name) for name in planned)
-    print(f"{'test':<{width}}  power  readers for {GOAL:.0%}")
+    print(f"{'test':<{width}}  {'type-I' if no_effect else 'power'}  type-I at no effect  readers for {GOAL:.0%}")
     for name, value in planned.items():
-        reach = needed[name] if needed[name] is not None else f"> {counts[-1]}"
-        print(f"{name:<{width}}  {value:5.3f}  {reach}")
+        reach = "–" if no_effect else needed[name] if needed[name] is not None else f"> {counts[-1]}"
+        print(f"{name:<{width}}  {value:5.3f}  {null[name][0]:19.3f}  {reach}")
+    margin = 2 * (ALPHA * (1 - ALPHA) / args.simulations) ** 0.5
+    for name, values in null.items():
+        if values[0] > ALPHA + margin:
+            print(
+                f"warning: {name}: type-I error {values[0]:.3f} at no effect, above α = {ALPHA} beyond simulation "
+                f"error (±{margin:.3f}); its p-values overstate the evidence in this design"
+            )
+    set_counts = list(range(2, max(args.max_sets, args.sets) + 1))
+    by_sets = sets_curve(design, set_counts, args.simulations, args.seed)
+    sets_needed = smallest_count(by_sets, set_counts)
+    if not no_effect:
+
+        def sets_text(name: str) -> str:
+            count = sets_needed[name]
+            return f"{count} sets per structure" if count else f"more than {set_counts[-1]} sets per structure"
+
+        print(
+            f"for a generator-level claim at {GOAL:.0%} power with {args.readers} readers you need "
+            f"{sets_text(CROSSED)} (readers and scans random), {sets_text(SCAN_LEVEL)} (scan-level permutation, "
+            "these readers)"
+        )
+        for name in sets_needed:
+            if name not in (SCAN_LEVEL, CROSSED):
+                print(f"  {name}: {sets_text(name)}")
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         pd.DataFrame({"readers": counts, **curve}).to_csv(args.out / "power.csv", index=False)
+        pd.DataFrame({"sets": set_counts, **by_sets}).to_csv(args.out / "power_sets.csv", index=False)
         power_plot(curve, counts, args.out / "power.png", GOAL)
-        print(f"wrote power.csv and power.png to {args.out}")
+        print(f"wrote power.csv, power_sets.csv and power.png to {args.out}")
     return 0
 
 
-def _effects(args: argparse.Namespace) -> dict[str, float]:
-    """Effects from --from (a pilot's mean ranks), --effect, or the default ladder, for the chosen sources."""
+def _effects(args: argparse.Namespace) -> tuple[dict[str, float], float, float]:
+    """(effects, reader_sd, scan_sd): from --pilot (all three estimated), --from (a pilot's mean ranks), --effect,
+    or the default ladder, for the chosen sources."""
     sources = [s.strip() for s in args.sources.split(",") if s.strip()] if args.sources else None
+    reader_sd, scan_sd = args.reader_sd, args.scan_sd
     if args.pilot:
-        mean_rank = _pilot_mean_ranks(args.pilot, args.structure)
-        effects = effects_from_mean_ranks(mean_rank)
-        if sources:
-            missing = [source for source in sources if source not in effects]
-            if missing:
-                raise StudyError(f"{args.pilot}: no mean rank for {', '.join(missing)}")
-            effects = {source: effects[source] for source in sources}
-        return effects
-    if not sources or len(sources) < 2:
-        raise StudyError("give at least two --sources (or a pilot summary with --from)")
-    return parse_effects(args.effect, sources) if args.effect else default_effects(sources)
+        estimate = estimate_from_pilot(read_rankings(args.pilot), args.structure, args.seed)
+        print(
+            f"pilot {args.pilot} ({estimate.structure}: {estimate.readers} readers × {estimate.sets} sets): "
+            f"reader SD ≈ {estimate.reader_sd:g}, scan SD ≈ {estimate.scan_sd:g}"
+        )
+        effects, reader_sd, scan_sd = estimate.effects, estimate.reader_sd, estimate.scan_sd
+    elif args.summary:
+        effects = effects_from_mean_ranks(
+            _pilot_mean_ranks(args.summary, args.structure), (1 + reader_sd**2 + scan_sd**2) ** 0.5
+        )
+    else:
+        if not sources or len(sources) < 2:
+            raise StudyError("give at least two --sources (or a pilot with --from or --pilot)")
+        return (parse_effects(args.effect, sources) if args.effect else default_effects(sources)), reader_sd, scan_sd
+    if sources:
+        missing = [source for source in sources if source not in effects]
+        if missing:
+            raise StudyError(f"{args.pilot or args.summary}: no mean rank for {', '.join(missing)}")
+        effects = {source: effects[source] for source in sources}
+    return effects, reader_sd, scan_sd
 
 
 def _pilot_mean_ranks(path: Path, structure: str | None) -> dict[str, float]:
@@ -147,15 +233,19 @@ def _pilot_mean_ranks(path: Path, structure: str | None) -> dict[str, float]:
 COMMANDS: dict[str, Command] = {
     "analyze": Command(
         help="statistics of a reader study from its export CSVs",
-        description="Mean ranks, Friedman test, Bonferroni-corrected Wilcoxon pairs and Kendall's W per structure; "
-        "recognition accuracy with Wilson intervals; writes summary.json, CSV tables, report.md, PNGs.",
+        description="Mean ranks, Friedman test and corrected Wilcoxon pairs (claims about these scans), scan-level "
+        "permutation tests and a crossed readers × scans quasi-F test (claims about the generators), Kendall's W per "
+        "set and pooled, per structure; recognition "
+        "accuracy with Wilson and clustered intervals; reading times; writes summary.json, CSV tables, report.md, "
+        "PNGs. With --design or --study, answers that do not fit the study are refused.",
         add_arguments=_analyze_arguments,
         run=_analyze,
     ),
     "power": Command(
         help="simulated power of a planned ranking study",
-        description="How likely the Friedman test and each Bonferroni-corrected pair reach p ≤ 0.05 with this many "
-        "readers and sets, under a latent-quality model; and the smallest reader count for 80 %.",
+        description="How likely each test (pooled Friedman and Wilcoxon pairs; scan-level permutation tests) "
+        "reaches p ≤ 0.05 with this many readers and sets, under a latent-quality model with reader preference and "
+        "shared scan quality; each test's type-I error at no effect; the readers and sets needed for 80 %.",
         add_arguments=_power_arguments,
         run=_power,
     ),

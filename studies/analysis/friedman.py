@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 
@@ -49,3 +50,23 @@ def friedman(values: np.ndarray) -> dict:
     k = values.shape[1]
     statistic = float(friedman_statistic(values))
     return {"statistic": statistic, "df": k - 1, "p": float(friedman_p(statistic, k))}
+
+
+def wide(data: pd.DataFrame, dv: str, within: str, subject: str) -> pd.DataFrame:
+    """A long table (one row per subject and condition) as subjects × conditions, conditions in order of appearance."""
+    table = data.pivot(index=subject, columns=within, values=dv)
+    return table.reindex(columns=list(dict.fromkeys(data[within]))).astype(float)
+
+
+def friedman_test(data: pd.DataFrame, dv: str = "rank", within: str = "source", subject: str = "block") -> pd.DataFrame:
+    r"""Friedman test and Kendall's W of long data, in pingouin's shape (`pingouin.friedman(data, dv, within,
+    subject)`): one row with n (blocks), k, statistic (tie-corrected χ²_F, see `friedman_statistic`), df, p, w.
+
+    .. math:: W = \frac{\chi^2_F}{n (k - 1)}
+
+    (Friedman 1937; Kendall & Babington Smith 1939; Conover 1999, §5.8). Every subject needs every condition.
+    """
+    values = wide(data, dv, within, subject).to_numpy()
+    result = friedman(values)
+    n, k = values.shape
+    return pd.DataFrame([{"n": n, "k": k, **result, "w": result["statistic"] / (n * (k - 1))}])

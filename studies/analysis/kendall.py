@@ -1,12 +1,22 @@
-"""Kendall's coefficient of concordance W: how far the readers agree on the order of the sources."""
+"""Kendall's coefficient of concordance W: how far rankings agree on the order of the sources.
+
+Readers agree only where they rank the same scans, so agreement among readers is W within each set
+(`reader_agreement`); W over all (reader, set) rankings pooled measures how consistently sources are ordered across
+different scans, which is a property of the scans as much as of the readers.
+"""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from studies.analysis.friedman import friedman
 
-INTERPRETATION = ((0.1, "no"), (0.3, "weak"), (0.6, "moderate"), (1.01, "strong"))
+SCALE = ((0.3, "very weak"), (0.5, "weak"), (0.7, "moderate"), (0.9, "strong"), (np.inf, "unusually strong"))
+"""Schmidt (1997, "Managing Delphi surveys using nonparametric statistical techniques", Decision Sciences
+28(3), 763–774) reads W = .1 as very weak, .3 weak, .5 moderate, .7 strong and .9 unusually strong agreement; a W
+gets the word of the highest of these points it reaches, and below .3 "very weak". (Landis & Koch's bands are for
+kappa, not W.)"""
 
 
 def kendall_w(values: np.ndarray) -> dict:
@@ -25,7 +35,22 @@ def kendall_w(values: np.ndarray) -> dict:
 
 
 def interpret_w(w: float) -> str:
-    """Words for W after the common reading (Schmidt 1997; as the paper calls W = 0.528 moderate):
-    no/weak/moderate/strong.
+    """Schmidt's (1997) word for W (see `SCALE`): below .3 very weak, then weak, moderate (.5, as the paper calls
+    W = 0.528), strong (.7) and unusually strong (.9)."""
+    return next(label for upper, label in SCALE if w < upper)
+
+
+def reader_agreement(
+    data: pd.DataFrame, reader: str = "reader", set: str = "set", source: str = "source", rank: str = "rank"
+) -> pd.DataFrame:
+    """Kendall's W across the readers of each set (they rank the same scans), from complete rankings in long form.
+
+    Returns one row per set: set, readers, w, p (tie-corrected, see `kendall_w`; Friedman's p with the readers as
+    blocks). A set ranked by a single reader has no agreement to measure: w and p are NaN.
     """
-    return next(label for upper, label in INTERPRETATION if w < upper)
+    rows = []
+    for set_id, rankings in data.groupby(set, sort=False):
+        table = rankings.pivot(index=reader, columns=source, values=rank).astype(float)
+        result = kendall_w(table.to_numpy()) if len(table) > 1 else {"w": np.nan, "p": np.nan}
+        rows.append({"set": set_id, "readers": int(len(table)), "w": result["w"], "p": result["p"]})
+    return pd.DataFrame(rows, columns=["set", "readers", "w", "p"])

@@ -8,16 +8,12 @@ import numpy as np
 import pandas as pd
 import scikit_posthocs
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
+from studies.analysis.adjust import adjust_p
+from studies.analysis.friedman import wide
 from studies.errors import StudyError
 
 POSTHOCS = ("conover", "nemenyi")
-
-
-def bonferroni(p: np.ndarray, m: int) -> np.ndarray:
-    """Bonferroni-adjusted p = min(1, p · m) for m comparisons (Dunn 1961); NaN (no test possible) stays NaN."""
-    return np.minimum(1.0, np.asarray(p, dtype=float) * m)
 
 
 def wilcoxon_p(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -76,19 +72,23 @@ def _sign_flip_p(d: np.ndarray) -> np.ndarray:
     return np.clip(2 * np.minimum(less, greater), 0.0, 1.0)
 
 
-def pairwise_wilcoxon(ranks: pd.DataFrame) -> pd.DataFrame:
-    """Every pair of sources (columns of a blocks × sources rank table): a, b, statistic, p, p_bonferroni.
+def pairwise_wilcoxon(
+    data: pd.DataFrame, dv: str = "rank", within: str = "source", subject: str = "block"
+) -> pd.DataFrame:
+    """Every pair of sources of long data (one row per block and source), in pingouin's shape
+    (`pingouin.pairwise_tests(data, dv, within, subject, parametric=False)`): a, b, statistic, p, p_bonferroni.
 
-    m = k (k − 1) / 2 comparisons; the Bonferroni correction is statsmodels' `multipletests(method="bonferroni")`
-    (named explicitly: its default is Holm–Šidák), equal to min(1, p · m).
+    Two-sided Wilcoxon signed-rank test of the paired ranks (see `wilcoxon_p`); m = k (k − 1) / 2 comparisons,
+    p_bonferroni = min(1, p · m) (Dunn 1961; `studies.analysis.adjust.adjust_p`).
     """
+    ranks = wide(data, dv, within, subject)
     pairs = list(combinations(ranks.columns, 2))
     rows = []
     for a, b in pairs:
         statistic, p = wilcoxon_p(ranks[a].to_numpy(), ranks[b].to_numpy())
         rows.append({"a": a, "b": b, "statistic": float(statistic), "p": float(p)})
     table = pd.DataFrame(rows, columns=["a", "b", "statistic", "p"])
-    table["p_bonferroni"] = multipletests(table["p"], method="bonferroni")[1] if len(table) else []
+    table["p_bonferroni"] = adjust_p(table["p"].to_numpy(), "bonferroni")
     return table
 
 

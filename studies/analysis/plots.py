@@ -40,7 +40,7 @@ def mean_ranks_plot(ranking: dict, reference: str | None, target: Target) -> Non
         xticklabels=structures,
         ylim=(0, k + 1.8),
         ylabel="mean rank (1 = best)",
-        title="Mean rank per source" + (f" (p: Wilcoxon vs {reference}, Bonferroni)" if reference else ""),
+        title="Mean rank per source" + (f" (p: Wilcoxon vs {reference}, adjusted)" if reference else ""),
     )
     axes.legend(fontsize=8, ncols=len(sources), loc="upper left")
     _save(figure, target)
@@ -66,12 +66,9 @@ def rank_frequency_plot(ranking: dict, target: Target) -> None:
 
 
 def recognition_plot(pathology: dict, target: Target) -> None:
-    """Correct recognitions per true finding, one bar per source, labelled correct/answers (paper Fig. 7)."""
-    cells: dict[tuple[str, str], list[int]] = {}
-    for volume in pathology["by_volume"]:
-        cell = cells.setdefault((volume["truth"], volume["source"]), [0, 0])
-        cell[0] += volume["correct"]
-        cell[1] += volume["n"]
+    """Share of correct recognitions per true finding, one bar per source, with the clustered 95 % interval
+    (reader × volume bootstrap) and correct/answers above each bar (paper Fig. 7, in proportions)."""
+    cells = {(cell["truth"], cell["source"]): cell for cell in pathology.get("by_truth_source", [])}
     truths = sorted({truth for truth, _ in cells})
     sources = sorted({source for _, source in cells})
     figure = Figure(figsize=(max(6.0, 1.6 * len(truths)), 4.0), layout="constrained")
@@ -79,12 +76,21 @@ def recognition_plot(pathology: dict, target: Target) -> None:
     width = 0.8 / max(1, len(sources))
     for i, source in enumerate(sources):
         x = np.arange(len(truths)) + (i - (len(sources) - 1) / 2) * width
-        values = [cells.get((truth, source), [0, 0]) for truth in truths]
-        axes.bar(x, [c for c, _ in values], width, label=source)
-        for xi, (correct, n) in zip(x, values):
-            if n:
-                axes.text(xi, correct, f"{correct}/{n}", ha="center", va="bottom", fontsize=7)
-    axes.set(xticks=range(len(truths)), ylabel="correct recognitions", title="Correct recognitions per condition")
+        found = [cells.get((truth, source)) for truth in truths]
+        shares = np.array([cell["accuracy"] if cell else np.nan for cell in found])
+        low = np.array([cell["ci95_clustered"][0] if cell else np.nan for cell in found])
+        high = np.array([cell["ci95_clustered"][1] if cell else np.nan for cell in found])
+        errors = np.vstack([np.clip(shares - low, 0, None), np.clip(high - shares, 0, None)])
+        axes.bar(x, shares, width, yerr=errors, capsize=2, label=source)
+        for xi, cell, top in zip(x, found, high):
+            if cell:
+                axes.text(xi, top + 0.02, f"{cell['correct']}/{cell['n']}", ha="center", va="bottom", fontsize=7)
+    axes.set(
+        xticks=range(len(truths)),
+        ylim=(0, 1.15),
+        ylabel="share correct (95 % CI, clustered)",
+        title="Correct recognitions per condition",
+    )
     axes.set_xticklabels(truths, rotation=15, fontsize=8)
     axes.legend(fontsize=8)
     _save(figure, target)
@@ -108,10 +114,10 @@ def _sources(ranking: dict) -> list[str]:
 
 
 def _p_against(result: dict, reference: str | None, source: str) -> float | None:
-    """Bonferroni p of source vs the reference within one structure; None for the reference itself."""
+    """Adjusted p of source vs the reference within one structure; None for the reference itself."""
     for pair in result["pairwise"]:
         if {pair["a"], pair["b"]} == {reference, source} and reference != source:
-            return pair["p_bonferroni"]
+            return pair.get("p_adjusted", pair["p_bonferroni"])
     return None
 
 

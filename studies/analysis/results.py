@@ -13,6 +13,7 @@ import pandas as pd
 
 from studies.analysis.plots import Target, mean_ranks_plot, rank_frequency_plot, recognition_plot
 from studies.analysis.report import report_markdown
+from studies.analysis.spreadsheet import neutralise_frame
 from studies.errors import StudyError
 
 FILES = frozenset(
@@ -28,6 +29,9 @@ FILES = frozenset(
         "recognition.csv",
         "recognition_by_volume.csv",
         "readers_summary.csv",
+        "reader_agreement.csv",
+        "scan_level.csv",
+        "reading_time.csv",
         "mean_ranks.png",
         "rank_frequencies.png",
         "recognition.png",
@@ -68,6 +72,9 @@ def result_tables(summary: dict) -> dict[str, pd.DataFrame]:
                         "friedman_p": (result["friedman"] or {}).get("p"),
                         "kendall_w": (result["kendall_w"] or {}).get("w"),
                         "kendall_p": (result["kendall_w"] or {}).get("p"),
+                        "reader_w_mean": (result.get("reader_agreement") or {}).get("w_mean"),
+                        "scan_level_p": (result.get("scan_level") or {}).get("p"),
+                        "crossed_p": (result.get("crossed") or {}).get("p"),
                     }
                     for structure, result in ranking.items()
                 ]
@@ -78,7 +85,35 @@ def result_tables(summary: dict) -> dict[str, pd.DataFrame]:
                     for structure, result in ranking.items()
                     for pair in result["pairwise"]
                 ],
-                columns=["structure", "a", "b", "statistic", "p", "p_bonferroni"],
+                columns=["structure", "a", "b", "statistic", "p", "p_bonferroni", "p_adjusted"],
+            ),
+            "reader_agreement": pd.DataFrame(
+                [
+                    {"structure": structure, "set": set_id, **entry}
+                    for structure, result in ranking.items()
+                    for set_id, entry in (result.get("reader_agreement") or {}).get("w_by_set", {}).items()
+                ],
+                columns=["structure", "set", "readers", "w", "p"],
+            ),
+            "scan_level": pd.DataFrame(
+                [
+                    row
+                    for structure, result in ranking.items()
+                    if result.get("scan_level")
+                    for row in _scan_rows(structure, result["scan_level"])
+                ],
+                columns=[
+                    "structure",
+                    "test",
+                    "a",
+                    "b",
+                    "difference",
+                    "p",
+                    "p_adjusted",
+                    "exact",
+                    "permutations",
+                    "mc_se",
+                ],
             ),
             "incomplete": pd.DataFrame(
                 [
@@ -110,6 +145,8 @@ def result_tables(summary: dict) -> dict[str, pd.DataFrame]:
                     "accuracy": r["accuracy"],
                     "ci95_low": r["ci95"][0],
                     "ci95_high": r["ci95"][1],
+                    "ci95_clustered_low": (r.get("ci95_clustered") or [None, None])[0],
+                    "ci95_clustered_high": (r.get("ci95_clustered") or [None, None])[1],
                 }
                 for group, key, r in groups
             ]
@@ -123,6 +160,9 @@ def result_tables(summary: dict) -> dict[str, pd.DataFrame]:
                 {
                     "readers": readers["count"],
                     "finished": readers["finished"],
+                    "invited": readers.get("invited", readers["count"]),
+                    "not_started": ", ".join(readers.get("not_started", [])),
+                    "revoked": ", ".join(readers.get("revoked", [])),
                     "experience_n": experience["n"],
                     **{f"years_{key}": experience[key] for key in ("min", "median", "max", "mean")},
                     **{f"level_{level}": count for level, count in experience["by_level"].items()},
@@ -132,7 +172,34 @@ def result_tables(summary: dict) -> dict[str, pd.DataFrame]:
                 }
             ]
         )
+    if summary.get("reading_time"):
+        tables["reading_time"] = pd.DataFrame(summary["reading_time"])
     return tables
+
+
+def _scan_rows(structure: str, scan: dict) -> list[dict]:
+    """scan_level.csv's rows of one structure: the global test, then each pair."""
+    rows = [
+        {
+            "structure": structure,
+            "test": "all sources",
+            "p": scan["p"],
+            "exact": scan["exact"],
+            "permutations": scan["permutations"],
+            "mc_se": scan["mc_se"],
+        }
+    ]
+    for pair in scan["pairwise"]:
+        rows.append(
+            {
+                "structure": structure,
+                "test": "pair",
+                **pair,
+                "exact": scan["pairwise_exact"],
+                "permutations": scan["pairwise_permutations"],
+            }
+        )
+    return rows
 
 
 def result_plots(summary: dict) -> dict[str, Callable[[Target], None]]:
@@ -151,6 +218,8 @@ def write_results(
 ) -> list[Path]:
     """Write summary.json, the CSV tables, notes.csv, report.md and the plots into out; returns the files written.
 
+    Text cells of the CSV files are neutralised against spreadsheet formulas (`studies.analysis.spreadsheet`).
+
     Everything is rendered into a temporary folder first and moved into place only when all of it succeeded;
     then the files of `FILES` this run did not write (left by an earlier run, e.g. recognition.png of a run with
     pathology) are removed, so out never mixes two runs. Other files in out are never touched.
@@ -163,9 +232,9 @@ def write_results(
         staging = Path(staging)
         (staging / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n", encoding="utf-8")
         for stem, table in result_tables(summary).items():
-            table.to_csv(staging / f"{stem}.csv", index=False)
+            neutralise_frame(table).to_csv(staging / f"{stem}.csv", index=False)
         if notes is not None:
-            notes.to_csv(staging / "notes.csv", index=False)
+            neutralise_frame(notes).to_csv(staging / "notes.csv", index=False)
         (staging / "report.md").write_text(report_markdown(summary, title), encoding="utf-8")
         for name, draw in result_plots(summary).items():
             draw(staging / name)

@@ -5,13 +5,24 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from studies.analysis.adjust import adjust_p, check_family
 from studies.analysis.blocks import structure_blocks
-from studies.analysis.friedman import friedman
-from studies.analysis.kendall import kendall_w
+from studies.analysis.crossed import crossed_test
+from studies.analysis.design import Design
+from studies.analysis.friedman import friedman_test
+from studies.analysis.kendall import reader_agreement
 from studies.analysis.pairwise import check_posthoc, pairwise_posthoc, pairwise_wilcoxon
+from studies.analysis.permutation import DRAWS, scan_permutation_pairs, scan_permutation_test
 from studies.analysis.readers import readers_summary
 from studies.analysis.recognition import recognition_summary
-from studies.analysis.tables import validate_pathology, validate_rankings, validate_readers
+from studies.analysis.tables import (
+    check_reader_ids,
+    structure_sources,
+    validate_pathology,
+    validate_rankings,
+    validate_readers,
+)
+from studies.analysis.timing import reading_times
 from studies.errors import StudyError
 
 DEFAULT_REFERENCE = "real"
@@ -26,6 +37,11 @@ def analyze(
     reference: str | None = None,
     blocks: str = "set",
     posthoc: str | None = None,
+    design: Design | None = None,
+    family: str = "structure",
+    adjust: str = "bonferroni",
+    seed: int = 0,
+    draws: int = DRAWS,
 ) -> dict:
     """Validate the export tables and compute every statistic; returns the summary.json structure.
 
@@ -35,23 +51,56 @@ def analyze(
     blocks: "set" (each reader's ranking of one set is a block) or "reader" (a reader's ranks averaged per source).
     posthoc: also run "conover" or "nemenyi" (scikit-posthocs) next to the Wilcoxon tests; a structure with too
     few complete blocks gets none, and "posthoc_skipped" says why.
+    design: the study's design; every answer must fit it. family / adjust: the multiple-comparison family
+    ("structure": each structure's pairs; "all": every structure's pairs together) and method ("bonferroni",
+    "holm") of every pair's `p_adjusted`; `p_bonferroni` is always Bonferroni within the structure.
+    seed / draws: of the Monte Carlo permutations (used only where full enumeration is too large) and bootstraps.
     """
-    summary = {"reference": None, "blocks": blocks, "ranking": {}}
+    check_family(family)
+    adjust_p(np.zeros(1), adjust)
+    summary = {
+        "reference": None,
+        "blocks": blocks,
+        "adjustment": {"method": adjust, "family": family},
+        "ranking": {},
+    }
     if rankings is not None:
-        rankings = validate_rankings(rankings)
+        rankings = validate_rankings(rankings, design=design)
+        sources = design.sources() if design is not None else structure_sources(rankings)
         summary["reference"] = _reference(rankings, reference)
         summary["ranking"] = {
-            structure: structure_summary(rankings, structure, blocks, posthoc)
+            structure: structure_summary(
+                rankings, structure, blocks, posthoc, sources=sources[structure], seed=seed, draws=draws
+            )
             for structure in rankings["structure"].unique()
         }
-    summary["pathology"] = recognition_summary(validate_pathology(pathology)) if pathology is not None else None
-    summary["readers"] = readers_summary(validate_readers(readers)) if readers is not None else None
+        adjust_pairs(summary["ranking"], family, adjust)
+    if pathology is not None:
+        pathology = validate_pathology(pathology, design=design)
+    if readers is not None:
+        readers = validate_readers(readers)
+        for table, name in ((rankings, "rankings.csv"), (pathology, "pathology.csv")):
+            if table is not None:
+                check_reader_ids(table, readers, name, "readers.csv")
+    summary["pathology"] = recognition_summary(pathology, seed) if pathology is not None else None
+    summary["readers"] = readers_summary(readers) if readers is not None else None
+    summary["reading_time"] = _records(reading_times(rankings, pathology))
     return summary
 
 
-def structure_summary(rankings: pd.DataFrame, structure: str, blocks: str = "set", posthoc: str | None = None) -> dict:
-    """Mean ranks, rank counts, Friedman, Kendall's W and pairwise tests of one structure over its complete blocks."""
-    found = structure_blocks(rankings, structure, blocks)
+def structure_summary(
+    rankings: pd.DataFrame,
+    structure: str,
+    blocks: str = "set",
+    posthoc: str | None = None,
+    *,
+    sources: list[str] | None = None,
+    seed: int = 0,
+    draws: int = DRAWS,
+) -> dict:
+    """Mean ranks, rank counts, Friedman, Kendall's W, pairwise tests, reader agreement per set, the scan-level
+    permutation tests and the crossed readers × scans test of one structure over its complete rankings."""
+    found = structure_blocks(rankings, structure, blocks, sources)
     ranks, k = found.ranks, found.ranks.shape[1]
     counts = found.rows.groupby("source")["rank"].value_counts().unstack(fill_value=0)
     counts = counts.reindex(index=ranks.columns, columns=range(1, k + 1), fill_value=0)
@@ -67,16 +116,75 @@ def structure_summary(rankings: pd.DataFrame, structure: str, blocks: str = "set
         "friedman": None,
         "kendall_w": None,
         "pairwise": [],
+        "reader_agreement": None,
+        "scan_level": None,
+        "crossed": None,
     }
     if posthoc:
         result.update(_posthoc(ranks, posthoc))
     if len(ranks) == 0:
         return result
-    values = ranks.to_numpy()
-    result["friedman"] = friedman(values)
-    result["kendall_w"] = kendall_w(values)
-    result["pairwise"] = _records(pairwise_wilcoxon(ranks))
+    long = ranks.rename_axis(columns="source").stack().rename("rank").reset_index()
+    test = friedman_test(long).iloc[0]
+    result["friedman"] = {"statistic": float(test["statistic"]), "df": int(test["df"]), "p": float(test["p"])}
+    result["kendall_w"] = {"w": float(test["w"]), "p": float(test["p"])}
+    result["pairwise"] = _records(pairwise_wilcoxon(long))
+    result["reader_agreement"] = _agreement(reader_agreement(found.rows))
+    result["scan_level"] = _scan_level(found.rows, seed, draws)
+    crossed = _records(crossed_test(found.rows))
+    result["crossed"] = crossed[0] if crossed else None
     return result
+
+
+def adjust_pairs(ranking: dict, family: str, method: str) -> None:
+    """Give every Wilcoxon pair and every scan-level pair its `p_adjusted`, over the family asked for: each
+    structure's pairs of one test, or ("all") those of every structure together."""
+    for key in ("pairwise", "scan_level"):
+        groups = [
+            (result[key] if key == "pairwise" else (result[key] or {}).get("pairwise", []))
+            for result in ranking.values()
+        ]
+        families = groups if family == "structure" else [[pair for group in groups for pair in group]]
+        for pairs in families:
+            adjusted = adjust_p(np.array([pair["p"] for pair in pairs], dtype=float), method)
+            for pair, value in zip(pairs, adjusted):
+                pair["p_adjusted"] = _float(value)
+
+
+def _agreement(table: pd.DataFrame) -> dict:
+    """The reader_agreement entry of summary.json from `reader_agreement`'s table (sets with one reader: null W)."""
+    measured = table["w"].dropna()
+    return {
+        "w_mean": _float(measured.mean()),
+        "w_min": _float(measured.min()),
+        "w_max": _float(measured.max()),
+        "w_by_set": {
+            str(row.set): {"w": _float(row.w), "p": _float(row.p), "readers": int(row.readers)}
+            for row in table.itertuples(index=False)
+        },
+    }
+
+
+def _scan_level(rows: pd.DataFrame, seed: int, draws: int) -> dict:
+    """The scan_level entry of summary.json from the two permutation tests' tables."""
+    test = scan_permutation_test(rows, seed=seed, draws=draws).iloc[0]
+    pairs = scan_permutation_pairs(rows, seed=seed, draws=draws)
+    return {
+        "method": str(test["method"]),
+        "exact": bool(test["exact"]),
+        "permutations": int(test["permutations"]),
+        "statistic": float(test["statistic"]),
+        "p": float(test["p"]),
+        "mc_se": float(test["mc_se"]),
+        "sets": int(test["sets"]),
+        "pairwise_exact": bool(pairs["exact"].all()) if len(pairs) else True,
+        "pairwise_permutations": int(pairs["permutations"].iloc[0]) if len(pairs) else 0,
+        "pairwise_min_p": float(pairs["min_p"].iloc[0]) if len(pairs) else 1.0,
+        "pairwise": [
+            {"a": str(pair.a), "b": str(pair.b), "difference": float(pair.difference), "p": float(pair.p)}
+            for pair in pairs.itertuples(index=False)
+        ],
+    }
 
 
 def _posthoc(ranks: pd.DataFrame, method: str) -> dict:

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 
+from studies.analysis.design import DESIGN_COLUMNS, Design, check_pathology, check_rankings, validate_design
+from studies.analysis.spreadsheet import restore_frame
 from studies.errors import StudyError
 
 RANKING_COLUMNS = ("reader", "structure", "set", "source", "rank")
 PATHOLOGY_COLUMNS = ("reader", "volume", "source", "truth", "answer")
 READER_COLUMNS = ("reader", "years_experience", "level", "minutes")
 LEVELS = ("resident", "junior", "senior", "faculty")
+STATUSES = SimpleNamespace(FINISHED="finished", STARTED="started", NOT_STARTED="not started", REVOKED="revoked")
+"""The `status` column of readers.csv: where each invited reader stands."""
 
 
 def read_table(path: str | Path, required: tuple[str, ...]) -> pd.DataFrame:
-    """Read one export CSV as text, refusing an empty file or a missing column; `row` holds the file's line number."""
+    """Read one export CSV as text, refusing an empty file or a missing column; `row` holds the file's line number.
+
+    Text cells neutralised against spreadsheet formulas by the export are read back as the original text.
+    """
     path = Path(path)
     if not path.is_file():
         raise StudyError(f"{path}: no such file")
@@ -25,6 +34,7 @@ def read_table(path: str | Path, required: tuple[str, ...]) -> pd.DataFrame:
         raise StudyError(f"{path}: the file is empty (expected a header row and one row per answer)") from None
     except (UnicodeDecodeError, pd.errors.ParserError) as error:
         raise StudyError(f"{path}: not a readable UTF-8 CSV file ({error})") from None
+    table = restore_frame(table)
     table.columns = [str(column).strip() for column in table.columns]
     missing = [column for column in required if column not in table.columns]
     if missing:
@@ -35,10 +45,13 @@ def read_table(path: str | Path, required: tuple[str, ...]) -> pd.DataFrame:
     return table
 
 
-def validate_rankings(table: pd.DataFrame, name: str = "rankings.csv") -> pd.DataFrame:
+def validate_rankings(table: pd.DataFrame, name: str = "rankings.csv", design: Design | None = None) -> pd.DataFrame:
     """Check ranks are whole numbers 1..k, unique within a ranking, one scan per source; return with integer ranks.
 
-    k is the number of sources ranked for the structure; `row` (the file's line) names each problem.
+    With a design, every row must fit it (`check_rankings`) and k is the number of sources the design gives the
+    structure; without one, k is the number of sources its sets have in common, and every set must name exactly
+    those (see `_check_sets`). `row` (the file's line) names each problem; `seconds`, where present, must be a
+    non-negative number (blank: not recorded).
     """
     table = _with_rows(table)
     missing = [column for column in RANKING_COLUMNS if column not in table.columns]
@@ -56,13 +69,17 @@ def validate_rankings(table: pd.DataFrame, name: str = "rankings.csv") -> pd.Dat
     for _, bad in table[not_whole].head(1).iterrows():
         raise StudyError(f"{name}, row {bad['row']}: rank {bad['rank']!r} is not a whole number")
     table["rank"] = ranks.astype(int)
+    _check_seconds(table, name)
+    _check_case(table, "source", name)
+    if design is not None:
+        check_rankings(table, design, name)
     for structure, rows in table.groupby("structure", sort=False):
-        sources = rows["source"].unique()
-        if len(sources) < 2:
+        ranked = design.sources()[structure] if design is not None else _check_sets(rows, structure, name)
+        if len(ranked) < 2:
             raise StudyError(
-                f"{name}: structure {structure!r} has a single source ({sources[0]}); a ranking needs at least two"
+                f"{name}: structure {structure!r} has a single source ({ranked[0]}); a ranking needs at least two"
             )
-        k = len(sources)
+        k = len(ranked)
         for _, bad in rows[(rows["rank"] < 1) | (rows["rank"] > k)].head(1).iterrows():
             raise StudyError(
                 f"{name}, row {bad['row']}: rank {bad['rank']} is outside 1..{k} "
@@ -80,8 +97,72 @@ def validate_rankings(table: pd.DataFrame, name: str = "rankings.csv") -> pd.Dat
     return table
 
 
-def validate_pathology(table: pd.DataFrame, name: str = "pathology.csv") -> pd.DataFrame:
-    """Check the recognition answers; `correct` is recomputed as answer == truth (case-insensitive), `note` kept."""
+def structure_sources(rankings: pd.DataFrame) -> dict[str, list[str]]:
+    """The sources ranked for each structure of validated rankings, in order of first appearance."""
+    return {structure: list(rows["source"].unique()) for structure, rows in rankings.groupby("structure", sort=False)}
+
+
+def _check_sets(rows: pd.DataFrame, structure: str, name: str) -> list[str]:
+    """Without a design, every set of a structure must name the same sources: refuse a set that names a source the
+    others do not (naming the set and its rows), or that lacks a source all the others name; return the sources."""
+    per_set = rows.groupby("set", sort=False)["source"].agg(lambda s: set(s))
+    everywhere = set.intersection(*per_set)
+    for source in dict.fromkeys(rows["source"]):
+        if source in everywhere:
+            continue
+        having = [set_id for set_id, names in per_set.items() if source in names]
+        lacking = [set_id for set_id, names in per_set.items() if source not in names]
+        if len(having) <= len(lacking):
+            where = rows[rows["set"].isin(having) & (rows["source"] == source)]["row"]
+            raise StudyError(
+                f"{name}, row(s) {_list(where)}: set(s) {_list(having)} of structure {structure!r} name source "
+                f"{source!r}, which set(s) {_list(lacking)} do not; every set of a structure must rank the same "
+                "sources (give the study's design with --design to check the answers against it)"
+            )
+        raise StudyError(
+            f"{name}: set(s) {_list(lacking)} of structure {structure!r} lack source {source!r}, which set(s) "
+            f"{_list(having)} rank; every set of a structure must rank the same sources (give the study's design "
+            "with --design to check the answers against it)"
+        )
+    return list(dict.fromkeys(rows["source"]))
+
+
+def _check_seconds(table: pd.DataFrame, name: str) -> None:
+    """Turn a `seconds` column into floats (blank: not recorded), refusing text, infinities and negative times."""
+    if "seconds" not in table.columns:
+        return
+    text = _text(table["seconds"])
+    values = pd.to_numeric(text.where(text != ""), errors="coerce")
+    bad = (values.isna() & (text != "")) | values.map(lambda v: not pd.isna(v) and not math.isfinite(v))
+    for _, row in table[bad].head(1).iterrows():
+        raise StudyError(f"{name}, row {row['row']}: seconds {row['seconds']!r} is not a number")
+    for _, row in table[values < 0].head(1).iterrows():
+        raise StudyError(f"{name}, row {row['row']}: seconds {row['seconds']!r} is negative")
+    table["seconds"] = values.astype(float)
+
+
+def _check_case(table: pd.DataFrame, column: str, name: str) -> None:
+    """Refuse two spellings of one name that differ only in case (`MedSyn` beside `medsyn`), naming the rarer's row."""
+    for _, spellings in table.groupby(table[column].str.casefold(), sort=False)[column]:
+        counts = spellings.value_counts()
+        if len(counts) > 1:
+            rare = counts.index[-1]
+            row = table.loc[spellings.index[spellings == rare][0], "row"]
+            raise StudyError(
+                f"{name}, row {row}: {column} {rare!r} differs only in case from {counts.index[0]!r}; "
+                "names are case-sensitive, spell it one way"
+            )
+
+
+def _list(values) -> str:
+    """Distinct values in order, comma-separated, at most ten then a count."""
+    values = [str(v) for v in dict.fromkeys(values)]
+    return ", ".join(values[:10]) + (f" and {len(values) - 10} more" if len(values) > 10 else "")
+
+
+def validate_pathology(table: pd.DataFrame, name: str = "pathology.csv", design: Design | None = None) -> pd.DataFrame:
+    """Check the recognition answers (against the design when given); `correct` is recomputed as answer == truth
+    (case-insensitive), `note` kept."""
     table = _with_rows(table)
     missing = [column for column in PATHOLOGY_COLUMNS if column not in table.columns]
     if missing:
@@ -91,9 +172,13 @@ def validate_pathology(table: pd.DataFrame, name: str = "pathology.csv") -> pd.D
     table = table.copy()
     for column in (*PATHOLOGY_COLUMNS, "note"):
         table[column] = _text(table[column]) if column in table.columns else ""
-    for column in ("reader", "volume", "truth"):
+    for column in ("reader", "volume", "source", "truth"):
         for _, bad in table[table[column] == ""].head(1).iterrows():
             raise StudyError(f"{name}, row {bad['row']}: empty {column}")
+    _check_seconds(table, name)
+    _check_case(table, "source", name)
+    if design is not None:
+        check_pathology(table, design, name)
     repeated = table[table.duplicated(["reader", "volume"], keep="first")]
     for _, bad in repeated.head(1).iterrows():
         raise StudyError(f"{name}, row {bad['row']}: {bad['reader']} answered volume {bad['volume']!r} twice")
@@ -102,7 +187,11 @@ def validate_pathology(table: pd.DataFrame, name: str = "pathology.csv") -> pd.D
 
 
 def validate_readers(table: pd.DataFrame, name: str = "readers.csv") -> pd.DataFrame:
-    """Check the reader table: numeric experience and minutes where given, a known level; blanks become missing."""
+    """Check the reader table: numeric experience and minutes where given, a known level; blanks become missing.
+
+    `status` (finished, started, not started, revoked) is checked where present; older files without it get it
+    from `finished` and `started` (a file without `started` counts every reader as having started, as before).
+    """
     table = _with_rows(table)
     missing = [column for column in READER_COLUMNS if column not in table.columns]
     if missing:
@@ -119,10 +208,32 @@ def validate_readers(table: pd.DataFrame, name: str = "readers.csv") -> pd.DataF
     table["level"] = _text(table["level"]).str.lower()
     for _, bad in table[~table["level"].isin(("", *LEVELS))].head(1).iterrows():
         raise StudyError(f"{name}, row {bad['row']}: level {bad['level']!r} is not one of {', '.join(LEVELS)}")
-    if "finished" not in table.columns:
-        table["finished"] = ""
-    table["finished"] = _text(table["finished"])
+    has_started = "started" in table.columns
+    for column in ("finished", "started"):
+        table[column] = _text(table[column]) if column in table.columns else ""
+    if "status" in table.columns:
+        table["status"] = _text(table["status"]).str.lower()
+        known = tuple(vars(STATUSES).values())
+        for _, bad in table[~table["status"].isin(known)].head(1).iterrows():
+            raise StudyError(f"{name}, row {bad['row']}: status {bad['status']!r} is not one of {', '.join(known)}")
+    else:
+        started = (table["started"] != "") if has_started else pd.Series(True, index=table.index)
+        table["status"] = STATUSES.NOT_STARTED
+        table.loc[started, "status"] = STATUSES.STARTED
+        table.loc[table["finished"] != "", "status"] = STATUSES.FINISHED
     return table
+
+
+def check_reader_ids(answers: pd.DataFrame, readers: pd.DataFrame, name: str, readers_name: str) -> None:
+    """Refuse answer rows whose reader id matches a readers.csv id only up to case (`Alice` beside `alice`)."""
+    known = set(readers["reader"])
+    folded = {reader.casefold(): reader for reader in known}
+    for row in answers.itertuples(index=False):
+        if row.reader not in known and row.reader.casefold() in folded:
+            raise StudyError(
+                f"{name}, row {row.row}: reader {row.reader!r} is {folded[row.reader.casefold()]!r} in {readers_name}; "
+                "reader ids are case-sensitive, export both files from the same study"
+            )
 
 
 def _text(column: pd.Series) -> pd.Series:
@@ -137,14 +248,19 @@ def _with_rows(table: pd.DataFrame) -> pd.DataFrame:
     return table.assign(row=range(2, len(table) + 2))
 
 
-def read_rankings(path: str | Path) -> pd.DataFrame:
-    """Read and validate rankings.csv."""
-    return validate_rankings(read_table(path, RANKING_COLUMNS), str(path))
+def read_rankings(path: str | Path, design: Design | None = None) -> pd.DataFrame:
+    """Read and validate rankings.csv (against the design when given)."""
+    return validate_rankings(read_table(path, RANKING_COLUMNS), str(path), design)
 
 
-def read_pathology(path: str | Path) -> pd.DataFrame:
-    """Read and validate pathology.csv."""
-    return validate_pathology(read_table(path, PATHOLOGY_COLUMNS), str(path))
+def read_pathology(path: str | Path, design: Design | None = None) -> pd.DataFrame:
+    """Read and validate pathology.csv (against the design when given)."""
+    return validate_pathology(read_table(path, PATHOLOGY_COLUMNS), str(path), design)
+
+
+def read_design(path: str | Path) -> Design:
+    """Read and validate design.csv."""
+    return validate_design(read_table(path, DESIGN_COLUMNS), str(path))
 
 
 def read_readers(path: str | Path) -> pd.DataFrame:

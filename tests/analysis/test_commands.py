@@ -66,6 +66,8 @@ def test_power_prints_power_per_test_and_the_readers_needed(tmp_path, capsys):
         "200",
         "--max-readers",
         "8",
+        "--max-sets",
+        "5",
         "--effect",
         "real=1,medsyn=0.3,ha-gan=0",
         "--out",
@@ -74,6 +76,7 @@ def test_power_prints_power_per_test_and_the_readers_needed(tmp_path, capsys):
     assert main(args) == 0
     first = capsys.readouterr().out
     assert "Friedman" in first and "real vs medsyn" in first and "readers for 80%" in first
+    assert "scan-level" in first and "for a generator-level claim at 80% power with 6 readers you need" in first
     assert (tmp_path / "power.png").exists() and (tmp_path / "power.csv").exists()
     main(args)
     assert capsys.readouterr().out == first
@@ -97,6 +100,8 @@ def test_power_takes_effects_from_a_pilot_summary(export, tmp_path, capsys):
                 "100",
                 "--max-readers",
                 "5",
+                "--max-sets",
+                "4",
             ]
         )
         == 0
@@ -129,3 +134,34 @@ def test_analyze_skips_the_post_hoc_test_of_a_single_ranking_and_says_why(export
     assert airway["posthoc_skipped"] == "the conover post-hoc test needs at least 2 complete blocks, found 1"
     assert "airway: 1 complete rankings" in capsys.readouterr().out
     assert not (out / "posthoc.csv").exists()
+
+
+def test_power_at_no_effect_prints_each_tests_type_i_error_and_warns_above_alpha(capsys):
+    args = ["power", "--sources", "a,b,c,d", "--effect", "a=0,b=0,c=0,d=0", "--reader-sd", "1.0"]
+    assert main([*args, "--simulations", "400", "--max-readers", "10", "--max-sets", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "test" in out and "type-I" in out.splitlines()[2]
+    assert "warning: Friedman: type-I error" in out and "above α = 0.05" in out
+    assert "warning: crossed" not in out
+
+
+def test_power_estimates_effects_and_both_variance_components_from_a_pilot_export(export, capsys):
+    args = ["power", "--pilot", str(export["rankings"]), "--structure", "airway", "--readers", "4"]
+    assert main([*args, "--simulations", "100", "--max-readers", "5", "--max-sets", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "(airway: 6 readers × 4 sets): reader SD ≈" in out and "scan SD ≈" in out
+
+
+def test_analyze_with_a_design_refuses_answers_that_do_not_fit_naming_the_file(export, tmp_path, capsys):
+    from tests.analysis.test_design import make_design
+
+    design = make_design()
+    design.loc[design["source"] == "medsyn", "source"] = "MedSyn-v2"
+    design.to_csv(tmp_path / "design.csv", index=False)
+    out = tmp_path / "analysis"
+    status = main(
+        ["analyze", "--rankings", str(export["rankings"]), "--design", str(tmp_path / "design.csv"), "--out", str(out)]
+    )
+    assert status == 2
+    assert f"source 'medsyn' is not a source of the design ({tmp_path / 'design.csv'} has:" in capsys.readouterr().err
+    assert not out.exists()

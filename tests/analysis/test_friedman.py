@@ -1,10 +1,11 @@
 """Friedman's test against published values and independent implementations."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
-from studies.analysis.friedman import friedman, friedman_statistic
+from studies.analysis.friedman import friedman, friedman_statistic, friedman_test
 
 # R's friedman.test help page (Hollander & Wolfe 1973, p. 140): times of 22 players for 3 ways of rounding first base.
 ROUNDING_TIMES = np.array(
@@ -103,3 +104,12 @@ def test_blocks_that_are_all_ties_give_a_statistic_of_zero():
 def test_it_refuses_a_table_with_a_single_treatment():
     with pytest.raises(ValueError, match="two treatments"):
         friedman(np.ones((5, 1)))
+
+
+def test_the_long_form_test_gives_the_statistic_p_and_w_of_the_table():
+    """friedman_test(data, dv, within, subject) in pingouin's shape equals friedman() and W = χ²/(n(k − 1))."""
+    long = pd.DataFrame(GRASS).rename_axis(index="block", columns="source").stack().rename("rank").reset_index()
+    row = friedman_test(long).iloc[0]
+    expected = friedman(GRASS)
+    assert (row["statistic"], row["df"], row["p"]) == pytest.approx((expected["statistic"], 3, expected["p"]))
+    assert row["w"] == pytest.approx(expected["statistic"] / (len(GRASS) * 3))

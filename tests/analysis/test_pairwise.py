@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from studies.analysis.pairwise import bonferroni, pairwise_posthoc, pairwise_wilcoxon, wilcoxon_p
+from studies.analysis.pairwise import pairwise_posthoc, pairwise_wilcoxon, wilcoxon_p
 from studies.errors import StudyError
 
 
@@ -39,18 +39,15 @@ def test_pairs_that_never_differ_get_p_one():
     assert statistic == 0.0 and p == 1.0
 
 
-def test_bonferroni_multiplies_by_the_number_of_pairs_and_caps_at_one():
-    assert bonferroni(np.array([0.01, 0.2, 0.004]), 6).tolist() == pytest.approx([0.06, 1.0, 0.024])
-
-
 def test_every_pair_is_tested_and_corrected_with_bonferroni_not_holm_sidak():
     """m = k (k − 1) / 2 comparisons; statsmodels' multipletests default (Holm–Šidák) would give other values."""
     ranks = pd.DataFrame(
         np.random.default_rng(6).permuted(np.tile(np.arange(1.0, 5.0), (16, 1)), axis=1),
         columns=["real", "medsyn", "ha-gan", "medical-diffusion"],
     )
-    table = pairwise_wilcoxon(ranks)
-    assert len(table) == 6
+    long = ranks.rename_axis(index="block", columns="source").stack().rename("rank").reset_index()
+    table = pairwise_wilcoxon(long)
+    assert len(table) == 6 and table[["a", "b"]].values.tolist()[0] == ["real", "medsyn"]
     assert table["p_bonferroni"].tolist() == pytest.approx(np.minimum(1, table["p"] * 6).tolist())
     holm_sidak = multipletests(table["p"])[1]
     assert not np.allclose(holm_sidak, table["p_bonferroni"])

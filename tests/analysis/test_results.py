@@ -43,6 +43,7 @@ def test_a_summary_without_rankings_writes_recognition_only(tmp_path):
         "recognition.csv",
         "recognition_by_volume.csv",
         "recognition.png",
+        "reading_time.csv",
     }
 
 

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from statsmodels.stats.multitest import multipletests
 
 from studies.analysis.report import report_markdown
 from studies.analysis.summary import analyze
@@ -17,9 +18,35 @@ def test_it_returns_the_documented_structure(rankings):
     lobes = summary["ranking"]["lobes and fissures"]
     assert set(lobes) >= {"n_blocks", "mean_rank", "sd_rank", "rank_counts", "friedman", "kendall_w", "pairwise"}
     assert set(lobes["friedman"]) == {"statistic", "df", "p"}
-    assert set(lobes["pairwise"][0]) == {"a", "b", "statistic", "p", "p_bonferroni"}
-    assert set(summary["pathology"]) == {"overall", "by_truth", "by_source", "by_volume"}
+    assert set(lobes["pairwise"][0]) == {"a", "b", "statistic", "p", "p_bonferroni", "p_adjusted"}
+    assert set(summary["pathology"]) == {"overall", "by_truth", "by_source", "by_truth_source", "by_volume"}
     json.dumps(summary, allow_nan=False)
+
+
+def test_it_adds_reader_agreement_scan_level_tests_and_the_adjustment_as_specified(rankings):
+    summary = analyze(rankings)
+    assert summary["adjustment"] == {"method": "bonferroni", "family": "structure"}
+    lobes = summary["ranking"]["lobes and fissures"]
+    agreement = lobes["reader_agreement"]
+    assert set(agreement) == {"w_mean", "w_min", "w_max", "w_by_set"}
+    assert set(agreement["w_by_set"]["lobes-and-fissures-1"]) == {"w", "p", "readers"}
+    assert agreement["w_min"] <= agreement["w_mean"] <= agreement["w_max"]
+    scan = lobes["scan_level"]
+    assert set(scan) >= {"method", "exact", "permutations", "p", "pairwise", "mc_se"}
+    assert (scan["exact"], scan["permutations"]) == (True, 24**4)
+    assert set(scan["pairwise"][0]) >= {"a", "b", "p", "p_adjusted"} and len(scan["pairwise"]) == 6
+
+
+def test_holm_over_all_structures_adjusts_every_pair_of_every_structure_together(rankings):
+    summary = analyze(rankings, family="all", adjust="holm")
+    pairs = [pair for result in summary["ranking"].values() for pair in result["pairwise"]]
+    expected = multipletests([pair["p"] for pair in pairs], method="holm")[1]
+    assert [pair["p_adjusted"] for pair in pairs] == pytest.approx(list(expected))
+    assert all(pair["p_bonferroni"] == pytest.approx(min(1, 6 * pair["p"])) for pair in pairs)
+    scan = [pair for result in summary["ranking"].values() for pair in result["scan_level"]["pairwise"]]
+    assert [pair["p_adjusted"] for pair in scan] == pytest.approx(
+        list(multipletests([pair["p"] for pair in scan], method="holm")[1])
+    )
 
 
 def test_mean_ranks_and_counts_come_from_the_complete_rankings(rankings):

@@ -8,9 +8,9 @@ import pytest
 from django.urls import reverse
 
 from studies.analysis.summary import analyze
-from studies.analysis.tables import read_pathology, read_rankings, read_readers
+from studies.analysis.tables import read_design, read_pathology, read_rankings, read_readers
 from surveys.exports import write_exports
-from surveys.models import RankingAnswer, RankingSet
+from surveys.models import RankingAnswer, RankingSet, Volume
 from tests.platform.conftest import answer_everything, post_answer, start, task_payload
 
 
@@ -98,10 +98,12 @@ def test_it_shows_mean_ranks_computed_from_the_answers_so_far(client, coordinato
 
 def test_the_page_shows_what_the_command_line_computes_from_the_export(client, coordinator, study, answered, tmp_path):
     write_exports(study, tmp_path)
+    design = read_design(tmp_path / "design.csv")
     expected = analyze(
-        read_rankings(tmp_path / "rankings.csv"),
-        read_pathology(tmp_path / "pathology.csv"),
+        read_rankings(tmp_path / "rankings.csv", design),
+        read_pathology(tmp_path / "pathology.csv", design),
         read_readers(tmp_path / "readers.csv"),
+        design=design,
     )
     client.force_login(coordinator)
     assert client.get(_results(study)).context["analysis"].summary == expected
@@ -126,6 +128,9 @@ def test_the_analysis_download_is_a_zip_with_summary_json(client, coordinator, s
         "export/rankings.csv",
         "export/pathology.csv",
         "export/readers.csv",
+        "export/design.csv",
+        "reader_agreement.csv",
+        "scan_level.csv",
     }
     summary = json.loads(archive.read("summary.json"))
     assert summary["ranking"]["lobes and fissures"]["n_blocks"] >= 1 and summary["readers"]["finished"] == 1
@@ -157,13 +162,22 @@ def test_a_structure_with_only_incomplete_rankings_shows_no_tests_yet(client, co
 
 
 def test_answers_that_cannot_be_analysed_show_the_problem_not_a_server_error(client, coordinator, study, alice):
-    _store_ranks(alice, RankingSet.objects.get(study=study, structure="vessels"), 1)
+    ranking_set = RankingSet.objects.get(study=study, structure="vessels")
+    _store_ranks(alice, ranking_set, 4)
+    blanked = ranking_set.volumes.order_by("key_id").first()
+    Volume.objects.filter(pk=blanked.pk).update(source="")  # blanked by hand in the admin: the design no longer holds
     client.force_login(coordinator)
     page = client.get(_results(study)).content.decode()
-    assert "cannot be analysed" in page and "has a single source" in page
+    assert "cannot be analysed" in page and "empty source" in page
     response = client.get(_zip(study), follow=True)
     assert response.redirect_chain == [(_results(study), 302)]
-    assert "has a single source" in response.content.decode()
+    assert "empty source" in response.content.decode()
+
+
+def test_a_ranking_of_fewer_scans_than_the_design_is_listed_as_incomplete(client, coordinator, study, alice):
+    _store_ranks(alice, RankingSet.objects.get(study=study, structure="vessels"), 1)
+    client.force_login(coordinator)
+    assert "No complete ranking of vessels yet (1 incomplete)" in client.get(_results(study)).content.decode()
 
 
 def test_the_exports_page_and_the_admin_link_to_the_results(client, coordinator, study):

@@ -1,4 +1,5 @@
-"""`manage.py export_responses SLUG --out DIR`: write rankings.csv, pathology.csv and readers.csv."""
+"""`manage.py export_responses SLUG --out DIR`: write rankings.csv, pathology.csv, readers.csv
+and design.csv."""
 
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from surveys.management.commands._study import study_by_slug
 class Command(BaseCommand):
     help = (
         "Export a study's answers as tidy CSV files (rankings.csv, pathology.csv, readers.csv) "
-        "for `python -m studies analyze`."
+        "and the study's design (design.csv) for `python -m studies analyze`."
     )
 
     def add_arguments(self, parser):
