@@ -8,7 +8,7 @@
   if (!grid) { return; }
   var scans = Array.prototype.slice.call(grid.querySelectorAll(".scan"));
   var fullButton = document.getElementById("full-screen");
-  var RATIO = 1.5, DISPLAY = 50, SPACING = 6, GAP = 8, NARROW = 900;  // Papaya's 3:2 viewer, 50 px value display
+  var RATIO = 1.5, DISPLAY = 50, SPACING = 6, GAP = 10, NARROW = 900;  // Papaya's 3:2 viewer, 50 px value display
 
   function enlarged() { return grid.querySelector(".scan.enlarged"); }
 
@@ -17,11 +17,15 @@
     var big = enlarged(), shown = big ? [big] : scans;
     if (!shown.length) { return; }
     var cols = shown.length > 1 && window.innerWidth >= NARROW ? 2 : 1, rows = Math.ceil(shown.length / cols);
-    var box = grid.getBoundingClientRect(), scan = shown[0], host = scan.querySelector(".viewer-host");
-    var frame = scan.offsetWidth - host.offsetWidth;
-    var chrome = scan.querySelector(".scan-head").offsetHeight + DISPLAY + SPACING + (scan.offsetHeight - scan.clientHeight) + 2 * frame;
+    var room = grid.parentElement, side = room.querySelector(".side"), stacked = window.innerWidth < NARROW;
+    var box = {width: room.clientWidth - (stacked ? 0 : side.offsetWidth + GAP), height: room.clientHeight};
+    var scan = shown[0];
+    var style = window.getComputedStyle(scan), px = function (name) { return parseFloat(style[name]) || 0; };
+    var frame = px("paddingLeft") + px("paddingRight") + px("borderLeftWidth") + px("borderRightWidth");
+    var chrome = scan.querySelector(".scan-head").offsetHeight + DISPLAY + SPACING +
+      px("paddingTop") + px("paddingBottom") + px("borderTopWidth") + px("borderBottomWidth");
     var width = (box.width - GAP * (cols - 1)) / cols - frame;
-    if (window.innerWidth >= NARROW) { width = Math.min(width, RATIO * ((box.height - GAP * (rows - 1)) / rows - chrome)); }
+    if (!stacked) { width = Math.min(width, RATIO * ((box.height - GAP * (rows - 1)) / rows - chrome)); }
     width = Math.max(160, Math.floor(width));
     grid.style.gridTemplateColumns = "repeat(" + cols + ", max-content)";
     shown.forEach(function (s) { s.querySelector(".viewer-host").style.width = width + "px"; });
