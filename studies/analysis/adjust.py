@@ -18,8 +18,7 @@ def adjust_p(p: np.ndarray, method: str = "bonferroni") -> np.ndarray:
     :math:`\tilde p_{(i)} = \max_{j \le i} \min(1, (m - j + 1) p_{(j)})`.
     Both equal statsmodels' `multipletests(method=...)` row by row. NaN (no test possible) stays NaN and counts in m.
     """
-    if method not in METHODS:
-        raise StudyError(f"adjustment must be one of {', '.join(METHODS)}, not {method!r}")
+    check_method(method)
     p = np.asarray(p, dtype=float)
     m = p.shape[-1]
     if m == 0:
@@ -33,6 +32,13 @@ def adjust_p(p: np.ndarray, method: str = "bonferroni") -> np.ndarray:
     adjusted = np.empty_like(p)
     np.put_along_axis(adjusted, order, stepped, axis=-1)
     return np.where(np.isnan(p), np.nan, adjusted)
+
+
+def check_method(method: str) -> str:
+    """The method name if offered; otherwise a StudyError naming the offered ones."""
+    if method not in METHODS:
+        raise StudyError(f"adjustment must be one of {', '.join(METHODS)}, not {method!r}")
+    return method
 
 
 def check_family(family: str) -> str:

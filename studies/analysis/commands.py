@@ -243,7 +243,8 @@ COMMANDS: dict[str, Command] = {
     ),
     "power": Command(
         help="simulated power of a planned ranking study",
-        description="How likely each test (pooled Friedman and Wilcoxon pairs; scan-level permutation tests) "
+        description="How likely each test (pooled Friedman and Wilcoxon pairs; scan-level permutation tests; the "
+        "crossed readers × scans quasi-F test) "
         "reaches p ≤ 0.05 with this many readers and sets, under a latent-quality model with reader preference and "
         "shared scan quality; each test's type-I error at no effect; the readers and sets needed for 80 %.",
         add_arguments=_power_arguments,

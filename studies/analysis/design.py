@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from studies.bundle import STUDY_FILE, load_study
+from contracts.study_format import STUDY_FILE
+from studies.bundle import load_study
 from studies.errors import StudyError
 
 DESIGN_COLUMNS = ("task", "structure", "set", "volume", "source", "truth")

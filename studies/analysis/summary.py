@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from studies.analysis.adjust import adjust_p, check_family
+from studies.analysis.adjust import adjust_p, check_family, check_method
 from studies.analysis.blocks import structure_blocks
 from studies.analysis.crossed import crossed_test
 from studies.analysis.design import Design
@@ -57,7 +57,7 @@ def analyze(
     seed / draws: of the Monte Carlo permutations (used only where full enumeration is too large) and bootstraps.
     """
     check_family(family)
-    adjust_p(np.zeros(1), adjust)
+    check_method(adjust)
     summary = {
         "reference": None,
         "blocks": blocks,
