@@ -34,12 +34,8 @@ def reader(live_server, study):
 
 @pytest.fixture
 def tab(reader, page):
-    """The test's page; at the end it leaves without its last autosave reaching the server (whose database is
-    being emptied by then)."""
-    yield page
-    if page.url.startswith("http"):
-        page.evaluate("() => { window.fetch = () => new Promise(() => {}); }")  # its autosave on leaving never goes
-    page.goto("about:blank")
+    """The test's page, closed (by `new_page`) before the reader's database is emptied."""
+    return page
 
 
 def _open(page, url, size, scans):
