@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 
-from surveys.invitations import InvitationError, invite_reader, revoke
+from surveys.invitations import InvitationError, invite_reader, reissue, restore, revoke
 from surveys.models import AnswerChange, RankingAnswer, Reader, RecognitionAnswer, Study
 
 
@@ -71,9 +71,10 @@ class StudyAdmin(admin.ModelAdmin):
 
 @admin.register(Reader)
 class ReaderAdmin(admin.ModelAdmin):
-    """Readers with progress (tasks answered / total) and minutes spent; revoke withdraws a link."""
+    """Readers with progress (tasks answered / total), minutes spent and when last seen (filter by study for a
+    study's progress); revoke withdraws a link, reissue replaces it, restore undoes a revocation."""
 
-    list_display = ["label", "study", "progress", "minutes", "started_at", "finished_at", "revoked_at"]
+    list_display = ["label", "study", "progress", "minutes", "last_seen_at", "started_at", "finished_at", "revoked_at"]
     list_filter = ["study", "level"]
     readonly_fields = [
         "study",
@@ -89,7 +90,7 @@ class ReaderAdmin(admin.ModelAdmin):
         "last_seen_at",
         "revoked_at",
     ]
-    actions = ["revoke_invitations"]
+    actions = ["revoke_invitations", "reissue_links", "restore_readers"]
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -108,6 +109,19 @@ class ReaderAdmin(admin.ModelAdmin):
         for reader in queryset:
             revoke(reader)
         self.message_user(request, f"{queryset.count()} invitation(s) revoked.")
+
+    @admin.action(description="Reissue the selected readers' links (old links stop working; shows each new link once)")
+    def reissue_links(self, request, queryset) -> None:
+        for reader in queryset:
+            url = reissue(reader)
+            state = " (still revoked: restore the reader for it to work)" if reader.revoked_at else ""
+            self.message_user(request, f"New link for {reader.label}{state}, shown only now: {url}", messages.SUCCESS)
+
+    @admin.action(description="Restore the selected revoked readers (their current link works again)")
+    def restore_readers(self, request, queryset) -> None:
+        for reader in queryset:
+            restore(reader)
+        self.message_user(request, f"{queryset.count()} reader(s) restored.")
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -48,8 +48,15 @@ def revoke(reader: Reader) -> None:
 
 
 def reissue(reader: Reader) -> str:
-    """Give an existing reader a fresh link (the old one stops working; answers stay) and return it."""
+    """Give an existing reader a fresh link and return it: the old link stops working, answers stay, and a revoked
+    reader stays revoked until `restore`."""
     token, reader.token_hash = new_token()
-    reader.revoked_at = None
-    reader.save(update_fields=["token_hash", "revoked_at"])
+    reader.save(update_fields=["token_hash"])
     return invitation_url(token)
+
+
+def restore(reader: Reader) -> None:
+    """Let a revoked reader's link work again (staff decide this explicitly)."""
+    if reader.revoked_at is not None:
+        reader.revoked_at = None
+        reader.save(update_fields=["revoked_at"])

@@ -20,7 +20,7 @@
     lastTick = now;
     active = document.visibilityState === "visible" && now - lastActivity < IDLE_AFTER_MS;
   }
-  ["mousemove", "mousedown", "keydown", "wheel", "touchstart"].forEach(function (type) {
+  ["mousemove", "mousedown", "keydown", "input", "wheel", "touchstart"].forEach(function (type) {
     document.addEventListener(type, function () { lastActivity = Date.now(); if (!active) { tick(); } }, {passive: true});
   });
   document.addEventListener("visibilitychange", tick);
@@ -68,16 +68,32 @@
   var requirement;
   if (task.kind === "recognition") {
     var note = document.getElementById("note"), noteTimer = null;
+    var noteCount = document.getElementById("note-count"), noteLimit = Number(note.dataset.limit);
+    /* The counter says how much room is left; a note over the limit is shown as such and not sent, never cut. */
+    var noteProblem = function () {
+      var over = note.value.length - noteLimit;
+      noteCount.classList.toggle("over", over > 0);
+      noteCount.textContent = over > 0
+        ? "The note is " + over + " characters over the " + noteLimit + "-character limit: shorten it to save it."
+        : note.value.length + " / " + noteLimit + " characters";
+      return over > 0 ? "Shorten the note to at most " + noteLimit + " characters before moving on." : "";
+    };
+    var saveNote = function () {
+      window.clearTimeout(noteTimer);
+      if (!noteProblem()) { save({note: note.value}); }
+    };
     document.querySelectorAll("input[name=option]").forEach(function (radio) {
       radio.addEventListener("change", function () { missing.textContent = ""; save({option: radio.value}); });
     });
     note.addEventListener("input", function () {
       window.clearTimeout(noteTimer);
-      noteTimer = window.setTimeout(function () { save({note: note.value}); }, 700);
+      if (!noteProblem()) { noteTimer = window.setTimeout(saveNote, 700); }
     });
-    note.addEventListener("blur", function () { window.clearTimeout(noteTimer); save({note: note.value}); });
+    note.addEventListener("blur", saveNote);
+    noteProblem();
     requirement = function () {
-      return document.querySelector("input[name=option]:checked") ? "" : "Choose a finding for this scan before moving on.";
+      return noteProblem() ||
+        (document.querySelector("input[name=option]:checked") ? "" : "Choose a finding for this scan before moving on.");
     };
   } else {
     var selects = Array.prototype.slice.call(document.querySelectorAll("select.rank"));

@@ -143,6 +143,7 @@ def test_a_radiologist_completes_the_study_and_the_exports_hold_the_answers(page
     page.wait_for_url("**/finish")
     page.screenshot(path=SCREENSHOTS / "4-finish.png", full_page=True)
     page.click("#finish")
+    page.click("#confirm-lock")  # locking asks first
     page.wait_for_selector("text=Thanks for your time, Dr Reader.")
     page.screenshot(path=SCREENSHOTS / "5-thanks.png", full_page=True)
 

@@ -52,3 +52,48 @@ def test_the_revoke_action_withdraws_a_link(staff_client, alice):
 def test_the_close_action_closes_a_study(staff_client, study):
     staff_client.post("/admin/surveys/study/", {"action": "close_studies", "_selected_action": [study.pk]})
     assert Study.objects.get().status == Study.CLOSED
+
+
+def _reissue(staff_client, invited) -> str:
+    response = staff_client.post(
+        "/admin/surveys/reader/", {"action": "reissue_links", "_selected_action": [invited.reader.pk]}, follow=True
+    )
+    (link,) = re.findall(r"https://reader\.example\.org(/r/[\w-]{43}/)", response.content.decode())
+    return link
+
+
+def test_reissuing_a_link_shows_the_new_one_once_and_the_old_one_stops_working(staff_client, alice):
+    link = _reissue(staff_client, alice)
+    assert link not in staff_client.get("/admin/surveys/reader/").content.decode(), "the link was shown twice"
+    staff_client.logout()
+    assert staff_client.get(alice.path("welcome")).status_code == 404, "the old link still opens"
+    assert staff_client.get(link, follow=True).status_code == 200
+    assert alice.refresh().progress() == (4, 4), "reissuing lost answers"
+
+
+def test_a_revoked_reader_stays_revoked_when_reissued_until_staff_restore_them(staff_client, alice):
+    staff_client.post("/admin/surveys/reader/", {"action": "revoke_invitations", "_selected_action": [alice.reader.pk]})
+    link = _reissue(staff_client, alice)
+    assert alice.refresh().revoked_at is not None
+    staff_client.post("/admin/surveys/reader/", {"action": "restore_readers", "_selected_action": [alice.reader.pk]})
+    assert alice.refresh().revoked_at is None
+    staff_client.logout()
+    assert staff_client.get(link, follow=True).status_code == 200
+
+
+def test_the_reader_list_shows_when_each_reader_was_last_seen(staff_client, alice):
+    page = staff_client.get(f"/admin/surveys/reader/?study__id__exact={alice.reader.study.pk}").content.decode()
+    assert "last seen" in page.lower() and "alice" in page
+
+
+def test_staff_pages_name_the_platform_not_django(staff_client, study):
+    for path in ("/admin/", f"/staff/studies/{study.slug}/exports/", f"/staff/studies/{study.slug}/results/"):
+        page = staff_client.get(path).content.decode()
+        assert "MedSyn reader study" in page and "Django administration" not in page, path
+
+
+def test_the_results_page_renders_the_report_as_html(staff_client, study):
+    page = staff_client.get(f"/staff/studies/{study.slug}/results/").content.decode()
+    report = page.split('<div class="results-report">', 1)[1].split("</div>", 1)[0]
+    assert report.startswith("<h1>") and "<p>" in report
+    assert "**" not in report and "\n#" not in report, "markdown left unrendered"

@@ -1,4 +1,4 @@
-"""The reader's pages: welcome, tasks one at a time, finish, thank-you."""
+"""The reader's pages: welcome, tasks one at a time, the review before finishing, thank-you."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ from contracts.windows import WINDOWS
 from surveys.access import finished_refusal, reader_view
 from surveys.forms import DemographicsForm
 from surveys.models import Reader
+
+NOTE_LIMIT = 5000
+"""The longest note a reader may write; the answer API refuses longer ones (answering.py), the page counts down."""
 
 
 def _markdown(text: str) -> str:
@@ -126,6 +129,8 @@ def task(request: HttpRequest, reader: Reader, token: str, number: int) -> HttpR
                 "task_data": {"position": position, "kind": "recognition", "volume": plan_task["volume"]},
                 "chosen": answer.option if answer else "",
                 "note": answer.note if answer else "",
+                "note_limit": NOTE_LIMIT,
+                "view_key": "recognition",
             }
         )
         return render(request, "surveys/recognition.html", context)
@@ -138,6 +143,7 @@ def task(request: HttpRequest, reader: Reader, token: str, number: int) -> HttpR
             "window": reader.study.ranking_sets.get(key=plan_task["set"]).window,
             "scans": scans,
             "rank_choices": range(1, len(scans) + 1),
+            "view_key": plan_task["structure"],
             "task_data": {"position": position, "kind": "ranking", "set": plan_task["set"]},
         }
     )
@@ -176,16 +182,36 @@ def _scan(token: str, name: str, letter: str, rank: int | None = None) -> dict:
     return {"name": name, "url": reverse("surveys:volume", args=[token, name]), "letter": letter, "rank": rank}
 
 
+def _review(reader: Reader, token: str) -> list[dict]:
+    """Every task of the plan as the review lists it: what was asked, the answer given (ranks by scan letter),
+    the note, and whether it is still missing."""
+    answers = reader.answers_by_position()
+    rows = []
+    for position, plan_task in enumerate(reader.plan):
+        answer = answers.get(position)
+        row = {"number": position + 1, "url": reverse("surveys:task", args=[token, position + 1]), "note": ""}
+        if plan_task["kind"] == "recognition":
+            row.update(question="Finding", answer=answer.option if answer else "", note=answer.note if answer else "")
+        else:
+            ranks = answer.ranks if answer else {}
+            given = [f"{_scan_letter(i)} {ranks[n]}" for i, n in enumerate(plan_task["volumes"]) if n in ranks]
+            row.update(question=f"Ranking: {plan_task['structure']}", answer=" · ".join(given))
+        row["missing"] = answer is None or not answer.is_complete
+        rows.append(row)
+    return rows
+
+
 @reader_view
 @require_http_methods(["GET", "POST"])
 def finish(request: HttpRequest, reader: Reader, token: str) -> HttpResponse:
-    """Review what is missing; POST locks the answers once every task is answered."""
+    """The review: every task's answer and note and what is missing; POST locks the answers once every task is
+    answered (the page asks for a confirmation first)."""
     if reader.is_locked:
         return finished_refusal(request) if request.method == "POST" else _thanks(request, reader)
     if reader.started_at is None:
         return redirect("surveys:welcome", token=token)
-    answers = reader.answers_by_position()
-    missing = [p + 1 for p in range(len(reader.plan)) if p not in answers or not answers[p].is_complete]
+    review = _review(reader, token)
+    missing = [row["number"] for row in review if row["missing"]]
     if request.method == "POST":
         if missing:
             messages.error(request, "Some tasks still need an answer: " + ", ".join(map(str, missing)) + ".")
@@ -200,6 +226,7 @@ def finish(request: HttpRequest, reader: Reader, token: str) -> HttpResponse:
             "reader": reader,
             "token": token,
             "total": len(reader.plan),
+            "review": review,
             "missing": missing,
             "previous_url": reverse("surveys:task", args=[token, len(reader.plan)]),
         },

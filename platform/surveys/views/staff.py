@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import io
+from html import escape
 
-from django.contrib import messages
+import markdown
+from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.safestring import mark_safe
 
 from studies.analysis.report import report_markdown
 from surveys.exports import COLUMNS, write_export
@@ -19,7 +22,8 @@ from surveys.results import analysis_zip, live_analysis, page_tables, plot_uris,
 def exports(request: HttpRequest, slug: str) -> HttpResponse:
     """A page listing the study's downloadable CSV files."""
     study = get_object_or_404(Study, slug=slug)
-    return render(request, "surveys/staff_exports.html", {"study": study, "kinds": list(COLUMNS)})
+    context = {**admin.site.each_context(request), "study": study, "title": f"Exports of {study.title}"}
+    return render(request, "surveys/staff_exports.html", {**context, "kinds": list(COLUMNS)})
 
 
 @staff_member_required
@@ -35,12 +39,18 @@ def export_csv(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
     return response
 
 
+def _report_html(report: str) -> str:
+    """report.md as HTML; any markup in it (e.g. from a study's text) is shown as text, never run."""
+    return mark_safe(markdown.markdown(escape(report, quote=False), extensions=["tables"]))
+
+
 @staff_member_required
 def results(request: HttpRequest, slug: str) -> HttpResponse:
     """The analysis of the answers so far: report, plots and tables, or why there is nothing to show yet."""
     study = get_object_or_404(Study, slug=slug)
     analysis = live_analysis(study)
     context = {
+        **admin.site.each_context(request),
         "study": study,
         "title": f"Results of {study.title}",
         "kinds": list(COLUMNS),
@@ -49,7 +59,7 @@ def results(request: HttpRequest, slug: str) -> HttpResponse:
     }
     if analysis.summary is not None:
         context.update(
-            report=report_markdown(analysis.summary, study.title),
+            report=_report_html(report_markdown(analysis.summary, study.title)),
             plots=plot_uris(analysis.summary),
             tables=page_tables(analysis),
         )
