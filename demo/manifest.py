@@ -14,7 +14,7 @@ import nibabel as nib
 import numpy as np
 from scipy import ndimage
 
-from contracts.volumes import HU_CLIP
+from contracts.volumes import HU_CLIP, HU_WINDOW
 from generator.data.anatomy import spacing_for
 
 OPTIONS = {
@@ -108,6 +108,9 @@ def write_manifest(work: Path, phantoms: Path, generated: dict, size: int, seed:
         f"seed = {seed}",
         f"shape = [{size}, {size}, {size}]",
         f"spacing = {spacing_for(size)}",
+        # Generated CT never exceeds the models' window (600 HU) while the phantoms' bone does: serving every source
+        # on that one range keeps the cut-off (and the pile of voxels at it) from telling the MedSyn scans apart.
+        f"clip = [{int(HU_WINDOW[0])}, {int(HU_WINDOW[1])}]",
         f"instructions = {json.dumps(instructions)}",
         "",
     ]
