@@ -60,6 +60,7 @@ def _complete_the_study(page, link: str) -> dict[str, str]:
         with page.expect_navigation():
             page.click("#next")
     page.click("#finish")
+    page.click("#confirm-lock")  # locking asks first
     page.wait_for_selector("text=Thanks for your time")
     return received
 
