@@ -11,6 +11,8 @@ from django.db import transaction
 
 from surveys.models import AnswerChange, RankingAnswer, Reader, RecognitionAnswer
 
+NOTE_LIMIT = 5000
+"""The longest note a reader may keep with a recognition answer (characters); the page counts against it."""
 MAX_SECONDS_PER_REPORT = 120.0
 """The page reports active time at least this often; a larger claim is cut to it."""
 CLOCK_SLACK_SECONDS = 5.0
@@ -103,8 +105,8 @@ def _recognition(reader: Reader, task: dict[str, Any], payload: dict[str, Any]):
             raise AnswerRefused("That option does not exist in this study.")
         answer.option = payload["option"]
     if "note" in payload:
-        if not isinstance(payload["note"], str) or len(payload["note"]) > 5000:
-            raise AnswerRefused("The note must be text of at most 5000 characters.")
+        if not isinstance(payload["note"], str) or len(payload["note"]) > NOTE_LIMIT:
+            raise AnswerRefused(f"The note must be text of at most {NOTE_LIMIT} characters.")
         answer.note = payload["note"].strip()
     if (answer.option, answer.note) == before:
         return answer, None

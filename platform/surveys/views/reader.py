@@ -13,11 +13,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from contracts.windows import WINDOWS
 from surveys.access import finished_refusal, reader_view
+from surveys.answering import NOTE_LIMIT
 from surveys.forms import DemographicsForm
 from surveys.models import Reader
-
-NOTE_LIMIT = 5000
-"""The longest note a reader may write; the answer API refuses longer ones (answering.py), the page counts down."""
 
 
 def _markdown(text: str) -> str:
