@@ -4,6 +4,8 @@ cache and cookies). They reuse the platform tests' bundle, data folder and study
 from __future__ import annotations
 
 import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -54,7 +56,20 @@ def new_page(browser):
     for context in contexts:
         context.set_offline(True)  # closing runs the pages' unload handlers: their last autosave must not reach
         context.close()  # the server while the test database is being emptied
+    _wait_for_the_live_server_to_finish_its_requests()
     assert errors == [], errors
+
+
+def _wait_for_the_live_server_to_finish_its_requests(limit_s: float = 10.0) -> None:
+    """Requests a page sent before it closed may still be running in the live server's request threads; the test
+    database is emptied right after this fixture, so let them finish first (a write landing mid-flush breaks it)."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        target = "process_request_thread"
+        busy = [t for t in threading.enumerate() if getattr(getattr(t, "_target", None), "__name__", "") == target]
+        if not busy:
+            return
+        time.sleep(0.05)
 
 
 @pytest.fixture
