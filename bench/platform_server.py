@@ -230,7 +230,7 @@ def task_page_data(page: bytes) -> tuple[dict, str, list[str]]:
     csrf = re.search(rb'csrf: "([^"]+)"', page)
     if not task or not csrf:
         raise ValueError("not a task page")
-    names = [html.unescape(n.decode()) for n in re.findall(rb'class="scan" data-url="[^"]*/([^"/]+)\.nii"', page)]
+    names = [html.unescape(n.decode()) for n in re.findall(rb'class="scan"[^>]*? data-url="[^"]*/([^"/]+)\.nii"', page)]
     return json.loads(task.group(1)), csrf.group(1).decode(), names
 
 
