@@ -68,3 +68,21 @@ def models(phantoms, text_encoder, tmp_path_factory):
             == 0
         )
     return {"base": root / "base", "superres": root / "superres", "text": text_encoder}
+
+
+def quick_generation_args(models) -> list[str]:
+    """The options every generating command of these tests shares: the tiny models, two steps per stage, the CPU."""
+    return [
+        "--base",
+        str(models["base"]),
+        "--superres",
+        str(models["superres"]),
+        "--text-encoder",
+        str(models["text"]),
+        "--steps-base",
+        "2",
+        "--steps-superres",
+        "2",
+        "--device",
+        "cpu",
+    ]

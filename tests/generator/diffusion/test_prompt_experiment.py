@@ -14,6 +14,7 @@ from generator.data.cases import read_case
 from generator.prompt_experiment import run_experiment
 from generator.prompt_pairs import PromptPair
 from generator.prompt_statistics import welch_greater
+from tests.generator.diffusion.conftest import quick_generation_args
 
 PAIRS = """
 [[pair]]
@@ -33,22 +34,11 @@ negative = "There is no pleural effusion."
 def experiment_args(models, pairs, out, *extra):
     return [
         "prompt-experiment",
-        "--base",
-        str(models["base"]),
-        "--superres",
-        str(models["superres"]),
-        "--text-encoder",
-        str(models["text"]),
+        *quick_generation_args(models),
         "--pairs",
         str(pairs),
         "--out",
         str(out),
-        "--steps-base",
-        "2",
-        "--steps-superres",
-        "2",
-        "--device",
-        "cpu",
         *extra,
     ]
 

@@ -15,6 +15,7 @@ from generator.data.cases import read_case
 from generator.study_set import read_plan
 from studies.build import build_bundle
 from studies.manifest import read_manifest
+from tests.generator.diffusion.conftest import quick_generation_args
 
 PROMPTS = """
 [study]
@@ -41,22 +42,11 @@ RANKING = ["medsyn-airway-set1", "medsyn-airway-set2"]
 def study_set_args(models, prompts, out):
     return [
         "study-set",
-        "--base",
-        str(models["base"]),
-        "--superres",
-        str(models["superres"]),
-        "--text-encoder",
-        str(models["text"]),
+        *quick_generation_args(models),
         "--prompts",
         str(prompts),
         "--out",
         str(out),
-        "--steps-base",
-        "2",
-        "--steps-superres",
-        "2",
-        "--device",
-        "cpu",
         "--seed",
         "7",
     ]
