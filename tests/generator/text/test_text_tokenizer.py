@@ -1,8 +1,10 @@
 """train_tokenizer: a WordPiece vocabulary learnt from reports, saved as a standard Hugging Face tokenizer."""
 
+from collections import Counter
+
 from transformers import AutoTokenizer
 
-from generator.text.tokenizer import SPECIAL_TOKENS, train_tokenizer
+from generator.text.tokenizer import SPECIAL_TOKENS, learn_vocabulary, train_tokenizer
 
 TEXTS = ["There is a large right pleural effusion.", "No pleural effusion.", "The heart is enlarged."] * 20
 
@@ -55,3 +57,15 @@ def test_it_saves_a_folder_that_autotokenizer_loads_to_the_same_ids(tmp_path):
     loaded = AutoTokenizer.from_pretrained(tmp_path, local_files_only=True)
     text = ("Large right pleural effusion.", "Heart enlarged.")
     assert loaded(*text)["input_ids"] == tokenizer(*text)["input_ids"]
+
+
+def test_the_same_reports_give_the_same_vocabulary_and_ids_every_time():
+    """Ties between equally frequent pairs (here "ca"+"##r" and "##r"+"##d" ...) are broken by text, not hash order."""
+    texts = ["cardiomegaly carcinoma cardiac", "cardiomegaly, mild.", "No cardiomegaly."] * 5
+    first = train_tokenizer(texts, vocab_size=120).get_vocab()
+    assert all(train_tokenizer(texts, vocab_size=120).get_vocab() == first for _ in range(5))
+
+
+def test_it_merges_the_most_frequent_pair_first_and_breaks_ties_by_text():
+    vocab = learn_vocabulary(Counter({"ab": 3, "cd": 3, "ef": 1}), vocab_size=len(SPECIAL_TOKENS) + 6 + 2)
+    assert list(vocab)[-2:] == ["ab", "cd"]
