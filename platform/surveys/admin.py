@@ -9,7 +9,15 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from surveys.invitations import InvitationError, invite_reader, reissue, restore, revoke
-from surveys.models import AnswerChange, RankingAnswer, Reader, RecognitionAnswer, Study
+from surveys.models import (
+    AnswerChange,
+    DiscriminationAnswer,
+    RankingAnswer,
+    RatingAnswer,
+    Reader,
+    RecognitionAnswer,
+    Study,
+)
 
 
 @admin.register(Study)
@@ -150,6 +158,22 @@ class RankingAnswerAdmin(ReadOnlyAdmin):
     """Ranking answers as given (read-only)."""
 
     list_display = ["reader", "ranking_set", "ranks", "seconds", "updated_at"]
+    list_filter = ["reader__study"]
+
+
+@admin.register(RatingAnswer)
+class RatingAnswerAdmin(ReadOnlyAdmin):
+    """Realism ratings as given (read-only)."""
+
+    list_display = ["reader", "item", "score", "note", "seconds", "updated_at"]
+    list_filter = ["reader__study"]
+
+
+@admin.register(DiscriminationAnswer)
+class DiscriminationAnswerAdmin(ReadOnlyAdmin):
+    """Real-or-synthetic judgements as given (read-only)."""
+
+    list_display = ["reader", "item", "answer", "confidence", "note", "seconds", "updated_at"]
     list_filter = ["reader__study"]
 
 
