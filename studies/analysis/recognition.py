@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
@@ -116,7 +118,7 @@ def recognition_summary(pathology: pd.DataFrame, seed: int = 0, reference: str |
     }
 
 
-def _in_order(order: dict[str, int]):
+def _in_order(order: dict[str, int]) -> Callable[[pd.Series], pd.Series]:
     """A sort key for pandas that puts the source column in `order` and leaves other columns as they are."""
     return lambda column: column.map(order) if column.name == "source" else column
 
