@@ -10,7 +10,15 @@ from typing import IO, Iterator
 from studies.analysis.design import DESIGN_COLUMNS
 from studies.analysis.spreadsheet import neutralise_row
 from studies.analysis.tables import STATUSES
-from surveys.models import DiscriminationAnswer, RankingAnswer, RatingAnswer, Reader, RecognitionAnswer, Study
+from surveys.models import (
+    DiscriminationAnswer,
+    RankingAnswer,
+    RatingAnswer,
+    Reader,
+    RecognitionAnswer,
+    Study,
+    with_answers,
+)
 
 COLUMNS = {
     "rankings": ["study", "reader", "structure", "set", "volume", "source", "rank", "seconds"],
@@ -134,8 +142,8 @@ def reader_status(reader: Reader) -> str:
 
 
 def reader_rows(study: Study) -> Iterator[list]:
-    """One row per invited reader, with their status."""
-    for reader in Reader.objects.filter(study=study).order_by("index"):
+    """One row per invited reader, with their status (answers prefetched: no queries per reader)."""
+    for reader in with_answers(Reader.objects.filter(study=study).order_by("index")):
         years = "" if reader.years_experience is None else reader.years_experience
         yield [
             reader.label,

@@ -23,6 +23,14 @@ def task_key(task: dict[str, Any]) -> str:
     return task["volume"] if task["kind"] in SINGLE_SCAN_KINDS else task["set"]
 
 
+ANSWER_KINDS = {
+    "recognition_answers": "item__volume",
+    "ranking_answers": "ranking_set",
+    "rating_answers": "item__volume",
+    "discrimination_answers": "item__volume",
+}
+"""Every kind of answer a reader gives (its related name on Reader) and the relation reading it needs joined."""
+
 LEVELS = [
     ("resident", "Resident"),
     ("junior", "Junior radiologist"),
@@ -228,12 +236,10 @@ class Reader(models.Model):
     def answers_by_position(self) -> dict[int, Any]:
         """This reader's answers keyed by plan position."""
         by_kind = {
-            "recognition": {a.item.volume.name: a for a in self.recognition_answers.select_related("item__volume")},
-            "rating": {a.item.volume.name: a for a in self.rating_answers.select_related("item__volume")},
-            "discrimination": {
-                a.item.volume.name: a for a in self.discrimination_answers.select_related("item__volume")
-            },
-            "ranking": {a.ranking_set.key: a for a in self.ranking_answers.select_related("ranking_set")},
+            "recognition": {a.item.volume.name: a for a in self.answers_of("recognition_answers")},
+            "rating": {a.item.volume.name: a for a in self.answers_of("rating_answers")},
+            "discrimination": {a.item.volume.name: a for a in self.answers_of("discrimination_answers")},
+            "ranking": {a.ranking_set.key: a for a in self.answers_of("ranking_answers")},
         }
         found = {}
         for position, task in enumerate(self.plan):
@@ -257,8 +263,25 @@ class Reader(models.Model):
 
     def seconds_spent(self) -> float:
         """Total time on the tasks: the sum of the per-item seconds."""
-        answers = (self.recognition_answers, self.ranking_answers, self.rating_answers, self.discrimination_answers)
-        return sum(kind.aggregate(s=models.Sum("seconds"))["s"] or 0.0 for kind in answers)
+        return float(sum(answer.seconds for kind in ANSWER_KINDS for answer in self.answers_of(kind)))
+
+    def answers_of(self, kind: str) -> models.QuerySet:
+        """This reader's answers of one kind (a key of ANSWER_KINDS): those `with_answers` prefetched, else one query
+        that joins what reading them needs."""
+        if kind in getattr(self, "_prefetched_objects_cache", {}):
+            return getattr(self, kind).all()
+        return getattr(self, kind).select_related(ANSWER_KINDS[kind])
+
+
+def with_answers(readers: models.QuerySet) -> models.QuerySet:
+    """Readers with every kind of answer prefetched: progress() and seconds_spent() of many readers in one query per
+    kind (the staff progress page), not per reader."""
+    return readers.prefetch_related(
+        *(
+            models.Prefetch(kind, queryset=getattr(Reader, kind).rel.related_model.objects.select_related(joined))
+            for kind, joined in ANSWER_KINDS.items()
+        )
+    )
 
 
 class Answer(models.Model):

@@ -15,6 +15,7 @@ from studies.analysis.pairwise import check_posthoc, pairwise_posthoc, pairwise_
 from studies.analysis.permutation import DRAWS, scan_permutation_pairs, scan_permutation_test
 from studies.analysis.readers import readers_summary
 from studies.analysis.recognition import recognition_summary
+from studies.analysis.sources import DEFAULT_REFERENCE, source_order
 from studies.analysis.tables import (
     check_reader_ids,
     structure_sources,
@@ -25,7 +26,6 @@ from studies.analysis.tables import (
 from studies.analysis.timing import reading_times
 from studies.errors import StudyError
 
-DEFAULT_REFERENCE = "real"
 MIN_POSTHOC_BLOCKS = 2
 
 
@@ -70,7 +70,13 @@ def analyze(
         summary["reference"] = _reference(rankings, reference)
         summary["ranking"] = {
             structure: structure_summary(
-                rankings, structure, blocks, posthoc, sources=sources[structure], seed=seed, draws=draws
+                rankings,
+                structure,
+                blocks,
+                posthoc,
+                sources=source_order(sources[structure], summary["reference"]),
+                seed=seed,
+                draws=draws,
             )
             for structure in rankings["structure"].unique()
         }
@@ -82,9 +88,10 @@ def analyze(
         for table, name in ((rankings, "rankings.csv"), (pathology, "pathology.csv")):
             if table is not None:
                 check_reader_ids(table, readers, name, "readers.csv")
-    summary["pathology"] = recognition_summary(pathology, seed) if pathology is not None else None
+    order = summary["reference"]
+    summary["pathology"] = recognition_summary(pathology, seed, order) if pathology is not None else None
     summary["readers"] = readers_summary(readers) if readers is not None else None
-    summary["reading_time"] = _records(reading_times(rankings, pathology))
+    summary["reading_time"] = _records(reading_times(rankings, pathology, order))
     return summary
 
 
@@ -99,7 +106,8 @@ def structure_summary(
     draws: int = DRAWS,
 ) -> dict:
     """Mean ranks, rank counts, Friedman, Kendall's W, pairwise tests, reader agreement per set, the scan-level
-    permutation tests and the crossed readers × scans test of one structure over its complete rankings."""
+    permutation tests and the crossed readers × scans test of one structure over its complete rankings; every
+    per-source entry and pair in the order of `sources` (analyze passes them in `source_order`)."""
     found = structure_blocks(rankings, structure, blocks, sources)
     ranks, k = found.ranks, found.ranks.shape[1]
     counts = found.rows.groupby("source")["rank"].value_counts().unstack(fill_value=0)
@@ -130,7 +138,7 @@ def structure_summary(
     result["kendall_w"] = {"w": float(test["w"]), "p": float(test["p"])}
     result["pairwise"] = _records(pairwise_wilcoxon(long))
     result["reader_agreement"] = _agreement(reader_agreement(found.rows))
-    result["scan_level"] = _scan_level(found.rows, seed, draws)
+    result["scan_level"] = _scan_level(found.rows, list(ranks.columns), seed, draws)
     crossed = _records(crossed_test(found.rows))
     result["crossed"] = crossed[0] if crossed else None
     return result
@@ -165,10 +173,10 @@ def _agreement(table: pd.DataFrame) -> dict:
     }
 
 
-def _scan_level(rows: pd.DataFrame, seed: int, draws: int) -> dict:
-    """The scan_level entry of summary.json from the two permutation tests' tables."""
+def _scan_level(rows: pd.DataFrame, sources: list[str], seed: int, draws: int) -> dict:
+    """The scan_level entry of summary.json from the two permutation tests' tables, pairs in the order of sources."""
     test = scan_permutation_test(rows, seed=seed, draws=draws).iloc[0]
-    pairs = scan_permutation_pairs(rows, seed=seed, draws=draws)
+    pairs = scan_permutation_pairs(rows, sources=sources, seed=seed, draws=draws)
     return {
         "method": str(test["method"]),
         "exact": bool(test["exact"]),
