@@ -230,7 +230,8 @@ def _review(reader: Reader, token: str) -> list[dict]:
     for position, plan_task in enumerate(reader.plan):
         answer = answers.get(position)
         row = {"number": position + 1, "url": reverse("surveys:task", args=[token, position + 1]), "note": ""}
-        if first_open is not None and position > first_open:
+        unseen = answer is None and position > reader.position
+        if unseen or (first_open is not None and position > first_open):
             row.update(question="", answer="", reachable=False)  # what later tasks ask is not shown before them
         else:
             row.update(_review_answer(plan_task, answer, reader), reachable=True)
