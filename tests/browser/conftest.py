@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.platform.conftest import bundle, data_dir, study  # noqa: F401 - fixtures
+from tests.platform.conftest import bundle, data_dir, mixed_bundle, mixed_study, study  # noqa: F401 - fixtures
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"

@@ -1,0 +1,78 @@
+"""A reader scores a scan and judges another real or synthetic with the keyboard alone, in Chromium."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.test import Client
+
+from surveys.models import DiscriminationAnswer, RatingAnswer
+from tests.platform.conftest import invite, post_answer, start, task_payload, valid_answer
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _answer_before(invited, client, kind: str) -> int:
+    """Answer (through the API) every task before the reader's first task of `kind`; return its position."""
+    plan = invited.refresh().plan
+    first = next(i for i, task in enumerate(plan) if task["kind"] == kind)
+    for position, task in enumerate(plan[:first]):
+        extra = valid_answer(invited.reader.study, task)
+        assert post_answer(client, invited, **task_payload(invited, position), **extra).status_code == 200
+    return first
+
+
+def _open(page, url):
+    page.goto(url)
+    page.wait_for_selector("body[data-viewers-ready=true]")
+
+
+def _saved(page):
+    page.wait_for_function("document.getElementById('save-status').textContent === 'Saved'")
+
+
+def _stored(read, expected, limit_s: float = 10.0):
+    """Poll the database until `read()` gives `expected` (saves are queued: "Saved" may name an earlier one)."""
+    deadline = time.monotonic() + limit_s
+    while read() != expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert read() == expected
+
+
+def test_a_reader_scores_and_judges_scans_with_the_keyboard(live_server, mixed_study, page):
+    invited = invite(mixed_study, "dr-keys")
+    client = Client()
+    start(client, invited)
+    rating = _answer_before(invited, client, "rating")
+    _open(page, live_server.url + invited.path("task", rating + 1))
+    page.keyboard.press("5")  # not a point of the 4-point scale: nothing happens
+    assert page.locator("input[name=score]:checked").count() == 0
+    page.keyboard.press("3")
+    _saved(page)
+    assert page.locator("input[name=score]:checked").get_attribute("value") == "3"
+    assert RatingAnswer.objects.get(reader=invited.reader).score == 3
+    with page.expect_navigation():
+        page.keyboard.press("n")
+    assert page.url.endswith(invited.path("task", rating + 2))
+
+    first = _answer_before(invited, client, "discrimination")
+    _open(page, live_server.url + invited.path("task", first + 1))
+    page.keyboard.press("n")  # neither answer nor confidence yet: the page says what is missing and stays
+    assert "real or synthetic" in page.locator("#missing").text_content()
+    page.keyboard.press("l")
+    _saved(page)
+    page.keyboard.press("s")
+    page.keyboard.press("4")
+    judged = DiscriminationAnswer.objects.filter(reader=invited.reader)
+    _stored(lambda: judged.values_list("answer", "confidence").first(), ("synthetic", 4))
+    assert page.locator("input[name=confidence]:checked").get_attribute("value") == "4"
+    changes = invited.refresh().answer_changes.filter(task__startswith="discrimination").order_by("changed_at")
+    assert [(c.value["answer"], c.value["confidence"]) for c in changes] == [
+        ("real", None),
+        ("synthetic", None),
+        ("synthetic", 4),
+    ]
+    with page.expect_navigation():
+        page.keyboard.press("n")
+    assert page.url.endswith(invited.path("task", first + 2))
