@@ -116,7 +116,7 @@ def agreement(ratings: pd.DataFrame, scale: int) -> dict:
         "krippendorff_level": "ordinal",
         "icc": None,
         "icc_ci95": None,
-        "icc_kind": "ICC(A,1) = Shrout–Fleiss ICC2: two-way random, absolute agreement, one reader",
+        "icc_kind": "ICC(A,1): two-way random, absolute agreement, one reader (Shrout–Fleiss ICC2)",
         "icc_average": None,
         "icc_average_ci95": None,
         "icc_readers": int(len(matrix)),
