@@ -4,6 +4,7 @@ and how far do the readers agree?"""
 from __future__ import annotations
 
 import math
+import warnings
 from itertools import combinations
 
 import krippendorff
@@ -136,7 +137,10 @@ def agreement(ratings: pd.DataFrame, scale: int) -> dict:
     result["icc_scans_left_out"] = int(matrix.shape[1] - complete.shape[1])
     if complete.shape[0] >= 2 and complete.shape[1] >= 3 and complete.to_numpy().std() > 0:
         long = complete.rename_axis(columns="volume").stack().rename("score").reset_index()
-        table = pingouin.intraclass_corr(long, targets="volume", raters="reader", ratings="score").set_index("Type")
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The inplace keyword", module="pingouin")
+            table = pingouin.intraclass_corr(long, targets="volume", raters="reader", ratings="score")
+        table = table.set_index("Type")
         for key, kind in (("icc", "ICC(A,1)"), ("icc_average", "ICC(A,k)")):
             result[key] = float(table.loc[kind, "ICC"])
             result[f"{key}_ci95"] = [float(v) for v in table.loc[kind, "CI95"]]
