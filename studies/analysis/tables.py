@@ -342,8 +342,9 @@ def check_reader_ids(answers: pd.DataFrame, readers: pd.DataFrame, name: str, re
 
 
 def _text(column: pd.Series) -> pd.Series:
-    """Cells as stripped text; missing values (None, NaN, NaT from a database query) become ""."""
-    return column.map(lambda value: "" if pd.isna(value) else str(value).strip())
+    """Cells as stripped text (also of an empty column of another type); missing values (None, NaN, NaT from a
+    database query) become ""."""
+    return column.map(lambda value: "" if pd.isna(value) else str(value).strip()).astype(str)
 
 
 def _with_rows(table: pd.DataFrame) -> pd.DataFrame:
