@@ -63,7 +63,7 @@ def test_the_auc_is_the_mann_whitney_u_over_the_pairs():
     assert empirical_auc(positive, negative) == pytest.approx(u / (17 * 11))
 
 
-def test_the_or_test_matches_a_brute_force_jackknife_and_hillis_formula():
+def test_the_or_test_matches_a_brute_force_jackknife_and_the_satterthwaite_df():
     answers = validate_discrimination(make_discrimination(readers=5, seed=4))
     scores, synthetic, _, volumes = reader_matrix(answers)
     auc = np.array([empirical_auc(s[synthetic], s[~synthetic]) for s in scores])
@@ -81,7 +81,8 @@ def test_the_or_test_matches_a_brute_force_jackknife_and_hillis_formula():
     cov2 = covariance[~np.eye(n_readers, dtype=bool)].mean()
     ms_r = auc.var(ddof=1)
     se = math.sqrt(ms_r / n_readers + max(cov2, 0))
-    df = (ms_r + n_readers * max(cov2, 0)) ** 2 / (ms_r**2 / (n_readers - 1))
+    smaller = min(synthetic.sum(), (~synthetic).sum()) - 1
+    df = se**4 / ((ms_r / n_readers) ** 2 / (n_readers - 1) + max(cov2, 0) ** 2 / smaller)
     _, _, test = study_auc(answers)
     assert test["auc"] == pytest.approx(auc.mean())
     assert test["se"] == pytest.approx(se) and test["df"] == pytest.approx(df)
@@ -91,7 +92,7 @@ def test_the_or_test_matches_a_brute_force_jackknife_and_hillis_formula():
 
 
 def test_one_reader_gets_the_case_jackknife_interval_with_the_reader_fixed():
-    test = or_test(np.array([0.7]), np.array([[0.6, 0.8, 0.7, 0.7]]))
+    test = or_test(np.array([0.7]), np.array([[0.6, 0.8, 0.7, 0.7]]), case_df=1)
     assert test["df"] is None and "one reader" in test["method"]
     assert test["se"] == pytest.approx(math.sqrt(3 / 4 * 0.02))
 
