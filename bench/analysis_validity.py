@@ -42,7 +42,7 @@ from studies.analysis.power import (  # noqa: E402
     simulate_ranks,
     study_pvalues,
 )
-from studies.analysis.rating import between_sources, labellings  # noqa: E402
+from studies.analysis.rating import between_sources, crossed_f, labellings  # noqa: E402
 
 SOURCES = ["real", "medsyn", "ha-gan", "medical-diffusion"]
 EFFECT = {"real": 0.0, "medsyn": -0.5, "ha-gan": -1.0, "medical-diffusion": -1.5}
@@ -83,13 +83,14 @@ DISCRIMINATION_SCENARIOS = {
 
 def rating_pvalues(
     studies: int, readers: int, scans: int, scenario: tuple[float, float, float, float], rng: np.random.Generator
-) -> np.ndarray:
-    """p of the scan-level permutation test of `studies` simulated rating studies: latent realism = source effect +
-    reader severity + reader preference for a source + scan quality + noise (SD 1), cut into 1..5."""
+) -> dict[str, np.ndarray]:
+    """p of the scan-level permutation test and of the quasi-F test (readers and scans random) of `studies`
+    simulated rating studies: latent realism = source effect + reader severity + reader preference for a source +
+    scan quality + noise (SD 1), cut into 1..5."""
     effect, severity, preference, scan_sd = scenario
     codes = np.repeat(np.arange(RATING_SOURCES), scans)
     shuffled, exact = labellings(codes, RATING_DRAWS, int(rng.integers(2**31)))
-    p = np.empty(studies)
+    permuted, crossed = np.empty(studies), np.empty(studies)
     for study in range(studies):
         latent = (
             -effect * codes[None, :]
@@ -98,15 +99,17 @@ def rating_pvalues(
             + rng.normal(0, scan_sd, (1, len(codes)))
             + rng.normal(0, 1, (readers, len(codes)))
         )
-        means = (np.searchsorted(THRESHOLDS, latent) + 1).mean(axis=0)
+        scores = np.searchsorted(THRESHOLDS, latent) + 1.0
+        means = scores.mean(axis=0)
         observed = between_sources(means, codes, RATING_SOURCES)
-        p[study] = permutation_p(observed, between_sources(means, shuffled, RATING_SOURCES), exact)
-    return p
+        permuted[study] = permutation_p(observed, between_sources(means, shuffled, RATING_SOURCES), exact)
+        crossed[study] = crossed_f(scores.reshape(readers, RATING_SOURCES, scans))[3]
+    return {"scan-level permutation": permuted, "quasi-F (readers, scans random)": crossed}
 
 
 def discrimination_pvalues(
     studies: int, readers: int, scans: int, scenario: tuple[float, float, float, float], rng: np.random.Generator
-) -> np.ndarray:
+) -> dict[str, np.ndarray]:
     """p of the OR test of mean AUC = 0.5 of `studies` simulated real-or-synthetic studies: evidence of synthesis =
     (effect + reader skill) on synthetic scans + reader bias + the scan's look + noise (SD 1); answer synthetic when
     positive, confidence 1–5 from its size."""
@@ -122,7 +125,7 @@ def discrimination_pvalues(
         )
         signed = np.sign(evidence) * np.clip(np.ceil(np.abs(evidence) * 2), 1, 5)
         p[study] = or_test(*jackknife_aucs(signed, synthetic), case_df(synthetic))["p"]
-    return p
+    return {"OR test of mean AUC = 0.5": p}
 
 
 def rejection_rates(ranks: np.ndarray, seed: int) -> dict[str, float]:
@@ -172,14 +175,13 @@ def main() -> int:
         print(f"{name:<{width}}  " + "  ".join(f"{rates[test]:>{max(8, len(test))}.3f}" for test in tests))
     for title, scenarios, simulate, scans in (
         (
-            f"realism rating, scan-level permutation ({RATING_SOURCES} sources × {args.rated_scans} scans, "
-            f"{RATING_DRAWS} draws)",
+            f"realism rating ({RATING_SOURCES} sources × {args.rated_scans} scans, permutation: {RATING_DRAWS} draws)",
             RATING_SCENARIOS,
             rating_pvalues,
             args.rated_scans,
         ),
         (
-            f"real or synthetic, OR test of mean AUC = 0.5 ({args.told_scans} scans, half real)",
+            f"real or synthetic ({args.told_scans} scans, half real)",
             DISCRIMINATION_SCENARIOS,
             discrimination_pvalues,
             args.told_scans,
@@ -187,11 +189,12 @@ def main() -> int:
     ):
         print(f"\n{title}, {args.readers} readers, {args.studies} studies per scenario")
         width = max(map(len, scenarios))
-        print(f"{'scenario':<{width}}  rejects at α")
         for index, (name, scenario) in enumerate(scenarios.items()):
             rng = np.random.default_rng(args.seed + 100 + index)
-            p = simulate(args.studies, args.readers, scans, scenario, rng)
-            print(f"{name:<{width}}  {np.mean(p <= ALPHA):11.3f}")
+            tests = simulate(args.studies, args.readers, scans, scenario, rng)
+            if index == 0:
+                print(f"{'scenario':<{width}}  " + "  ".join(tests))
+            print(f"{name:<{width}}  " + "  ".join(f"{np.mean(p <= ALPHA):>{len(t)}.3f}" for t, p in tests.items()))
     print(f"({time.perf_counter() - start:.1f} s)")
     return 0
 

@@ -220,6 +220,7 @@ def _rating_tables(rating: dict | None) -> dict[str, pd.DataFrame]:
         "rating_pairs": pd.DataFrame(
             [
                 {"test": "all sources", "p": comparison.get("p"), "exact": comparison.get("exact")},
+                {"test": "all sources, readers and scans random (quasi-F)", "p": comparison["crossed"].get("p")},
                 *({"test": "pair", **pair} for pair in comparison.get("pairwise", [])),
             ]
             if comparison

@@ -9,7 +9,14 @@ import pandas as pd
 import pingouin
 import pytest
 
-from studies.analysis.rating import agreement, labellings, permutation_comparison, rating_summary, scan_means
+from studies.analysis.rating import (
+    agreement,
+    crossed_f,
+    labellings,
+    permutation_comparison,
+    rating_summary,
+    scan_means,
+)
 from studies.analysis.tables import validate_ratings
 from tests.analysis.conftest import make_ratings
 
@@ -126,3 +133,35 @@ def test_scan_means_average_each_scans_readers():
     rows = ratings[ratings["volume"] == "rate-medsyn-2"]
     assert means.loc["rate-medsyn-2", "mean"] == pytest.approx(rows["score"].mean())
     assert means.loc["rate-medsyn-2", "readers"] == 3
+
+
+def test_the_quasi_f_is_built_from_the_split_plot_mean_squares_of_an_ordinary_anova():
+    """Mean squares from statsmodels' sequential ANOVA of score ~ source + reader + source:reader + source:scan."""
+    ols = pytest.importorskip("statsmodels.formula.api").ols
+    anova_lm = pytest.importorskip("statsmodels.stats.anova").anova_lm
+    rng = np.random.default_rng(8)
+    y = rng.integers(1, 6, (5, 3, 4)).astype(float)  # readers × sources × scans
+    long = pd.DataFrame(
+        [{"reader": r, "source": j, "scan": s, "score": y[r, j, s]} for (r, j, s) in np.ndindex(y.shape)]
+    )
+    table = anova_lm(ols("score ~ C(source) + C(reader) + C(source):C(reader) + C(source):C(scan)", long).fit())
+    ms = table["sum_sq"] / table["df"]
+    ms_j, ms_rj, ms_s, ms_rs = (
+        ms["C(source)"],
+        ms["C(source):C(reader)"],
+        ms["C(source):C(scan)"],
+        ms["Residual"],
+    )
+    denominator = max(ms_rj + ms_s - ms_rs, ms_rj, ms_s)
+    f, df1, _, p = crossed_f(y)
+    assert f == pytest.approx(ms_j / denominator) and df1 == 2
+    assert 0 <= p <= 1
+
+
+def test_the_summary_runs_the_quasi_f_over_complete_balanced_scans_or_says_why_not():
+    ratings = validate_ratings(make_ratings())
+    crossed = rating_summary(ratings, ["real", "medsyn", "ha-gan"])["comparison"]["crossed"]
+    assert (crossed["readers"], crossed["scans_per_source"]) == (6, 4)
+    short = ratings[~((ratings["reader"] == "reader-01") & (ratings["volume"] == "rate-real-1"))]
+    skipped = rating_summary(short, ["real", "medsyn", "ha-gan"])["comparison"]["crossed"]
+    assert "real 3, medsyn 4, ha-gan 4" in skipped["skipped"]
