@@ -233,6 +233,8 @@ def study_document(
             "window": manifest.recognition.window,
             "volumes": [names[volume_id] for volume_id in manifest.recognition.volumes],
         }
+    rating = manifest.rating
+    discrimination = manifest.discrimination
     return {
         "format": FORMAT,
         "title": manifest.title,
@@ -263,6 +265,25 @@ def study_document(
         ],
         "recognition": recognition,
         "ranking": list(structures.values()),
+        "rating": None
+        if rating is None
+        else {
+            "volumes": [names[volume_id] for volume_id in rating.volumes],
+            "scale": rating.scale,
+            "question": rating.question,
+            "labels": list(rating.labels),
+            "position": rating.position,
+            "window": rating.window,
+        },
+        "discrimination": None
+        if discrimination is None
+        else {
+            "volumes": [names[volume_id] for volume_id in discrimination.volumes],
+            "question": discrimination.question,
+            "real_sources": list(discrimination.real_sources),
+            "position": discrimination.position,
+            "window": discrimination.window,
+        },
     }
 
 

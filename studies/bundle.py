@@ -10,6 +10,7 @@ from contracts.digests import file_sha256
 from contracts.study_format import FORMAT, MEDIA_DIR, NAME_PATTERN, STUDY_FILE, VOLUMES_DIR
 from contracts.windows import RECOGNITION_WINDOW, WINDOWS
 from studies.errors import StudyError
+from studies.manifest import DISCRIMINATION_POSITIONS, RATING_POSITIONS, SCALE_RANGE
 
 
 def write_study(bundle: Path, study: dict[str, Any]) -> None:
@@ -195,3 +196,56 @@ def _check_tasks(study: dict[str, Any], names: set[str], path: Path) -> None:
             _require(ranking_set["set"] not in set_ids, path, where, f"set id {ranking_set['set']!r} is used twice")
             set_ids.add(ranking_set["set"])
             _check_names(ranking_set.get("volumes"), names, path, f"{where} set {ranking_set['set']}", 2)
+    _check_rating(study.get("rating"), names, path)
+    _check_discrimination(study, names, path)
+
+
+def _check_single_scan(task: Any, names: set[str], path: Path, where: str, positions: tuple[str, ...]) -> None:
+    """What rating and discrimination share: volumes, question, position, window (bundles before them have neither)."""
+    _require(isinstance(task, dict), path, where, "must be an object or null")
+    _check_names(task.get("volumes"), names, path, f"{where}.volumes", 1)
+    _require(_is_text(task.get("question")) and task["question"].strip(), path, f"{where}.question", "must be text")
+    _require(task.get("position") in positions, path, f"{where}.position", f"must be one of {', '.join(positions)}")
+    _require(task.get("window") in WINDOWS, path, f"{where}.window", f"must be one of {', '.join(WINDOWS)}")
+
+
+def _check_rating(rating: Any, names: set[str], path: Path) -> None:
+    if rating is None:
+        return
+    _check_single_scan(rating, names, path, "rating", RATING_POSITIONS)
+    scale = rating.get("scale")
+    _require(
+        isinstance(scale, int) and not isinstance(scale, bool) and SCALE_RANGE[0] <= scale <= SCALE_RANGE[1],
+        path,
+        "rating.scale",
+        f"must be a whole number from {SCALE_RANGE[0]} to {SCALE_RANGE[1]}",
+    )
+    labels = rating.get("labels")
+    _require(
+        isinstance(labels, list) and len(labels) == scale and all(_is_text(label) for label in labels),
+        path,
+        "rating.labels",
+        "must list one text per point of the scale",
+    )
+
+
+def _check_discrimination(study: dict[str, Any], names: set[str], path: Path) -> None:
+    task = study.get("discrimination")
+    if task is None:
+        return
+    _check_single_scan(task, names, path, "discrimination", DISCRIMINATION_POSITIONS)
+    real = task.get("real_sources")
+    _require(
+        isinstance(real, list) and real and all(_is_text(source) and source for source in real),
+        path,
+        "discrimination.real_sources",
+        "must list the sources that count as real",
+    )
+    sources = {volume["name"]: volume["source"] for volume in study["volumes"]}
+    shown = {sources[name] for name in task["volumes"]}
+    _require(
+        bool(shown & set(real)) and bool(shown - set(real)),
+        path,
+        "discrimination.volumes",
+        "must hold both real and synthetic scans",
+    )

@@ -33,7 +33,17 @@ STUDY_KEYS = {
 VOLUME_KEYS = {"id", "file", "source", "finding", "intensity"}
 RECOGNITION_KEYS = {"volumes", "options", "window"}
 RANKING_KEYS = {"structure", "volumes", "window"}
-TOP_KEYS = {"study", "volume", "recognition", "ranking"}
+RATING_KEYS = {"volumes", "scale", "question", "labels", "position", "window"}
+DISCRIMINATION_KEYS = {"volumes", "question", "real_sources", "position", "window"}
+TOP_KEYS = {"study", "volume", "recognition", "ranking", "rating", "discrimination"}
+RATING_POSITIONS = ("shuffled", "first", "last")
+"""Where rating tasks go in a reader's plan: shuffled among the other single-scan tasks, before or after all others."""
+DISCRIMINATION_POSITIONS = ("last", "shuffled")
+"""Where real-or-synthetic tasks go: after every other task (they tell readers some scans are synthetic) or shuffled
+among the single-scan tasks."""
+SCALE_RANGE = (2, 10)
+DEFAULT_RATING_QUESTION = "How realistic does this scan look?"
+DEFAULT_DISCRIMINATION_QUESTION = "Is this a real scan or a synthetic one?"
 
 
 @dataclass(frozen=True)
@@ -69,6 +79,35 @@ class RankingSet:
 
 
 @dataclass(frozen=True)
+class Rating:
+    """The [rating] table: volumes (by id) scored one per page on a 1..scale scale, one label per point."""
+
+    volumes: tuple[str, ...]
+    scale: int
+    question: str
+    labels: tuple[str, ...]
+    position: str
+    window: str
+
+
+@dataclass(frozen=True)
+class Discrimination:
+    """The [discrimination] table: volumes (by id) each judged real or synthetic with a confidence of 1–5; the
+    sources that count as real."""
+
+    volumes: tuple[str, ...]
+    question: str
+    real_sources: tuple[str, ...]
+    position: str
+    window: str
+
+
+def default_labels(scale: int) -> tuple[str, ...]:
+    """What each point of a realism scale means when the manifest does not say: the two ends, numbers between."""
+    return ("Clearly unrealistic", *[""] * (scale - 2), "Fully realistic")
+
+
+@dataclass(frozen=True)
 class Manifest:
     """A checked study manifest; paths are resolved against the manifest's folder. `shape` and `spacing` are None
     where the manifest leaves them to the inputs (the build takes them from the inputs only where all agree).
@@ -86,6 +125,8 @@ class Manifest:
     volumes: tuple[VolumeEntry, ...]
     recognition: Recognition | None
     ranking: tuple[RankingSet, ...]
+    rating: Rating | None
+    discrimination: Discrimination | None
     dither: bool
     clip: tuple[int, int]
     allow_crop: bool
@@ -150,6 +191,10 @@ def read_manifest(path: Path) -> Manifest:
         volumes=volumes,
         recognition=_read_recognition(raw.get("recognition"), {volume.id: volume for volume in volumes}, check),
         ranking=_read_ranking(raw.get("ranking"), {volume.id: volume.source for volume in volumes}, check),
+        rating=_read_rating(raw.get("rating"), {volume.id for volume in volumes}, check),
+        discrimination=_read_discrimination(
+            raw.get("discrimination"), {volume.id: volume.source for volume in volumes}, check
+        ),
         dither=check.flag(study, "dither", "[study]", True),
         clip=_read_clip(study, check),
         allow_crop=check.flag(study, "allow_crop", "[study]", False),
@@ -351,3 +396,96 @@ def _read_ranking(tables: Any, sources: dict[str, str], check: _Checker) -> tupl
             )
         sets.append(RankingSet(structure=structure, volumes=volumes, window=window))
     return tuple(sets)
+
+
+def _single_table(table: Any, where: str, keys: set[str], check: _Checker) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise check.fail(where, f"must be a table ({where}, not [[{where[1:-1]}]])")
+    check.known_keys(table, keys, where)
+    return table
+
+
+def _choice(table: dict[str, Any], key: str, where: str, choices: tuple[str, ...], check: _Checker) -> str:
+    value = table.get(key, choices[0])
+    if value not in choices:
+        raise check.fail(where, f"{key!r} must be one of {', '.join(map(repr, choices))}, not {value!r}")
+    return value
+
+
+def _window(table: dict[str, Any], where: str, check: _Checker) -> str:
+    window = table.get("window", RECOGNITION_WINDOW)
+    if not isinstance(window, str) or window not in WINDOWS:
+        raise check.fail(where, f"'window' must be one of {', '.join(WINDOWS)}, not {window!r}")
+    return window
+
+
+def _read_rating(table: Any, known: set[str], check: _Checker) -> Rating | None:
+    """[rating]: volumes, scale 2–10 (default 5), question, one label per point (empty: the number alone)."""
+    if table is None:
+        return None
+    where = "[rating]"
+    table = _single_table(table, where, RATING_KEYS, check)
+    volumes = check.id_list(table, "volumes", where, known)
+    scale = check.integer(table, "scale", where, 5)
+    if not SCALE_RANGE[0] <= scale <= SCALE_RANGE[1]:
+        raise check.fail(where, f"'scale' must be from {SCALE_RANGE[0]} to {SCALE_RANGE[1]} points, not {scale}")
+    labels = table.get("labels", list(default_labels(scale)))
+    if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
+        raise check.fail(where, "'labels' must be a list of strings, one per point of the scale")
+    if len(labels) != scale:
+        raise check.fail(
+            where,
+            f"'labels' has {len(labels)} entries but the scale has {scale} points; give one per point "
+            '(an empty string "" shows the number alone)',
+        )
+    return Rating(
+        volumes=volumes,
+        scale=scale,
+        question=check.text(table, "question", where, DEFAULT_RATING_QUESTION),
+        labels=tuple(label.strip() for label in labels),
+        position=_choice(table, "position", where, RATING_POSITIONS, check),
+        window=_window(table, where, check),
+    )
+
+
+def _read_discrimination(table: Any, sources: dict[str, str], check: _Checker) -> Discrimination | None:
+    """[discrimination]: volumes, question, the sources that count as real (default ["real"]); both real and
+    synthetic scans must be among the volumes, or accuracy and AUC would have nothing to tell apart."""
+    if table is None:
+        return None
+    where = "[discrimination]"
+    table = _single_table(table, where, DISCRIMINATION_KEYS, check)
+    volumes = check.id_list(table, "volumes", where, set(sources))
+    shown = {sources[volume_id] for volume_id in volumes}
+    if "real_sources" in table:
+        real = table["real_sources"]
+        if not isinstance(real, list) or not real or not all(isinstance(s, str) and s for s in real):
+            raise check.fail(where, "'real_sources' must be a non-empty list of source names")
+        unknown = [s for s in real if s not in set(sources.values())]
+        if unknown:
+            raise check.fail(
+                where,
+                f"'real_sources' names {unknown[0]!r}, which no [[volume]] has as its source "
+                f"(sources: {', '.join(sorted(set(sources.values())))})",
+            )
+    elif "real" in shown:
+        real = ["real"]
+    else:
+        raise check.fail(
+            where,
+            "no volume of source 'real' is listed, so say which sources count as real: "
+            f"real_sources = [...] (the listed volumes' sources: {', '.join(sorted(shown))})",
+        )
+    if not shown & set(real) or not shown - set(real):
+        raise check.fail(
+            where,
+            "'volumes' must hold both real scans (sources "
+            f"{', '.join(map(repr, real))}) and synthetic ones, so that readers have something to tell apart",
+        )
+    return Discrimination(
+        volumes=volumes,
+        question=check.text(table, "question", where, DEFAULT_DISCRIMINATION_QUESTION),
+        real_sources=tuple(dict.fromkeys(real)),
+        position=_choice(table, "position", where, DISCRIMINATION_POSITIONS, check),
+        window=_window(table, where, check),
+    )

@@ -38,17 +38,25 @@ def balanced_order(items: Sequence[T], seed: int, purpose: str, reader_index: in
 
 
 def reader_plan(study: dict[str, Any], reader_index: int) -> list[dict[str, Any]]:
-    """The ordered task list of reader `reader_index` (0-based) for a parsed study.json: recognition first, then
-    ranking.
+    """The ordered task list of reader `reader_index` (0-based) for a parsed study.json.
+
+    Order: rating tasks placed "first"; the single-scan tasks (recognition, with rating and discrimination tasks
+    placed "shuffled") in one balanced order; ranking; rating tasks placed "last"; discrimination tasks placed "last"
+    (the default: they tell readers that some scans are synthetic, which no earlier task may suggest).
     """
     if reader_index < 0:
         raise ValueError(f"reader_index must be 0 or more, not {reader_index}")
     seed = int(study["seed"])
-    plan: list[dict[str, Any]] = []
-    recognition = study.get("recognition")
-    if recognition:
-        for volume in balanced_order(recognition["volumes"], seed, "recognition", reader_index):
-            plan.append({"kind": "recognition", "volume": volume})
+    recognition = [("recognition", name) for name in (study.get("recognition") or {}).get("volumes", [])]
+    placed: dict[str, list[tuple[str, str]]] = {"first": [], "shuffled": recognition, "last": []}
+    for kind in ("rating", "discrimination"):
+        task = study.get(kind)
+        if task:
+            placed[task["position"]] = placed[task["position"]] + [(kind, name) for name in task["volumes"]]
+    # A recognition-only block keeps the purpose it always had, so existing studies' plans stay as they were.
+    single_purpose = "recognition" if placed["shuffled"] == recognition else "single-scan"
+    plan = _single(balanced_order(placed["first"], seed, "first", reader_index))
+    plan += _single(balanced_order(placed["shuffled"], seed, single_purpose, reader_index))
     structures = balanced_order(study.get("ranking") or [], seed, "structures", reader_index)
     for entry in structures:
         structure = entry["structure"]
@@ -57,4 +65,11 @@ def reader_plan(study: dict[str, Any], reader_index: int) -> list[dict[str, Any]
                 ranking_set["volumes"], seed, f"scans\x1f{structure}\x1f{ranking_set['set']}", reader_index
             )
             plan.append({"kind": "ranking", "structure": structure, "set": ranking_set["set"], "volumes": volumes})
+    last = placed["last"]
+    plan += _single(balanced_order([t for t in last if t[0] == "rating"], seed, "last", reader_index))
+    plan += _single(balanced_order([t for t in last if t[0] == "discrimination"], seed, "discrimination", reader_index))
     return plan
+
+
+def _single(tasks: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    return [{"kind": kind, "volume": volume} for kind, volume in tasks]

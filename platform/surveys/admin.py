@@ -9,14 +9,32 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from surveys.invitations import InvitationError, invite_reader, reissue, restore, revoke
-from surveys.models import AnswerChange, RankingAnswer, Reader, RecognitionAnswer, Study
+from surveys.models import (
+    AnswerChange,
+    DiscriminationAnswer,
+    RankingAnswer,
+    RatingAnswer,
+    Reader,
+    RecognitionAnswer,
+    Study,
+    with_answers,
+)
 
 
 @admin.register(Study)
 class StudyAdmin(admin.ModelAdmin):
     """Studies are created by `import_study`; here they are opened, closed, and readers invited."""
 
-    list_display = ["title", "slug", "status", "reader_count", "exports_link", "results_link", "created_at"]
+    list_display = [
+        "title",
+        "slug",
+        "status",
+        "reader_count",
+        "progress_link",
+        "exports_link",
+        "results_link",
+        "created_at",
+    ]
     list_filter = ["status"]
     readonly_fields = [
         "slug",
@@ -26,6 +44,7 @@ class StudyAdmin(admin.ModelAdmin):
         "bundle_digest",
         "video",
         "created_at",
+        "progress_link",
         "exports_link",
         "results_link",
     ]
@@ -38,6 +57,11 @@ class StudyAdmin(admin.ModelAdmin):
     @admin.display(description="readers")
     def reader_count(self, study: Study) -> int:
         return study.readers.count()
+
+    @admin.display(description="progress")
+    def progress_link(self, study: Study) -> str:
+        """The staff progress page: every reader's tasks done, minutes and last visit."""
+        return format_html('<a href="{}">readers\' progress</a>', reverse("surveys:progress", args=[study.slug]))
 
     @admin.display(description="exports")
     def exports_link(self, study: Study) -> str:
@@ -95,6 +119,10 @@ class ReaderAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
+    def get_queryset(self, request):
+        """Readers with their answers prefetched: the progress and minutes columns cost no query per reader."""
+        return with_answers(super().get_queryset(request))
+
     @admin.display(description="progress")
     def progress(self, reader: Reader) -> str:
         done, total = reader.progress()
@@ -150,6 +178,22 @@ class RankingAnswerAdmin(ReadOnlyAdmin):
     """Ranking answers as given (read-only)."""
 
     list_display = ["reader", "ranking_set", "ranks", "seconds", "updated_at"]
+    list_filter = ["reader__study"]
+
+
+@admin.register(RatingAnswer)
+class RatingAnswerAdmin(ReadOnlyAdmin):
+    """Realism ratings as given (read-only)."""
+
+    list_display = ["reader", "item", "score", "note", "seconds", "updated_at"]
+    list_filter = ["reader__study"]
+
+
+@admin.register(DiscriminationAnswer)
+class DiscriminationAnswerAdmin(ReadOnlyAdmin):
+    """Real-or-synthetic judgements as given (read-only)."""
+
+    list_display = ["reader", "item", "answer", "confidence", "note", "seconds", "updated_at"]
     list_filter = ["reader__study"]
 
 

@@ -9,10 +9,21 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from surveys.models import AnswerChange, RankingAnswer, Reader, RecognitionAnswer
+from surveys.models import (
+    CONFIDENCES,
+    REAL,
+    SYNTHETIC,
+    AnswerChange,
+    DiscriminationAnswer,
+    RankingAnswer,
+    RatingAnswer,
+    Reader,
+    RecognitionAnswer,
+    task_key,
+)
 
 NOTE_LIMIT = 5000
-"""The longest note a reader may keep with a recognition answer (characters); the page counts against it."""
+"""The longest note a reader may keep with a single-scan answer (characters); the page counts against it."""
 MAX_SECONDS_PER_REPORT = 120.0
 """The page reports active time at least this often; a larger claim is cut to it."""
 CLOCK_SLACK_SECONDS = 5.0
@@ -28,7 +39,9 @@ class AnswerRefused(Exception):
         self.status = status
 
 
-def record_answer(reader_id: int, payload: dict[str, Any], now: datetime) -> RecognitionAnswer | RankingAnswer:
+def record_answer(
+    reader_id: int, payload: dict[str, Any], now: datetime
+) -> RecognitionAnswer | RankingAnswer | RatingAnswer | DiscriminationAnswer:
     """Validate and store one autosave (answer and/or active seconds) of task `payload['position']`; raise
     AnswerRefused.
     """
@@ -39,10 +52,7 @@ def record_answer(reader_id: int, payload: dict[str, Any], now: datetime) -> Rec
         task = _task_of(reader, payload)
         _not_ahead(reader, payload["position"])
         seconds = _bounded_seconds(reader, payload.get("seconds", 0), now)
-        if task["kind"] == "recognition":
-            answer, change = _recognition(reader, task, payload)
-        else:
-            answer, change = _ranking(reader, task, payload)
+        answer, change = APPLY[task["kind"]](reader, task, payload)
         answer.seconds += seconds
         answer.save()
         if change is not None:
@@ -61,8 +71,8 @@ def _task_of(reader: Reader, payload: dict[str, Any]) -> dict[str, Any]:
         task = reader.task(position)
     except IndexError:
         raise AnswerRefused("This item is not part of your study.") from None
-    key = "volume" if task["kind"] == "recognition" else "set"
-    if payload.get("kind") != task["kind"] or payload.get(key) != task[key]:
+    key = "set" if task["kind"] == "ranking" else "volume"
+    if payload.get("kind") != task["kind"] or payload.get(key) != task_key(task):
         raise AnswerRefused("This item is not part of your study.")
     return task
 
@@ -104,13 +114,54 @@ def _recognition(reader: Reader, task: dict[str, Any], payload: dict[str, Any]):
         if payload["option"] not in reader.study.options:
             raise AnswerRefused("That option does not exist in this study.")
         answer.option = payload["option"]
+    _apply_note(answer, payload)
+    if (answer.option, answer.note) == before:
+        return answer, None
+    return answer, {"option": answer.option, "note": answer.note}
+
+
+def _apply_note(answer: RecognitionAnswer | RatingAnswer | DiscriminationAnswer, payload: dict[str, Any]) -> None:
     if "note" in payload:
         if not isinstance(payload["note"], str) or len(payload["note"]) > NOTE_LIMIT:
             raise AnswerRefused(f"The note must be text of at most {NOTE_LIMIT} characters.")
         answer.note = payload["note"].strip()
-    if (answer.option, answer.note) == before:
+
+
+def _whole_number(value: Any, allowed: range, what: str) -> int:
+    """`value` if it is one of `allowed` (a JSON integer, not true/false or 3.0), else a refusal saying the range."""
+    if not isinstance(value, int) or isinstance(value, bool) or value not in allowed:
+        raise AnswerRefused(f"The {what} must be a whole number from {allowed[0]} to {allowed[-1]}.")
+    return value
+
+
+def _rating(reader: Reader, task: dict[str, Any], payload: dict[str, Any]):
+    """Apply a score (1..scale) and/or note and return (answer, audit value or None)."""
+    item = reader.study.rating_items.select_related("volume").get(volume__name=task["volume"])
+    answer, _ = RatingAnswer.objects.get_or_create(reader=reader, item=item)
+    before = (answer.score, answer.note)
+    if "score" in payload:
+        answer.score = _whole_number(payload["score"], range(1, reader.study.rating["scale"] + 1), "score")
+    _apply_note(answer, payload)
+    if (answer.score, answer.note) == before:
         return answer, None
-    return answer, {"option": answer.option, "note": answer.note}
+    return answer, {"score": answer.score, "note": answer.note}
+
+
+def _discrimination(reader: Reader, task: dict[str, Any], payload: dict[str, Any]):
+    """Apply a judgement (real or synthetic), a confidence (1–5) and/or a note; return (answer, audit value or None)."""
+    item = reader.study.discrimination_items.select_related("volume").get(volume__name=task["volume"])
+    answer, _ = DiscriminationAnswer.objects.get_or_create(reader=reader, item=item)
+    before = (answer.answer, answer.confidence, answer.note)
+    if "answer" in payload:
+        if payload["answer"] not in (REAL, SYNTHETIC):
+            raise AnswerRefused('The answer must be "real" or "synthetic".')
+        answer.answer = payload["answer"]
+    if "confidence" in payload:
+        answer.confidence = _whole_number(payload["confidence"], CONFIDENCES, "confidence")
+    _apply_note(answer, payload)
+    if (answer.answer, answer.confidence, answer.note) == before:
+        return answer, None
+    return answer, {"answer": answer.answer, "confidence": answer.confidence, "note": answer.note}
 
 
 def _ranking(reader: Reader, task: dict[str, Any], payload: dict[str, Any]):
@@ -134,6 +185,9 @@ def _ranking(reader: Reader, task: dict[str, Any], payload: dict[str, Any]):
 
 def _describe(task: dict[str, Any]) -> str:
     """A staff-facing name of a task for the audit trail."""
-    if task["kind"] == "recognition":
-        return f"recognition {task['volume']}"
-    return f"ranking {task['set']} ({task['structure']})"
+    if task["kind"] == "ranking":
+        return f"ranking {task['set']} ({task['structure']})"
+    return f"{task['kind']} {task['volume']}"
+
+
+APPLY = {"recognition": _recognition, "ranking": _ranking, "rating": _rating, "discrimination": _discrimination}

@@ -22,7 +22,7 @@ from studies.audit import audit_bundle
 from studies.bundle import load_study
 from studies.delivery import write_served
 from studies.errors import StudyError
-from surveys.models import RankingSet, RecognitionItem, Study, Volume
+from surveys.models import DiscriminationItem, RankingSet, RatingItem, RecognitionItem, Study, Volume
 
 _SLUG = re.compile(r"^[-a-z0-9_]{1,100}$")
 
@@ -146,7 +146,13 @@ def _create_rows(spec: dict[str, Any], digest: str, raw_sizes: dict[str, int]) -
         closing_message=spec["closing_message"],
         video=Path(spec["video"]).name if spec["video"] else "",
         options=recognition["options"] if recognition else [],
-        design={"seed": spec["seed"], "recognition": recognition, "ranking": spec["ranking"]},
+        design={
+            "seed": spec["seed"],
+            "recognition": recognition,
+            "ranking": spec["ranking"],
+            "rating": spec.get("rating"),
+            "discrimination": spec.get("discrimination"),
+        },
         bundle_digest=digest,
     )
     volumes = {}
@@ -163,6 +169,12 @@ def _create_rows(spec: dict[str, Any], digest: str, raw_sizes: dict[str, int]) -
         )
     for name in (recognition or {}).get("volumes", []):
         RecognitionItem.objects.create(study=study, volume=volumes[name])
+    for name in (spec.get("rating") or {}).get("volumes", []):
+        RatingItem.objects.create(study=study, volume=volumes[name])
+    discrimination = spec.get("discrimination") or {"volumes": [], "real_sources": []}
+    for name in discrimination["volumes"]:
+        is_real = volumes[name].source in discrimination["real_sources"]
+        DiscriminationItem.objects.create(study=study, volume=volumes[name], is_real=is_real)
     for entry in spec["ranking"]:
         for ranking_set in entry["sets"]:
             row = RankingSet.objects.create(

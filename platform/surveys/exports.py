@@ -10,11 +10,32 @@ from typing import IO, Iterator
 from studies.analysis.design import DESIGN_COLUMNS
 from studies.analysis.spreadsheet import neutralise_row
 from studies.analysis.tables import STATUSES
-from surveys.models import RankingAnswer, Reader, RecognitionAnswer, Study
+from surveys.models import (
+    DiscriminationAnswer,
+    RankingAnswer,
+    RatingAnswer,
+    Reader,
+    RecognitionAnswer,
+    Study,
+    with_answers,
+)
 
 COLUMNS = {
     "rankings": ["study", "reader", "structure", "set", "volume", "source", "rank", "seconds"],
     "pathology": ["study", "reader", "volume", "source", "truth", "answer", "correct", "note", "seconds"],
+    "ratings": ["study", "reader", "volume", "source", "scale", "score", "note", "seconds"],
+    "discrimination": [
+        "study",
+        "reader",
+        "volume",
+        "source",
+        "truth",
+        "answer",
+        "confidence",
+        "correct",
+        "note",
+        "seconds",
+    ],
     "readers": ["reader", "years_experience", "level", "started", "finished", "minutes", "status"],
     "design": list(DESIGN_COLUMNS),
 }
@@ -68,6 +89,49 @@ def pathology_rows(study: Study) -> Iterator[list]:
         ]
 
 
+def rating_rows(study: Study) -> Iterator[list]:
+    """One row per scored scan."""
+    answers = RatingAnswer.objects.filter(reader__study=study, score__isnull=False).select_related(
+        "reader", "item__volume"
+    )
+    scale = (study.rating or {}).get("scale", "")
+    for answer in answers.order_by("reader__index", "item__volume__key_id"):
+        volume = answer.item.volume
+        yield [
+            study.slug,
+            answer.reader.label,
+            volume.key_id,
+            volume.source,
+            scale,
+            answer.score,
+            answer.note,
+            round(answer.seconds, 3),
+        ]
+
+
+def discrimination_rows(study: Study) -> Iterator[list]:
+    """One row per scan judged real or synthetic with a confidence."""
+    answers = (
+        DiscriminationAnswer.objects.filter(reader__study=study, confidence__isnull=False)
+        .exclude(answer="")
+        .select_related("reader", "item__volume")
+    )
+    for answer in answers.order_by("reader__index", "item__volume__key_id"):
+        volume = answer.item.volume
+        yield [
+            study.slug,
+            answer.reader.label,
+            volume.key_id,
+            volume.source,
+            answer.item.truth,
+            answer.answer,
+            answer.confidence,
+            answer.is_correct,
+            answer.note,
+            round(answer.seconds, 3),
+        ]
+
+
 def reader_status(reader: Reader) -> str:
     """Where an invited reader stands: revoked (whatever they did before), finished, started or not started."""
     if reader.revoked_at is not None:
@@ -78,8 +142,8 @@ def reader_status(reader: Reader) -> str:
 
 
 def reader_rows(study: Study) -> Iterator[list]:
-    """One row per invited reader, with their status."""
-    for reader in Reader.objects.filter(study=study).order_by("index"):
+    """One row per invited reader, with their status (answers prefetched: no queries per reader)."""
+    for reader in with_answers(Reader.objects.filter(study=study).order_by("index")):
         years = "" if reader.years_experience is None else reader.years_experience
         yield [
             reader.label,
@@ -99,9 +163,20 @@ def design_rows(study: Study) -> Iterator[list]:
     for ranking_set in study.ranking_sets.prefetch_related("volumes").order_by("key"):
         for volume in sorted(ranking_set.volumes.all(), key=lambda v: v.key_id):
             yield ["ranking", ranking_set.structure, ranking_set.key, volume.key_id, volume.source, volume.finding]
+    for item in study.rating_items.select_related("volume").order_by("volume__key_id"):
+        yield ["rating", "", "", item.volume.key_id, item.volume.source, ""]
+    for item in study.discrimination_items.select_related("volume").order_by("volume__key_id"):
+        yield ["discrimination", "", "", item.volume.key_id, item.volume.source, item.truth]
 
 
-ROWS = {"rankings": ranking_rows, "pathology": pathology_rows, "readers": reader_rows, "design": design_rows}
+ROWS = {
+    "rankings": ranking_rows,
+    "pathology": pathology_rows,
+    "ratings": rating_rows,
+    "discrimination": discrimination_rows,
+    "readers": reader_rows,
+    "design": design_rows,
+}
 
 
 def write_export(kind: str, study: Study, stream: IO[str]) -> int:
@@ -116,7 +191,7 @@ def write_export(kind: str, study: Study, stream: IO[str]) -> int:
 
 
 def write_exports(study: Study, folder: Path) -> dict[str, int]:
-    """All four exports into `folder` (written to temporary names, then renamed); rows per file."""
+    """All the exports into `folder` (written to temporary names, then renamed); rows per file."""
     folder.mkdir(parents=True, exist_ok=True)
     counts = {}
     for kind in COLUMNS:

@@ -12,6 +12,25 @@ from django.utils import timezone
 from contracts.windows import RECOGNITION_WINDOW, WINDOWS
 from studies.delivery import SUFFIXES
 
+REAL, SYNTHETIC = "real", "synthetic"
+CONFIDENCES = range(1, 6)
+"""How sure a reader is of a real-or-synthetic judgement: 1 (guessing) to 5 (certain)."""
+SINGLE_SCAN_KINDS = ("recognition", "rating", "discrimination")
+
+
+def task_key(task: dict[str, Any]) -> str:
+    """What identifies a plan task within its kind: the volume of a single-scan task, the set of a ranking."""
+    return task["volume"] if task["kind"] in SINGLE_SCAN_KINDS else task["set"]
+
+
+ANSWER_KINDS = {
+    "recognition_answers": "item__volume",
+    "ranking_answers": "ranking_set",
+    "rating_answers": "item__volume",
+    "discrimination_answers": "item__volume",
+}
+"""Every kind of answer a reader gives (its related name on Reader) and the relation reading it needs joined."""
+
 LEVELS = [
     ("resident", "Resident"),
     ("junior", "Junior radiologist"),
@@ -54,6 +73,16 @@ class Study(models.Model):
     def recognition_window(self) -> str:
         """The window preset recognition pages open in (studies imported before it was configurable: lung)."""
         return (self.design.get("recognition") or {}).get("window") or RECOGNITION_WINDOW
+
+    @property
+    def rating(self) -> dict[str, Any] | None:
+        """study.json's rating definition (volumes, scale, question, labels, position, window), or None."""
+        return self.design.get("rating")
+
+    @property
+    def discrimination(self) -> dict[str, Any] | None:
+        """study.json's discrimination definition (volumes, question, real_sources, position, window), or None."""
+        return self.design.get("discrimination")
 
 
 class Volume(models.Model):
@@ -106,6 +135,38 @@ class RecognitionItem(models.Model):
 
     def __str__(self) -> str:
         return f"recognition of {self.volume}"
+
+
+class RatingItem(models.Model):
+    """One scan the reader scores on the study's realism scale."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="rating_items")
+    volume = models.ForeignKey(Volume, on_delete=models.CASCADE)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["study", "volume"], name="unique_rating_volume")]
+
+    def __str__(self) -> str:
+        return f"rating of {self.volume}"
+
+
+class DiscriminationItem(models.Model):
+    """One scan the reader judges real or synthetic; `is_real` is the truth, which never leaves the server."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="discrimination_items")
+    volume = models.ForeignKey(Volume, on_delete=models.CASCADE)
+    is_real = models.BooleanField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["study", "volume"], name="unique_discrimination_volume")]
+
+    def __str__(self) -> str:
+        return f"real or synthetic: {self.volume}"
+
+    @property
+    def truth(self) -> str:
+        """'real' or 'synthetic'."""
+        return REAL if self.is_real else SYNTHETIC
 
 
 class RankingSet(models.Model):
@@ -174,11 +235,15 @@ class Reader(models.Model):
 
     def answers_by_position(self) -> dict[int, Any]:
         """This reader's answers keyed by plan position."""
-        recognition = {a.item.volume.name: a for a in self.recognition_answers.select_related("item__volume")}
-        ranking = {a.ranking_set.key: a for a in self.ranking_answers.select_related("ranking_set")}
+        by_kind = {
+            "recognition": {a.item.volume.name: a for a in self.answers_of("recognition_answers")},
+            "rating": {a.item.volume.name: a for a in self.answers_of("rating_answers")},
+            "discrimination": {a.item.volume.name: a for a in self.answers_of("discrimination_answers")},
+            "ranking": {a.ranking_set.key: a for a in self.answers_of("ranking_answers")},
+        }
         found = {}
         for position, task in enumerate(self.plan):
-            answer = recognition.get(task["volume"]) if task["kind"] == "recognition" else ranking.get(task["set"])
+            answer = by_kind[task["kind"]].get(task_key(task))
             if answer is not None:
                 found[position] = answer
         return found
@@ -198,8 +263,25 @@ class Reader(models.Model):
 
     def seconds_spent(self) -> float:
         """Total time on the tasks: the sum of the per-item seconds."""
-        total = self.recognition_answers.aggregate(s=models.Sum("seconds"))["s"] or 0.0
-        return total + (self.ranking_answers.aggregate(s=models.Sum("seconds"))["s"] or 0.0)
+        return float(sum(answer.seconds for kind in ANSWER_KINDS for answer in self.answers_of(kind)))
+
+    def answers_of(self, kind: str) -> models.QuerySet:
+        """This reader's answers of one kind (a key of ANSWER_KINDS): those `with_answers` prefetched, else one query
+        that joins what reading them needs."""
+        if kind in getattr(self, "_prefetched_objects_cache", {}):
+            return getattr(self, kind).all()
+        return getattr(self, kind).select_related(ANSWER_KINDS[kind])
+
+
+def with_answers(readers: models.QuerySet) -> models.QuerySet:
+    """Readers with every kind of answer prefetched: progress() and seconds_spent() of many readers in one query per
+    kind (the staff progress page), not per reader."""
+    return readers.prefetch_related(
+        *(
+            models.Prefetch(kind, queryset=getattr(Reader, kind).rel.related_model.objects.select_related(joined))
+            for kind, joined in ANSWER_KINDS.items()
+        )
+    )
 
 
 class Answer(models.Model):
@@ -248,6 +330,48 @@ class RankingAnswer(Answer):
     def is_complete(self) -> bool:
         """Every scan of the set has its rank."""
         return bool(self.ranks)
+
+
+class RatingAnswer(Answer):
+    """The score (1..scale) and note a reader gave one rated scan."""
+
+    reader = models.ForeignKey(Reader, on_delete=models.CASCADE, related_name="rating_answers")
+    item = models.ForeignKey(RatingItem, on_delete=models.CASCADE, related_name="answers")
+    score = models.PositiveSmallIntegerField(null=True, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["reader", "item"], name="unique_rating_answer")]
+
+    @property
+    def is_complete(self) -> bool:
+        """A score has been given."""
+        return self.score is not None
+
+
+class DiscriminationAnswer(Answer):
+    """A reader's judgement of one scan: real or synthetic, a confidence of 1–5, and a note."""
+
+    ANSWERS = [(REAL, "Real"), (SYNTHETIC, "Synthetic")]
+
+    reader = models.ForeignKey(Reader, on_delete=models.CASCADE, related_name="discrimination_answers")
+    item = models.ForeignKey(DiscriminationItem, on_delete=models.CASCADE, related_name="answers")
+    answer = models.CharField(max_length=10, choices=ANSWERS, blank=True)
+    confidence = models.PositiveSmallIntegerField(null=True, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["reader", "item"], name="unique_discrimination_answer")]
+
+    @property
+    def is_complete(self) -> bool:
+        """Both the judgement and its confidence are given."""
+        return bool(self.answer) and self.confidence is not None
+
+    @property
+    def is_correct(self) -> bool:
+        """The judgement matches the truth."""
+        return self.answer == self.item.truth
 
 
 class AnswerChange(models.Model):

@@ -16,6 +16,7 @@ urlpatterns = [
     path("r/<str:token>/media/<str:name>", volumes.video, name="video"),
     path("staff/studies/<slug:slug>/exports/", staff.exports, name="exports"),
     path("staff/studies/<slug:slug>/exports/<slug:kind>.csv", staff.export_csv, name="export_csv"),
+    path("staff/studies/<slug:slug>/progress/", staff.progress, name="progress"),
     path("staff/studies/<slug:slug>/results/", staff.results, name="results"),
     path("staff/studies/<slug:slug>/results/analysis.zip", staff.results_zip, name="results_zip"),
 ]

@@ -65,8 +65,14 @@
   window.setInterval(function () { if (unreported >= REPORT_EVERY_MS / 1000) { save({}); } }, REPORT_EVERY_MS);
   window.addEventListener("pagehide", function () { tick(); if (unreported > sending) { post({}, true).catch(function () {}); } });
 
+  /* Single-scan pages: each choice the page asks for (a fieldset with data-required: the input name, and
+     data-missing: what to say while it is not chosen) is saved as it is made, the note as it is typed; "Next" needs
+     every required choice. The words live in the page, so this script says nothing about any task kind. */
+  var required = Array.prototype.map.call(document.querySelectorAll("fieldset[data-required]"), function (fieldset) {
+    return [fieldset.dataset.required, fieldset.dataset.missing, fieldset.dataset.number === "true"];
+  });
   var requirement;
-  if (task.kind === "recognition") {
+  if (required.length) {
     var note = document.getElementById("note"), noteTimer = null;
     var noteCount = document.getElementById("note-count"), noteLimit = Number(note.dataset.limit);
     /* The counter says how much room is left; a note over the limit is shown as such and not sent, never cut. */
@@ -82,8 +88,16 @@
       window.clearTimeout(noteTimer);
       if (!noteProblem()) { save({note: note.value}); }
     };
-    document.querySelectorAll("input[name=option]").forEach(function (radio) {
-      radio.addEventListener("change", function () { missing.textContent = ""; save({option: radio.value}); });
+    required.forEach(function (choice) {
+      var name = choice[0];
+      document.querySelectorAll("input[name=" + name + "]").forEach(function (radio) {
+        radio.addEventListener("change", function () {
+          var fields = {};
+          fields[name] = choice[2] ? Number(radio.value) : radio.value;
+          missing.textContent = "";
+          save(fields);
+        });
+      });
     });
     note.addEventListener("input", function () {
       window.clearTimeout(noteTimer);
@@ -92,8 +106,10 @@
     note.addEventListener("blur", saveNote);
     noteProblem();
     requirement = function () {
-      return noteProblem() ||
-        (document.querySelector("input[name=option]:checked") ? "" : "Choose a finding for this scan before moving on.");
+      var unanswered = required.filter(function (choice) {
+        return !document.querySelector("input[name=" + choice[0] + "]:checked");
+      });
+      return noteProblem() || (unanswered.length ? unanswered[0][1] : "");
     };
   } else {
     var selects = Array.prototype.slice.call(document.querySelectorAll("select.rank"));

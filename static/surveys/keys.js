@@ -1,4 +1,5 @@
-/* Keyboard of a task page: 1–k rank the highlighted scan (the last one pointed at or focused), J/K page through
+/* Keyboard of a task page: an answer that names its key (an input's data-key, set by the page)
+   is chosen by it; 1–k rank the highlighted scan (the last one pointed at or focused), J/K page through
    slices, +/−/0 zoom, E enlarges (Esc returns), F goes full screen, N/P move between tasks. None of these is one of
    Papaya's own keys (arrows, Page Up/Down, Space, A, C, G, O, R, V, comma, period, slash, quote). Keys typed into a
    text field are kept from Papaya, which otherwise takes keys from the whole document when it shows one scan. */
@@ -29,6 +30,8 @@
 
   function handle(key) {
     var scan = active < 0 ? 0 : active;
+    var choice = /^[a-z0-9]$/.test(key) && document.querySelector('input[data-key="' + key + '"]');
+    if (choice) { choice.click(); choice.focus(); return true; }
     if (/^[1-9]$/.test(key)) { return active >= 0 && rank(active, Number(key)); }
     switch (key) {
       case "j": room.stepSlice(scan, 1); return true;

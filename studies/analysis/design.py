@@ -37,10 +37,6 @@ class Design:
         """The sources of each ranked structure, in the design's order."""
         return {s: list(dict.fromkeys(r["source"])) for s, r in self.ranking.groupby("structure", sort=False)}
 
-    def task_sources(self, task: str) -> list[str]:
-        """The sources of a one-scan task (recognition, rating, discrimination), in the design's order."""
-        return list(dict.fromkeys(self.rows.loc[self.rows["task"] == task, "source"]))
-
     def where(self, rows: pd.DataFrame) -> str:
         """ "design.csv rows 4–7" for a group of design rows."""
         lines = rows["row"].tolist()

@@ -138,15 +138,17 @@ def scan_permutation_pairs(
     exact_limit: int = EXACT_LIMIT,
     draws: int = DRAWS,
     seed: int = 0,
+    sources: list[str] | None = None,
 ) -> pd.DataFrame:
     r"""Scan-level permutation test of every pair of sources: a, b, difference, p, exact, permutations, min_p.
 
     Statistic :math:`|\bar r_a - \bar r_b|`, the difference of mean ranks over all rankings; null: in each set the
     a and b labels are swapped or not (one choice per set, shared by its readers), all 2^S choices when
     2^S ≤ exact_limit, else `draws` seeded draws. With S sets no exact p is below 2 / 2^S (the observed labelling
-    and its full swap always tie), so 4 sets cannot give p < 0.125 however strong the effect.
+    and its full swap always tie), so 4 sets cannot give p < 0.125 however strong the effect. Pairs follow the
+    order of `sources` (by default that of first appearance).
     """
-    sources = list(dict.fromkeys(data[source]))
+    sources = list(dict.fromkeys(data[source])) if sources is None else sources
     totals, blocks = set_rank_sums(data, sources, set, source, rank)
     n_sets = len(totals)
     exact = 2**n_sets <= exact_limit

@@ -15,14 +15,16 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from studies.analysis.report import format_p
+from studies.analysis.sources import source_order
 
 Target = str | Path | BinaryIO
 
 
 def mean_ranks_plot(ranking: dict, reference: str | None, target: Target) -> None:
-    """Mean rank (± SD) per source for each structure, with the Bonferroni p of each source against the reference."""
+    """Mean rank (± SD) per source (in `source_order`) for each structure, with the adjusted p of each source against
+    the reference."""
     structures = list(ranking)
-    sources = _sources(ranking)
+    sources = source_order((source for result in ranking.values() for source in result["mean_rank"]), reference)
     figure = Figure(figsize=(max(6.0, 2.4 * len(structures)), 4.2), layout="constrained")
     axes = figure.add_subplot()
     width = 0.8 / len(sources)
@@ -47,14 +49,14 @@ def mean_ranks_plot(ranking: dict, reference: str | None, target: Target) -> Non
     _save(figure, target)
 
 
-def rank_frequency_plot(ranking: dict, target: Target) -> None:
-    """How often each source got each rank, one panel per structure."""
+def rank_frequency_plot(ranking: dict, target: Target, reference: str | None = None) -> None:
+    """How often each source got each rank, one panel per structure, sources in `source_order`."""
     structures = list(ranking)
     figure = Figure(figsize=(4.2 * len(structures), 3.8), layout="constrained")
     for index, structure in enumerate(structures, start=1):
         axes = figure.add_subplot(1, len(structures), index)
         counts = ranking[structure]["rank_counts"]
-        sources = list(counts)
+        sources = source_order(counts, reference)
         ranks = sorted({int(r) for c in counts.values() for r in c})
         width = 0.8 / len(ranks)
         for j, rank in enumerate(ranks):
@@ -66,12 +68,12 @@ def rank_frequency_plot(ranking: dict, target: Target) -> None:
     _save(figure, target)
 
 
-def recognition_plot(pathology: dict, target: Target) -> None:
-    """Share of correct recognitions per true finding, one bar per source, with the clustered 95 % interval
-    (reader × volume bootstrap) and correct/answers above each bar (paper Fig. 7, in proportions)."""
+def recognition_plot(pathology: dict, target: Target, reference: str | None = None) -> None:
+    """Share of correct recognitions per true finding, one bar per source (in `source_order`), with the clustered
+    95 % interval (reader × volume bootstrap) and correct/answers above each bar (paper Fig. 7, in proportions)."""
     cells = {(cell["truth"], cell["source"]): cell for cell in pathology.get("by_truth_source", [])}
     truths = sorted({truth for truth, _ in cells})
-    sources = sorted({source for _, source in cells})
+    sources = source_order((source for _, source in cells), reference)
     figure = Figure(figsize=(max(6.0, 1.6 * len(truths)), 4.0), layout="constrained")
     axes = figure.add_subplot()
     width = 0.8 / max(1, len(sources))
@@ -153,11 +155,6 @@ def power_plot(curve: "dict[str, list[float]]", readers: list[int], target: Targ
     axes.set(xlabel="readers", ylabel="power (p ≤ 0.05)", ylim=(0, 1.02), title="Power against the number of readers")
     axes.legend(fontsize=7)
     _save(figure, target)
-
-
-def _sources(ranking: dict) -> list[str]:
-    """Every source ranked in any structure, in order of first appearance."""
-    return list(dict.fromkeys(source for result in ranking.values() for source in result["mean_rank"]))
 
 
 def _p_against(result: dict, reference: str | None, source: str) -> float | None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
+
+from studies.analysis.sources import source_order
 
 REPLICATES = 2000
 
@@ -83,19 +87,23 @@ def answered(pathology: pd.DataFrame) -> pd.DataFrame:
     return pathology[pathology["answer"] != ""]
 
 
-def recognition_summary(pathology: pd.DataFrame, seed: int = 0) -> dict:
-    """Accuracy overall, by true finding, by source, by both, and correct counts per volume (the paper's Fig. 7)."""
+def recognition_summary(pathology: pd.DataFrame, seed: int = 0, reference: str | None = None) -> dict:
+    """Accuracy overall, by true finding, by source, by both, and correct counts per volume (the paper's Fig. 7);
+    sources in `source_order` (within each finding), volumes by source then name."""
     rows = answered(pathology)
+    order = {source: index for index, source in enumerate(source_order(rows["source"], reference))}
     by_volume = (
         rows.groupby(["volume", "source", "truth"], sort=True)["correct"].agg(n="size", correct="sum").reset_index()
     )
+    by_volume = by_volume.sort_values(["source", "volume"], key=_in_order(order), kind="stable")
+    pairs = rows.groupby(["truth", "source"], sort=True)
     return {
         "overall": accuracy(rows, seed),
         "by_truth": {truth: accuracy(group, seed) for truth, group in rows.groupby("truth", sort=True)},
-        "by_source": {source: accuracy(group, seed) for source, group in rows.groupby("source", sort=True)},
+        "by_source": {source: accuracy(rows[rows["source"] == source], seed) for source in order},
         "by_truth_source": [
-            {"truth": str(truth), "source": str(source), **accuracy(group, seed)}
-            for (truth, source), group in rows.groupby(["truth", "source"], sort=True)
+            {"truth": str(truth), "source": str(source), **accuracy(pairs.get_group((truth, source)), seed)}
+            for truth, source in sorted(pairs.groups, key=lambda key: (key[0], order[key[1]]))
         ],
         "by_volume": [
             {
@@ -108,6 +116,11 @@ def recognition_summary(pathology: pd.DataFrame, seed: int = 0) -> dict:
             for r in by_volume.itertuples()
         ],
     }
+
+
+def _in_order(order: dict[str, int]) -> Callable[[pd.Series], pd.Series]:
+    """A sort key for pandas that puts the source column in `order` and leaves other columns as they are."""
+    return lambda column: column.map(order) if column.name == "source" else column
 
 
 def notes(pathology: pd.DataFrame) -> pd.DataFrame:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from studies.analysis.kendall import interpret_w
+from studies.analysis.sources import by_source_order, in_pair_order, source_order
 
 ALPHA = 0.05
 FEW_READERS = 5
@@ -20,14 +21,15 @@ METHODS = {"bonferroni": "Bonferroni", "holm": "Holm"}
 
 
 def report_markdown(summary: dict, title: str = "Reader study") -> str:
-    """The whole report: readers, reading time, recognition, then one paragraph per ranked structure."""
-    parts = [f"# {title}: results", ""]
+    """The whole report: readers, reading time, recognition, then one paragraph per ranked structure; sources always
+    in `source_order`."""
+    parts, reference = [f"# {title}: results", ""], summary.get("reference")
     if summary.get("readers"):
         parts += [readers_paragraph(summary["readers"]), ""]
     if summary.get("reading_time"):
-        parts += [reading_time_paragraph(summary["reading_time"]), ""]
+        parts += [reading_time_paragraph(summary["reading_time"], reference), ""]
     if summary.get("pathology"):
-        parts += ["## Pathology recognition", "", recognition_paragraph(summary["pathology"]), ""]
+        parts += ["## Pathology recognition", "", recognition_paragraph(summary["pathology"], reference), ""]
     if summary.get("rating"):
         parts += ["## Realism rating", "", rating_paragraph(summary["rating"]), ""]
     if summary.get("discrimination"):
@@ -43,10 +45,10 @@ def report_markdown(summary: dict, title: str = "Reader study") -> str:
         parts += [
             f"### {structure}",
             "",
-            structure_paragraph(structure, result, summary.get("reference"), adjustment),
+            structure_paragraph(structure, result, reference, adjustment),
             "",
         ]
-        scan = scan_level_paragraph(result, adjustment, None if family == "structure" else everything)
+        scan = scan_level_paragraph(result, adjustment, None if family == "structure" else everything, reference)
         if scan:
             parts += [scan, ""]
     return "\n".join(parts)
@@ -194,13 +196,14 @@ def _number(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}"
 
 
-def reading_time_paragraph(times: list[dict]) -> str:
+def reading_time_paragraph(times: list[dict], reference: str | None = None) -> str:
     """Median (IQR) seconds per task kind, then per set of rankings and per source of recognition answers."""
     words = {"ranking": "a ranking", "recognition": "a recognition answer"}
     overall = [f"{words[t['task']]} {_seconds(t)}" for t in times if t["group"] == "all"]
     text = f"Reading time, median (IQR) in seconds: {'; '.join(overall)}."
     by_set = [f"{t['value']} {_seconds(t)}" for t in times if t["group"] == "set"]
-    by_source = [f"{t['value']} {_seconds(t)}" for t in times if t["group"] == "source"]
+    per_source = by_source_order({t["value"]: t for t in times if t["group"] == "source"}, reference)
+    by_source = [f"{source} {_seconds(t)}" for source, t in per_source.items()]
     if by_set:
         text += f" Per ranking set: {'; '.join(by_set)}."
     if by_source:
@@ -237,13 +240,16 @@ def readers_paragraph(readers: dict) -> str:
     return text
 
 
-def recognition_paragraph(pathology: dict) -> str:
+def recognition_paragraph(pathology: dict, reference: str | None = None) -> str:
     """Overall and per-source accuracy with Wilson intervals, then per condition."""
     overall = pathology["overall"]
     text = (
         f"Readers named the finding correctly in {overall['correct']} of {overall['n']} answers ({_percent(overall)})."
     )
-    by_source = [f"{source}: {r['correct']}/{r['n']} ({_percent(r)})" for source, r in pathology["by_source"].items()]
+    by_source = [
+        f"{source}: {r['correct']}/{r['n']} ({_percent(r)})"
+        for source, r in by_source_order(pathology["by_source"], reference).items()
+    ]
     by_truth = [f"{truth}: {r['correct']}/{r['n']} ({_percent(r)})" for truth, r in pathology["by_truth"].items()]
     return (
         f"{text} By source: {'; '.join(by_source)}. By true finding: {'; '.join(by_truth)}. "
@@ -258,7 +264,7 @@ def structure_paragraph(
     """Mean ranks, Friedman, the pairs after correction (claims about these scans), and W with its reading."""
     if result["friedman"] is None:
         return f"No complete ranking of {structure} yet ({result['n_incomplete']} incomplete)."
-    order = sorted(result["mean_rank"], key=lambda s: result["mean_rank"][s])
+    order = source_order(result["mean_rank"], reference)
     means = ", ".join(f"{source} {result['mean_rank'][source]:.2f}" for source in order)
     f, w = result["friedman"], result["kendall_w"]
     text = (
@@ -269,11 +275,7 @@ def structure_paragraph(
     )
     if result["n_incomplete"]:
         text += f" {result['n_incomplete']} incomplete ranking(s) were left out."
-    pairs = result["pairwise"]
-    if reference is not None:
-        pairs = [pair for pair in pairs if reference in (pair["a"], pair["b"])] + [
-            pair for pair in pairs if reference not in (pair["a"], pair["b"])
-        ]
+    pairs = in_pair_order(result["pairwise"], order)
     significant = [_pair(pair, result) for pair in pairs if _adjusted(pair) <= ALPHA]
     not_significant = [_pair(pair, result) for pair in pairs if _adjusted(pair) > ALPHA]
     if significant:
@@ -302,7 +304,10 @@ def structure_paragraph(
 
 
 def scan_level_paragraph(
-    result: dict, adjustment: str = "Bonferroni correction within the structure", family_size: int | None = None
+    result: dict,
+    adjustment: str = "Bonferroni correction within the structure",
+    family_size: int | None = None,
+    reference: str | None = None,
 ) -> str:
     """The claim about the generators: the scan-level permutation tests, and what this design can reach.
 
@@ -323,7 +328,10 @@ def scan_level_paragraph(
         f"makes: source labels permuted among the scans of each of {scan['sets']} sets, one relabelling for all "
         f"readers of a set; {how}): the generators {verdict} ({format_p(scan['p'])})."
     )
-    pairs = [f"{pair['a']} vs {pair['b']} ({format_p(_adjusted(pair))})" for pair in scan["pairwise"]]
+    order = source_order(result["mean_rank"], reference)
+    pairs = [
+        f"{pair['a']} vs {pair['b']} ({format_p(_adjusted(pair))})" for pair in in_pair_order(scan["pairwise"], order)
+    ]
     if pairs:
         text += f" Pairs, after {adjustment}: {'; '.join(pairs)}."
     crossed = result.get("crossed")

@@ -20,6 +20,7 @@ from studies.analysis.plots import (
     roc_plot,
 )
 from studies.analysis.report import report_markdown
+from studies.analysis.sources import by_source_order, source_order
 from studies.analysis.spreadsheet import neutralise_frame
 from studies.errors import StudyError
 
@@ -55,8 +56,9 @@ FILES = frozenset(
 
 
 def result_tables(summary: dict) -> dict[str, pd.DataFrame]:
-    """The numbers of `analyze`'s summary as tidy tables, keyed by CSV file stem (also what a results page shows)."""
-    ranking = summary["ranking"]
+    """The numbers of `analyze`'s summary as tidy tables, keyed by CSV file stem (also what a results page shows);
+    sources in `source_order`."""
+    ranking, reference = summary["ranking"], summary.get("reference")
     tables = (
         {}
         if not ranking
@@ -72,7 +74,7 @@ def result_tables(summary: dict) -> dict[str, pd.DataFrame]:
                         **{f"rank_{rank}": count for rank, count in result["rank_counts"][source].items()},
                     }
                     for structure, result in ranking.items()
-                    for source in result["mean_rank"]
+                    for source in source_order(result["mean_rank"], reference)
                 ]
             ),
             "tests": pd.DataFrame(
@@ -148,7 +150,7 @@ def result_tables(summary: dict) -> dict[str, pd.DataFrame]:
     if pathology:
         groups = [("overall", "all", pathology["overall"])]
         groups += [("truth", key, value) for key, value in pathology["by_truth"].items()]
-        groups += [("source", key, value) for key, value in pathology["by_source"].items()]
+        groups += [("source", key, value) for key, value in by_source_order(pathology["by_source"], reference).items()]
         tables["recognition"] = pd.DataFrame(
             [
                 {
@@ -295,12 +297,12 @@ def _scan_rows(structure: str, scan: dict) -> list[dict]:
 
 def result_plots(summary: dict) -> dict[str, Callable[[Target], None]]:
     """The figures of `analyze`'s summary, keyed by PNG file name; each draws into a path or binary file object."""
-    plots = {}
+    plots, reference = {}, summary.get("reference")
     if summary["ranking"]:
-        plots["mean_ranks.png"] = partial(mean_ranks_plot, summary["ranking"], summary.get("reference"))
-        plots["rank_frequencies.png"] = partial(rank_frequency_plot, summary["ranking"])
+        plots["mean_ranks.png"] = partial(mean_ranks_plot, summary["ranking"], reference)
+        plots["rank_frequencies.png"] = partial(rank_frequency_plot, summary["ranking"], reference=reference)
     if summary.get("pathology"):
-        plots["recognition.png"] = partial(recognition_plot, summary["pathology"])
+        plots["recognition.png"] = partial(recognition_plot, summary["pathology"], reference=reference)
     if (summary.get("rating") or {}).get("n_ratings"):
         plots["ratings.png"] = partial(rating_plot, summary["rating"])
     if (summary.get("discrimination") or {}).get("n_answers"):

@@ -17,6 +17,7 @@ from studies.analysis.permutation import DRAWS, scan_permutation_pairs, scan_per
 from studies.analysis.rating import rating_summary
 from studies.analysis.readers import readers_summary
 from studies.analysis.recognition import recognition_summary
+from studies.analysis.sources import DEFAULT_REFERENCE, source_order
 from studies.analysis.tables import (
     check_reader_ids,
     structure_sources,
@@ -29,7 +30,6 @@ from studies.analysis.tables import (
 from studies.analysis.timing import reading_times
 from studies.errors import StudyError
 
-DEFAULT_REFERENCE = "real"
 MIN_POSTHOC_BLOCKS = 2
 NO_RATINGS = "no rating answers yet"
 NO_DISCRIMINATION = "no discrimination answers yet"
@@ -79,7 +79,13 @@ def analyze(
         summary["reference"] = _reference(rankings, reference)
         summary["ranking"] = {
             structure: structure_summary(
-                rankings, structure, blocks, posthoc, sources=sources[structure], seed=seed, draws=draws
+                rankings,
+                structure,
+                blocks,
+                posthoc,
+                sources=source_order(sources[structure], summary["reference"]),
+                seed=seed,
+                draws=draws,
             )
             for structure in rankings["structure"].unique()
         }
@@ -100,35 +106,25 @@ def analyze(
         ):
             if table is not None:
                 check_reader_ids(table, readers, name, "readers.csv")
-    summary["pathology"] = recognition_summary(pathology, seed) if pathology is not None else None
+    order = summary["reference"]
+    summary["pathology"] = recognition_summary(pathology, seed, order) if pathology is not None else None
     summary["rating"] = None
     if ratings is not None:
         summary["rating"] = (
-            rating_summary(ratings, task_sources(ratings, design, "rating"), adjust, draws, seed)
+            rating_summary(ratings, source_order(ratings["source"], order), adjust, draws, seed)
             if len(ratings)
             else {"n_ratings": 0, "note": NO_RATINGS}
         )
     summary["discrimination"] = None
     if discrimination is not None:
         summary["discrimination"] = (
-            discrimination_summary(discrimination, task_sources(discrimination, design, "discrimination"), seed)
+            discrimination_summary(discrimination, source_order(discrimination["source"], order), seed)
             if len(discrimination)
             else {"n_answers": 0, "note": NO_DISCRIMINATION}
         )
     summary["readers"] = readers_summary(readers) if readers is not None else None
-    summary["reading_time"] = _records(reading_times(rankings, pathology))
+    summary["reading_time"] = _records(reading_times(rankings, pathology, order))
     return summary
-
-
-def task_sources(answers: pd.DataFrame, design: Design | None, task: str) -> list[str]:
-    """The sources of a one-scan task's answers in one order for tables, plots and report: the design's, else the
-    reference first (real, or the sources whose truth is real), then in order of first appearance."""
-    if design is not None:
-        return [source for source in design.task_sources(task) if source in set(answers["source"])]
-    found = list(dict.fromkeys(answers["source"]))
-    real = set(answers.loc[answers["truth"] == "real", "source"]) if "truth" in answers.columns else set()
-    first = [source for source in found if source == DEFAULT_REFERENCE or source in real]
-    return first + [source for source in found if source not in first]
 
 
 def structure_summary(
@@ -142,7 +138,8 @@ def structure_summary(
     draws: int = DRAWS,
 ) -> dict:
     """Mean ranks, rank counts, Friedman, Kendall's W, pairwise tests, reader agreement per set, the scan-level
-    permutation tests and the crossed readers × scans test of one structure over its complete rankings."""
+    permutation tests and the crossed readers × scans test of one structure over its complete rankings; every
+    per-source entry and pair in the order of `sources` (analyze passes them in `source_order`)."""
     found = structure_blocks(rankings, structure, blocks, sources)
     ranks, k = found.ranks, found.ranks.shape[1]
     counts = found.rows.groupby("source")["rank"].value_counts().unstack(fill_value=0)
@@ -173,7 +170,7 @@ def structure_summary(
     result["kendall_w"] = {"w": float(test["w"]), "p": float(test["p"])}
     result["pairwise"] = _records(pairwise_wilcoxon(long))
     result["reader_agreement"] = _agreement(reader_agreement(found.rows))
-    result["scan_level"] = _scan_level(found.rows, seed, draws)
+    result["scan_level"] = _scan_level(found.rows, list(ranks.columns), seed, draws)
     crossed = _records(crossed_test(found.rows))
     result["crossed"] = crossed[0] if crossed else None
     return result
@@ -208,10 +205,10 @@ def _agreement(table: pd.DataFrame) -> dict:
     }
 
 
-def _scan_level(rows: pd.DataFrame, seed: int, draws: int) -> dict:
-    """The scan_level entry of summary.json from the two permutation tests' tables."""
+def _scan_level(rows: pd.DataFrame, sources: list[str], seed: int, draws: int) -> dict:
+    """The scan_level entry of summary.json from the two permutation tests' tables, pairs in the order of sources."""
     test = scan_permutation_test(rows, seed=seed, draws=draws).iloc[0]
-    pairs = scan_permutation_pairs(rows, seed=seed, draws=draws)
+    pairs = scan_permutation_pairs(rows, sources=sources, seed=seed, draws=draws)
     return {
         "method": str(test["method"]),
         "exact": bool(test["exact"]),

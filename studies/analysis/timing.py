@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from studies.analysis.sources import source_order
+
 TIME_COLUMNS = ["task", "group", "value", "n", "median", "q1", "q3"]
 
 
@@ -30,8 +32,11 @@ def describe_seconds(data: pd.DataFrame, by: str | None = None, seconds: str = "
     )
 
 
-def reading_times(rankings: pd.DataFrame | None, pathology: pd.DataFrame | None) -> pd.DataFrame:
-    """Reading time per task kind, per set for rankings and per source for recognition (TIME_COLUMNS).
+def reading_times(
+    rankings: pd.DataFrame | None, pathology: pd.DataFrame | None, reference: str | None = None
+) -> pd.DataFrame:
+    """Reading time per task kind, per set for rankings and per source (in `source_order`) for recognition
+    (TIME_COLUMNS).
 
     A ranking's seconds belong to the whole set (the export repeats them on each of its rows), so each (reader, set)
     counts once; a recognition answer counts once.
@@ -47,9 +52,14 @@ def reading_times(rankings: pd.DataFrame | None, pathology: pd.DataFrame | None)
         answers = pathology[pathology["answer"] != ""]
         parts += [
             describe_seconds(answers).assign(task="recognition", group="all"),
-            describe_seconds(answers, "source").assign(task="recognition", group="source"),
+            _in_source_order(describe_seconds(answers, "source"), reference).assign(task="recognition", group="source"),
         ]
     parts = [part for part in parts if not part.empty]
     if not parts:
         return pd.DataFrame(columns=TIME_COLUMNS)
     return pd.concat(parts, ignore_index=True)[TIME_COLUMNS]
+
+
+def _in_source_order(times: pd.DataFrame, reference: str | None) -> pd.DataFrame:
+    """describe_seconds's rows per source, in `source_order`."""
+    return times.set_index("value").loc[source_order(times["value"], reference)].reset_index()

@@ -168,6 +168,8 @@ def test_rankings_read_with_the_design_refuse_a_volume_of_another_source(tmp_pat
 
 
 NAMES = [f"{i:024x}" for i in range(1, 6)]
+TASK = {"question": "Is it real?", "window": "lung"}
+"""What a one-scan task of study.json needs besides its volumes."""
 
 
 def make_study(**tasks) -> dict:
@@ -226,8 +228,8 @@ def test_the_design_of_a_study_json_lists_recognition_and_ranking_volumes(tmp_pa
 
 def test_the_design_of_a_study_json_lists_rating_and_discrimination_volumes_with_their_truth(tmp_path):
     study = make_study(
-        rating={"volumes": NAMES[:3], "scale": 5, "question": "How real?", "labels": [], "position": "shuffled"},
-        discrimination={"volumes": NAMES[1:3], "question": "Real?", "real_sources": ["real"], "position": "last"},
+        rating={**TASK, "volumes": NAMES[:3], "scale": 5, "labels": list("abcde"), "position": "shuffled"},
+        discrimination={**TASK, "volumes": NAMES[1:3], "real_sources": ["real"], "position": "last"},
     )
     (tmp_path / "study.json").write_text(json.dumps(study))
     rows = design_from_study(tmp_path / "study.json").rows
@@ -243,7 +245,9 @@ def test_the_design_of_a_study_json_lists_rating_and_discrimination_volumes_with
 
 
 def test_a_study_json_without_ranking_or_with_null_tasks_gives_a_design(tmp_path):
-    study = make_study(rating=None, discrimination={"volumes": NAMES[:2], "question": "", "real_sources": ["real"]})
+    study = make_study(
+        rating=None, discrimination={**TASK, "volumes": NAMES[:2], "real_sources": ["real"], "position": "last"}
+    )
     study["ranking"] = []
     (tmp_path / "study.json").write_text(json.dumps(study))
     rows = design_from_study(tmp_path / "study.json").rows

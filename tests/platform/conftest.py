@@ -45,11 +45,33 @@ volumes = ["real-2", "medsyn-2", "ha-gan-2", "medical-diffusion-2"]
 
 FINDINGS = {"real-1": "Pleural effusion", "medsyn-1": "Cardiomegaly"}
 
+MIXED_TASKS = """
+[rating]
+volumes = ["real-2", "medsyn-2", "ha-gan-2"]
+scale = 4
+labels = ["Obviously wrong", "", "", "Indistinguishable from clinical scans"]
+
+[discrimination]
+volumes = ["real-1", "medsyn-1", "ha-gan-1", "real-2"]
+"""
+
 
 @pytest.fixture(scope="session")
 def bundle(tmp_path_factory) -> Path:
     """A 32³ eight-volume bundle: two recognition scans, two ranking sets of four (built once per test session)."""
-    folder = tmp_path_factory.mktemp("study-source")
+    return build_test_bundle(tmp_path_factory.mktemp("study-source"), MANIFEST)
+
+
+@pytest.fixture(scope="session")
+def mixed_bundle(tmp_path_factory) -> Path:
+    """The same volumes with every task kind: the recognition and ranking tasks, 3 ratings on a 4-point scale and 4
+    real-or-synthetic judgements (2 real, 2 synthetic)."""
+    manifest = MANIFEST.replace('slug = "test-study"', 'slug = "mixed-study"') + MIXED_TASKS
+    return build_test_bundle(tmp_path_factory.mktemp("mixed-source"), manifest)
+
+
+def build_test_bundle(folder: Path, manifest_text: str) -> Path:
+    """Write the eight test volumes and build `manifest_text` over them (its {volumes} filled in)."""
     (folder / "scans").mkdir()
     tables = []
     for number in (1, 2):
@@ -67,7 +89,7 @@ def bundle(tmp_path_factory) -> Path:
                 f'[[volume]]\nid = "{volume_id}"\nfile = "scans/{volume_id}.nii.gz"\nsource = "{source}"{finding}'
             )
     manifest = folder / "study.toml"
-    manifest.write_text(MANIFEST.format(volumes="\n\n".join(tables)))
+    manifest.write_text(manifest_text.format(volumes="\n\n".join(tables)))
     return build_bundle(manifest, folder / "bundle", workers=1, progress=False)
 
 
@@ -83,6 +105,15 @@ def data_dir(settings, tmp_path) -> Path:
 def study(db, bundle) -> Study:
     """The test bundle, imported and open to readers."""
     imported, _ = import_bundle(bundle)
+    imported.status = Study.OPEN
+    imported.save()
+    return imported
+
+
+@pytest.fixture
+def mixed_study(db, mixed_bundle) -> Study:
+    """The bundle with every task kind, imported and open."""
+    imported, _ = import_bundle(mixed_bundle)
     imported.status = Study.OPEN
     imported.save()
     return imported
@@ -143,19 +174,26 @@ def post_answer(client, invited: Invited, **payload):
 def task_payload(invited: Invited, position: int) -> dict:
     """The fields that address task `position` of the reader's plan."""
     task = invited.refresh().plan[position]
-    key = "volume" if task["kind"] == "recognition" else "set"
+    key = "set" if task["kind"] == "ranking" else "volume"
     return {"position": position, "kind": task["kind"], key: task[key]}
 
 
+def valid_answer(study: Study, task: dict) -> dict:
+    """A complete answer to `task`: the first option, the display order as ranks, the top score, "synthetic" at
+    confidence 4."""
+    return {
+        "recognition": lambda: {"option": study.options[0]},
+        "ranking": lambda: {"ranks": {n: i + 1 for i, n in enumerate(task["volumes"])}},
+        "rating": lambda: {"score": study.rating["scale"]},
+        "discrimination": lambda: {"answer": "synthetic", "confidence": 4},
+    }[task["kind"]]()
+
+
 def answer_everything(client, invited: Invited) -> None:
-    """Answer every task of the plan validly: first option for recognition, display order for ranks."""
-    options = invited.reader.study.options
+    """Answer every task of the plan validly (`valid_answer`)."""
+    study = invited.reader.study
     for position, task in enumerate(invited.refresh().plan):
-        extra = (
-            {"option": options[0]}
-            if task["kind"] == "recognition"
-            else {"ranks": {n: i + 1 for i, n in enumerate(task["volumes"])}}
-        )
+        extra = valid_answer(study, task)
         response = post_answer(client, invited, **task_payload(invited, position), seconds=3.0, **extra)
         assert response.status_code == 200, response.content
 

@@ -9,7 +9,14 @@ from django.contrib.staticfiles import finders
 
 from tests.platform.conftest import answer_everything, start
 
-OUR_SCRIPTS = ["surveys/viewer.js", "surveys/autosave.js", "surveys/reader.css"]
+OUR_SCRIPTS = [
+    "surveys/viewer.js",
+    "surveys/autosave.js",
+    "surveys/keys.js",
+    "surveys/room.js",
+    "surveys/prefetch.js",
+    "surveys/reader.css",
+]
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 import zipfile
 
 import pytest
@@ -185,3 +186,21 @@ def test_the_exports_page_and_the_admin_link_to_the_results(client, coordinator,
     assert f'href="{_results(study)}"' in client.get(reverse("surveys:exports", args=[study.slug])).content.decode()
     assert f'href="{_results(study)}"' in client.get("/admin/surveys/study/").content.decode()
     assert f'href="{_results(study)}"' in client.get(f"/admin/surveys/study/{study.pk}/change/").content.decode()
+
+
+def test_every_table_plot_and_paragraph_of_the_page_lists_the_reference_first_then_the_others_sorted(
+    client, coordinator, study, answered
+):
+    order = ["real", "ha-gan", "medical-diffusion", "medsyn"]  # the design lists each set's volumes by id: real last
+    client.force_login(coordinator)
+    response = client.get(_results(study))
+    tables = {table.name: table for table in response.context["tables"]}
+    mean_ranks = tables["mean_ranks.csv"]
+    source, structure = mean_ranks.columns.index("source"), mean_ranks.columns.index("structure")
+    for name in ("lobes and fissures", "vessels"):
+        assert [row[source] for row in mean_ranks.rows if row[structure] == name] == order
+    assert [row[1] for row in tables["recognition.csv"].rows if row[0] == "source"] == ["real", "medsyn"]
+    for result in response.context["analysis"].summary["ranking"].values():
+        assert list(result["mean_rank"]) == order
+    sentences = re.findall(r"were (.*?)\. The Friedman", response.content.decode())
+    assert len(sentences) == 2 and all(sorted(order, key=sentence.index) == order for sentence in sentences)

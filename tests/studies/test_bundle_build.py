@@ -37,6 +37,8 @@ CONTRACT_KEYS = {
     "volumes",
     "recognition",
     "ranking",
+    "rating",
+    "discrimination",
     "dither",
     "clip",
 }

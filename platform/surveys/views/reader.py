@@ -15,7 +15,10 @@ from contracts.windows import WINDOWS
 from surveys.access import finished_refusal, reader_view
 from surveys.answering import NOTE_LIMIT
 from surveys.forms import DemographicsForm
-from surveys.models import Reader
+from surveys.models import CONFIDENCES, REAL, SYNTHETIC, DiscriminationAnswer, Reader
+
+ANSWER_KEYS = {REAL: "L", SYNTHETIC: "S"}
+"""Keys for a real-or-synthetic judgement; not R, Papaya's ruler (static/surveys/keys.js lists Papaya's keys)."""
 
 
 def _markdown(text: str) -> str:
@@ -123,15 +126,41 @@ def task(request: HttpRequest, reader: Reader, token: str, number: int) -> HttpR
                 "kind": "recognition",
                 "window": reader.study.recognition_window,
                 "options": reader.study.options,
-                "scans": [_scan(token, plan_task["volume"], "")],
-                "task_data": {"position": position, "kind": "recognition", "volume": plan_task["volume"]},
                 "chosen": answer.option if answer else "",
-                "note": answer.note if answer else "",
-                "note_limit": NOTE_LIMIT,
-                "view_key": "recognition",
+                **_single_scan(token, position, plan_task, answer),
             }
         )
         return render(request, "surveys/recognition.html", context)
+    if plan_task["kind"] == "rating":
+        rating = reader.study.rating
+        context.update(
+            {
+                "kind": "rating",
+                "window": rating["window"],
+                "question": rating["question"],
+                "points": [
+                    {"score": n, "label": label, "key": str(n % 10)}
+                    for n, label in enumerate(rating["labels"], start=1)
+                ],
+                "chosen": answer.score if answer else None,
+                **_single_scan(token, position, plan_task, answer),
+            }
+        )
+        return render(request, "surveys/rating.html", context)
+    if plan_task["kind"] == "discrimination":
+        context.update(
+            {
+                "kind": "discrimination",
+                "window": reader.study.discrimination["window"],
+                "question": reader.study.discrimination["question"],
+                "answers": [(value, label, ANSWER_KEYS[value]) for value, label in DiscriminationAnswer.ANSWERS],
+                "confidences": CONFIDENCES,
+                "chosen": answer.answer if answer else "",
+                "confidence": answer.confidence if answer else None,
+                **_single_scan(token, position, plan_task, answer),
+            }
+        )
+        return render(request, "surveys/discrimination.html", context)
     ranks = answer.ranks if answer else {}
     scans = [_scan(token, name, _scan_letter(i), ranks.get(name)) for i, name in enumerate(plan_task["volumes"])]
     context.update(
@@ -148,8 +177,20 @@ def task(request: HttpRequest, reader: Reader, token: str, number: int) -> HttpR
     return render(request, "surveys/ranking.html", context)
 
 
+def _single_scan(token: str, position: int, plan_task: dict, answer) -> dict:
+    """What every page of one scan with a note needs (its view key is its kind: remembered windows follow the kind)."""
+    kind = plan_task["kind"]
+    return {
+        "scans": [_scan(token, plan_task["volume"], "")],
+        "task_data": {"position": position, "kind": kind, "volume": plan_task["volume"]},
+        "note": answer.note if answer else "",
+        "note_limit": NOTE_LIMIT,
+        "view_key": kind,
+    }
+
+
 def _volumes_of(plan_task: dict) -> list[str]:
-    return [plan_task["volume"]] if plan_task["kind"] == "recognition" else list(plan_task["volumes"])
+    return list(plan_task["volumes"]) if plan_task["kind"] == "ranking" else [plan_task["volume"]]
 
 
 def _upcoming(reader: Reader, token: str, position: int) -> list[str]:
@@ -184,19 +225,39 @@ def _review(reader: Reader, token: str) -> list[dict]:
     """Every task of the plan as the review lists it: what was asked, the answer given (ranks by scan letter),
     the note, and whether it is still missing."""
     answers = reader.answers_by_position()
+    first_open = reader.first_incomplete()
     rows = []
     for position, plan_task in enumerate(reader.plan):
         answer = answers.get(position)
         row = {"number": position + 1, "url": reverse("surveys:task", args=[token, position + 1]), "note": ""}
-        if plan_task["kind"] == "recognition":
-            row.update(question="Finding", answer=answer.option if answer else "", note=answer.note if answer else "")
+        unseen = answer is None and position > reader.position
+        if unseen or (first_open is not None and position > first_open):
+            row.update(question="", answer="", reachable=False)  # what later tasks ask is not shown before them
         else:
-            ranks = answer.ranks if answer else {}
-            given = [f"{_scan_letter(i)} {ranks[n]}" for i, n in enumerate(plan_task["volumes"]) if n in ranks]
-            row.update(question=f"Ranking: {plan_task['structure']}", answer=" · ".join(given))
+            row.update(_review_answer(plan_task, answer, reader), reachable=True)
         row["missing"] = answer is None or not answer.is_complete
         rows.append(row)
     return rows
+
+
+def _review_answer(plan_task: dict, answer, reader: Reader) -> dict:
+    """The question, the answer as the reader gave it and the note, for one task of the review."""
+    kind = plan_task["kind"]
+    note = getattr(answer, "note", "") if answer else ""
+    if kind == "recognition":
+        return {"question": "Finding", "answer": answer.option if answer else "", "note": note}
+    if kind == "rating":
+        score = answer.score if answer else None
+        given = "" if score is None else f"{score} of {reader.study.rating['scale']}"
+        return {"question": "Rating", "answer": given, "note": note}
+    if kind == "discrimination":
+        parts = [answer.get_answer_display() if answer and answer.answer else ""]
+        if answer and answer.confidence is not None:
+            parts.append(f"confidence {answer.confidence} of {CONFIDENCES[-1]}")
+        return {"question": "Real or synthetic", "answer": ", ".join(p for p in parts if p), "note": note}
+    ranks = answer.ranks if answer else {}
+    given = [f"{_scan_letter(i)} {ranks[n]}" for i, n in enumerate(plan_task["volumes"]) if n in ranks]
+    return {"question": f"Ranking: {plan_task['structure']}", "answer": " · ".join(given), "note": ""}
 
 
 @reader_view

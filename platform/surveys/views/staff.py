@@ -1,4 +1,4 @@
-"""Staff pages: the study's export downloads and its results so far."""
+"""Staff pages: the study's export downloads, its readers' progress and its results so far."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from django.utils.safestring import mark_safe
 from studies.analysis.report import report_markdown
 from surveys.exports import COLUMNS, write_export
 from surveys.models import Study
+from surveys.progress import study_progress
 from surveys.results import analysis_zip, live_analysis, page_tables, plot_uris, reader_counts
 
 
@@ -24,6 +25,14 @@ def exports(request: HttpRequest, slug: str) -> HttpResponse:
     study = get_object_or_404(Study, slug=slug)
     context = {**admin.site.each_context(request), "study": study, "title": f"Exports of {study.title}"}
     return render(request, "surveys/staff_exports.html", {**context, "kinds": list(COLUMNS)})
+
+
+@staff_member_required
+def progress(request: HttpRequest, slug: str) -> HttpResponse:
+    """Every reader's progress (status, tasks done, minutes, when started, finished, last seen), with totals."""
+    study = get_object_or_404(Study, slug=slug)
+    context = {**admin.site.each_context(request), "study": study, "title": f"Progress of {study.title}"}
+    return render(request, "surveys/staff_progress.html", {**context, "progress": study_progress(study)})
 
 
 @staff_member_required

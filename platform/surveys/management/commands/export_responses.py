@@ -1,5 +1,5 @@
-"""`manage.py export_responses SLUG --out DIR`: write rankings.csv, pathology.csv, readers.csv
-and design.csv."""
+"""`manage.py export_responses SLUG --out DIR`: write rankings.csv, pathology.csv, ratings.csv, discrimination.csv,
+readers.csv and design.csv (each with its header even before anyone answers)."""
 
 from pathlib import Path
 
@@ -11,7 +11,8 @@ from surveys.management.commands._study import study_by_slug
 
 class Command(BaseCommand):
     help = (
-        "Export a study's answers as tidy CSV files (rankings.csv, pathology.csv, readers.csv) "
+        "Export a study's answers as tidy CSV files (rankings.csv, pathology.csv, ratings.csv, discrimination.csv, "
+        "readers.csv) "
         "and the study's design (design.csv) for `python -m studies analyze`."
     )
 
