@@ -221,6 +221,7 @@ def validate_ratings(table: pd.DataFrame, name: str = "ratings.csv", design: Des
         raise StudyError(f"{name}, row {bad['row']}: score {bad['score']} is outside 1..{bad['scale']} (the scale)")
     if design is not None:
         check_task(table, design, "rating", ("source",), name)
+    _check_volumes(table, ("source",), name)
     _check_repeats(table, name)
     return table
 
@@ -251,6 +252,7 @@ def validate_discrimination(
         )
     if design is not None:
         check_task(table, design, "discrimination", ("source", "truth"), name)
+    _check_volumes(table, ("source", "truth"), name)
     _check_repeats(table, name)
     return table
 
@@ -279,6 +281,18 @@ def _whole(table: pd.DataFrame, column: str, name: str) -> pd.Series:
     for _, bad in table[values.isna() | (values != values.round())].head(1).iterrows():
         raise StudyError(f"{name}, row {bad['row']}: {column} {bad[column]!r} is not a whole number")
     return values.astype(int)
+
+
+def _check_volumes(table: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
+    """Refuse a volume given another source (or truth) on a later row than on its first, naming both rows."""
+    first = table.drop_duplicates("volume").set_index("volume")
+    for column in columns:
+        expected = table["volume"].map(first[column])
+        for _, bad in table[table[column] != expected].head(1).iterrows():
+            raise StudyError(
+                f"{name}, row {bad['row']}: volume {bad['volume']!r} has {column} {bad[column]!r}, but "
+                f"{first.loc[bad['volume'], column]!r} at row {first.loc[bad['volume'], 'row']}"
+            )
 
 
 def _check_repeats(table: pd.DataFrame, name: str) -> None:

@@ -86,6 +86,24 @@ def test_answers_are_case_insensitive_and_correct_becomes_a_boolean():
     assert set(table["answer"]) <= {"real", "synthetic"} and table["correct"].dtype == bool
 
 
+def test_a_volume_of_two_sources_or_two_truths_is_refused_naming_both_rows():
+    answers = make_discrimination()
+    later = answers.index[(answers["volume"] == "tell-real-2") & (answers["reader"] == "reader-02")][0]
+    answers.loc[later, ["source", "truth", "correct"]] = [
+        "medsyn",
+        "synthetic",
+        str(answers.loc[later, "answer"] == "synthetic"),
+    ]
+    with pytest.raises(
+        StudyError, match=rf"row {later + 2}: volume 'tell-real-2' has source 'medsyn', but 'real' at row 3"
+    ):
+        validate_discrimination(answers)
+    ratings = make_ratings()
+    ratings.loc[40, "source"] = "medsyn" if ratings.loc[40, "source"] != "medsyn" else "real"
+    with pytest.raises(StudyError, match=r"ratings.csv, row 42: volume .* has source"):
+        validate_ratings(ratings)
+
+
 def test_a_second_discrimination_answer_to_one_volume_is_refused():
     answers = make_discrimination()
     answers = pd.concat([answers, answers.iloc[[0]]], ignore_index=True)
