@@ -89,8 +89,9 @@ def or_test(auc: np.ndarray, leave_out: np.ndarray, case_df: float, chance: floa
     Denominator degrees of freedom: Satterthwaite's for the two terms, MS_R/R with R − 1 and Cov₂ with `case_df`
     (min(synthetic, real scans) − 1, the smaller class driving an AUC's case variance):
     :math:`\widehat{\mathrm{Var}}^2 / ((MS_R/R)^2/(R-1) + \mathrm{Cov}_2^2/\mathrm{case\_df})`. Hillis' ddf,
-    :math:`(MS_R + R\,\mathrm{Cov}_2)^2 / (MS_R^2/(R-1))`, treats Cov₂ as known and rejected 7.4 % of null studies
-    of 10 readers × 20 scans when scans' looks dominate (this one 5.1 %; `python -m bench analysis-validity`); both
+    :math:`(MS_R + R\,\mathrm{Cov}_2)^2 / (MS_R^2/(R-1))`, treats Cov₂ as known and rejected 7.4 % of 3,000 null
+    studies of 10 readers × 20 scans when scans' looks dominate, this one 5.1 % (4.8 % of 2,000 in
+    `python -m bench analysis-validity`); both
     give R − 1 when Cov₂ ≤ 0. One reader: the jackknife variance of its AUC and a normal reference (cases random,
     the reader fixed). Returns auc, ci95, p (two-sided), t, df, se, cov2, ms_r, method.
     """
