@@ -28,17 +28,27 @@ from studies.analysis.power import (
     smallest_count,
 )
 from studies.analysis.recognition import notes
+from studies.analysis.report import discrimination_line, rating_line
 from studies.analysis.results import write_results
 from studies.analysis.summary import analyze
-from studies.analysis.tables import read_design, read_pathology, read_rankings, read_readers
+from studies.analysis.tables import (
+    read_design,
+    read_discrimination,
+    read_pathology,
+    read_rankings,
+    read_ratings,
+    read_readers,
+)
 from studies.cli import Command
 from studies.errors import StudyError
 
 
 def _analyze_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `analyze`."""
-    parser.add_argument("--rankings", required=True, type=Path, help="rankings.csv exported by the platform")
+    parser.add_argument("--rankings", type=Path, help="rankings.csv exported by the platform")
     parser.add_argument("--pathology", type=Path, help="pathology.csv (recognition answers)")
+    parser.add_argument("--ratings", type=Path, help="ratings.csv (realism ratings)")
+    parser.add_argument("--discrimination", type=Path, help="discrimination.csv (real-or-synthetic answers)")
     parser.add_argument("--readers", type=Path, help="readers.csv (experience, minutes)")
     parser.add_argument("--reference", help="source to compare against in plots and report (default: real, if ranked)")
     parser.add_argument(
@@ -65,9 +75,13 @@ def _analyze_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _analyze(args: argparse.Namespace) -> int:
     """Read, analyse, write; print what was written."""
+    if not any((args.rankings, args.pathology, args.ratings, args.discrimination)):
+        raise StudyError("give at least one of --rankings, --pathology, --ratings, --discrimination")
     design = read_design(args.design) if args.design else design_from_study(args.study) if args.study else None
-    rankings = read_rankings(args.rankings, design)
+    rankings = read_rankings(args.rankings, design) if args.rankings else None
     pathology = read_pathology(args.pathology, design) if args.pathology else None
+    ratings = read_ratings(args.ratings, design) if args.ratings else None
+    discrimination = read_discrimination(args.discrimination, design) if args.discrimination else None
     readers = read_readers(args.readers) if args.readers else None
     summary = analyze(
         rankings,
@@ -80,6 +94,8 @@ def _analyze(args: argparse.Namespace) -> int:
         family=args.family,
         adjust=args.adjust,
         seed=args.seed,
+        ratings=ratings,
+        discrimination=discrimination,
     )
     written = write_results(summary, args.out, notes(pathology) if pathology is not None else None, args.title)
     for structure, result in summary["ranking"].items():
@@ -96,6 +112,9 @@ def _analyze(args: argparse.Namespace) -> int:
         if result.get("posthoc_skipped"):
             line += f"; {result['posthoc_skipped']}"
         print(line)
+    for line in (rating_line(summary["rating"]), discrimination_line(summary["discrimination"])):
+        if line:
+            print(line)
     print(f"wrote {len(written)} files to {args.out}")
     return 0
 
@@ -233,10 +252,13 @@ def _pilot_mean_ranks(path: Path, structure: str | None) -> dict[str, float]:
 COMMANDS: dict[str, Command] = {
     "analyze": Command(
         help="statistics of a reader study from its export CSVs",
-        description="Mean ranks, Friedman test and corrected Wilcoxon pairs (claims about these scans), scan-level "
+        description="Any of rankings, recognition, realism ratings and real-or-synthetic answers. "
+        "Mean ranks, Friedman test and corrected Wilcoxon pairs (claims about these scans), scan-level "
         "permutation tests and a crossed readers × scans quasi-F test (claims about the generators), Kendall's W per "
         "set and pooled, per structure; recognition "
-        "accuracy with Wilson and clustered intervals; reading times; writes summary.json, CSV tables, report.md, "
+        "accuracy with Wilson and clustered intervals; ratings per source with a scan-level permutation test, "
+        "Krippendorff's alpha and ICC; real-or-synthetic accuracy and readers' ROC AUC with an Obuchowski–Rockette "
+        "test against chance; reading times; writes summary.json, CSV tables, report.md, "
         "PNGs. With --design or --study, answers that do not fit the study are refused.",
         add_arguments=_analyze_arguments,
         run=_analyze,

@@ -16,7 +16,9 @@ from studies.bundle import load_study
 from studies.errors import StudyError
 
 DESIGN_COLUMNS = ("task", "structure", "set", "volume", "source", "truth")
-TASKS = ("recognition", "ranking")
+TASKS = ("recognition", "ranking", "rating", "discrimination")
+TRUTHS = ("real", "synthetic")
+"""What a discrimination volume is (its `truth`) and what a reader may answer."""
 
 
 @dataclass(frozen=True)
@@ -53,11 +55,18 @@ def design_from_study(path: str | Path) -> Design:
     rows = []
     for name in (study.get("recognition") or {}).get("volumes", []):
         rows.append(_row("recognition", "", "", volumes[name]))
-    for entry in study["ranking"]:
+    for entry in study.get("ranking") or []:
         for ranking_set in entry["sets"]:
             rows += [
                 _row("ranking", entry["structure"], ranking_set["set"], volumes[n]) for n in ranking_set["volumes"]
             ]
+    for name in (study.get("rating") or {}).get("volumes", []):
+        rows.append({**_row("rating", "", "", volumes[name]), "truth": ""})
+    discrimination = study.get("discrimination") or {}
+    real_sources = set(discrimination.get("real_sources", []))
+    for name in discrimination.get("volumes", []):
+        truth = TRUTHS[0] if volumes[name]["source"] in real_sources else TRUTHS[1]
+        rows.append({**_row("discrimination", "", "", volumes[name]), "truth": truth})
     table = pd.DataFrame(rows, columns=list(DESIGN_COLUMNS))
     return validate_design(table, str(bundle / STUDY_FILE))
 
@@ -76,7 +85,8 @@ def _row(task: str, structure: str, set_id: str, volume: dict) -> dict:
 
 def validate_design(table: pd.DataFrame, name: str = "design.csv") -> Design:
     """Check the design: known tasks, a source and volume on every row, a structure and set on ranking rows, one
-    structure per set, each volume once per set, and the same sources in every set of a structure."""
+    structure per set, each volume once per set, and the same sources in every set of a structure; each volume once
+    in the rating and discrimination tasks, and real or synthetic as the truth of every discrimination volume."""
     if "row" not in table.columns:
         table = table.assign(row=range(2, len(table) + 2))
     missing = [column for column in DESIGN_COLUMNS if column not in table.columns]
@@ -95,6 +105,16 @@ def validate_design(table: pd.DataFrame, name: str = "design.csv") -> Design:
     ):
         for _, bad in rows[rows[column] == ""].head(1).iterrows():
             raise StudyError(f"{name}, row {bad['row']}: empty {column}")
+    for task in ("rating", "discrimination"):
+        rows = table[table["task"] == task]
+        for _, bad in rows[rows.duplicated("volume")].head(1).iterrows():
+            raise StudyError(f"{name}, row {bad['row']}: volume {bad['volume']!r} is listed twice in the {task} task")
+    discrimination = table[table["task"] == "discrimination"]
+    for _, bad in discrimination[~discrimination["truth"].isin(TRUTHS)].head(1).iterrows():
+        raise StudyError(
+            f"{name}, row {bad['row']}: truth {bad['truth']!r} of a discrimination volume is not one of "
+            f"{', '.join(TRUTHS)}"
+        )
     ranking = _ranking(table)
     for set_id, rows in ranking.groupby("set", sort=False):
         structures = rows["structure"].unique()
@@ -157,15 +177,19 @@ def check_rankings(rankings: pd.DataFrame, design: Design, name: str = "rankings
 def check_pathology(pathology: pd.DataFrame, design: Design, name: str = "pathology.csv") -> None:
     """Refuse recognition rows that do not fit the design, naming the row: a volume the design does not give to
     recognition, or another source or truth than the design's."""
-    planned = design.rows[design.rows["task"] == "recognition"].set_index("volume")
-    for row in pathology.itertuples(index=False):
+    check_task(pathology, design, "recognition", ("source", "truth"), name)
+
+
+def check_task(answers: pd.DataFrame, design: Design, task: str, columns: tuple[str, ...], name: str) -> None:
+    """Refuse answer rows of a one-scan task (recognition, rating, discrimination) that do not fit the design,
+    naming the row: a volume the design does not give to the task, or another value in `columns` than the design's."""
+    planned = design.rows[design.rows["task"] == task].set_index("volume")
+    for row in answers.itertuples(index=False):
         where = f"{name}, row {row.row}"
         if row.volume not in planned.index:
-            raise StudyError(
-                f"{where}: volume {row.volume!r} is not a recognition volume of the design ({design.name})"
-            )
+            raise StudyError(f"{where}: volume {row.volume!r} is not a {task} volume of the design ({design.name})")
         line = design.where(planned.loc[[row.volume]].reset_index())
-        for column in ("source", "truth"):
+        for column in columns:
             expected = planned.loc[row.volume, column]
             if getattr(row, column) != expected:
                 raise StudyError(f"{where}: {column} {getattr(row, column)!r} is {expected!r} in the design ({line})")

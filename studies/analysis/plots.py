@@ -1,4 +1,5 @@
-"""PNG figures of the summary: mean ranks with p-values (paper Fig. 8), rank frequencies, recognition (Fig. 7).
+"""PNG figures of the summary: mean ranks with p-values (paper Fig. 8), rank frequencies, recognition (Fig. 7),
+realism scores per source, and the real-or-synthetic ROC curves.
 
 Each function takes parts of the `analyze` result and a target (a path or a binary file-like object) and draws
 with matplotlib's Agg canvas on its own Figure, so it is safe inside a web server (no pyplot state).
@@ -95,6 +96,52 @@ def recognition_plot(pathology: dict, target: Target, reference: str | None = No
     )
     axes.set_xticklabels(truths, rotation=15, fontsize=8)
     axes.legend(fontsize=8)
+    _save(figure, target)
+
+
+def rating_plot(rating: dict, target: Target) -> None:
+    """Share of each score per source (grouped bars), with each source's mean and n in the legend."""
+    by_source = rating["by_source"]
+    scores = list(range(1, rating["scale"] + 1))
+    figure = Figure(figsize=(max(6.0, 0.9 * len(scores) * max(1, len(by_source)) / 2), 4.0), layout="constrained")
+    axes = figure.add_subplot()
+    width = 0.8 / max(1, len(by_source))
+    for i, (source, result) in enumerate(by_source.items()):
+        x = np.arange(len(scores)) + (i - (len(by_source) - 1) / 2) * width
+        shares = [result["counts"][str(score)] / result["n"] for score in scores]
+        axes.bar(x, shares, width, label=f"{source} (mean {result['mean']:.2f}, n = {result['n']})")
+    title = "Realism scores per source"
+    if rating.get("comparison"):
+        title += f" (scan-level permutation {format_p(rating['comparison']['p'])})"
+    axes.set(xticks=range(len(scores)), xticklabels=scores, xlabel="score", ylabel="share of ratings", title=title)
+    axes.legend(fontsize=8)
+    _save(figure, target)
+
+
+def roc_plot(discrimination: dict, target: Target) -> None:
+    """Each reader's empirical ROC curve of the confidence-signed answers (synthetic positive), all answers pooled,
+    and the chance diagonal; the study AUC (mean of the readers') with its interval in the title."""
+    figure = Figure(figsize=(5.2, 5.0), layout="constrained")
+    axes = figure.add_subplot()
+    aucs = {row["reader"]: row["auc"] for row in discrimination["by_reader"]}
+    for reader, curve in discrimination["roc"]["readers"].items():
+        label = f"{reader} (AUC {aucs[reader]:.2f})" if aucs.get(reader) is not None else reader
+        axes.plot(curve["fpr"], curve["tpr"], linewidth=1, alpha=0.6, label=label)
+    pooled = discrimination["roc"]["pooled"]
+    axes.plot(pooled["fpr"], pooled["tpr"], color="black", linewidth=2.2, label="all answers pooled")
+    axes.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1)
+    title = "Real or synthetic: ROC per reader"
+    if discrimination.get("auc") is not None:
+        low, high = discrimination["auc_ci95"]
+        title += f"\nmean AUC {discrimination['auc']:.3f} ({low:.3f}–{high:.3f}), {format_p(discrimination['auc_p'])}"
+    axes.set(
+        xlim=(0, 1),
+        ylim=(0, 1.01),
+        xlabel="real scans called synthetic (false-positive rate)",
+        ylabel="synthetic scans called synthetic (true-positive rate)",
+        title=title,
+    )
+    axes.legend(fontsize=7, loc="lower right")
     _save(figure, target)
 
 

@@ -6,6 +6,8 @@ from studies.analysis.kendall import interpret_w
 from studies.analysis.sources import by_source_order, in_pair_order, source_order
 
 ALPHA = 0.05
+FEW_READERS = 5
+"""Below this many readers the report warns that the AUC test ran slightly liberal in simulation."""
 
 
 def format_p(p: float) -> str:
@@ -28,6 +30,10 @@ def report_markdown(summary: dict, title: str = "Reader study") -> str:
         parts += [reading_time_paragraph(summary["reading_time"], reference), ""]
     if summary.get("pathology"):
         parts += ["## Pathology recognition", "", recognition_paragraph(summary["pathology"], reference), ""]
+    if summary.get("rating"):
+        parts += ["## Realism rating", "", rating_paragraph(summary["rating"]), ""]
+    if summary.get("discrimination"):
+        parts += ["## Real or synthetic", "", discrimination_paragraph(summary["discrimination"]), ""]
     if summary["ranking"]:
         parts += ["## Anatomical feasibility", "", _method_sentence(summary), ""]
     adjustment = _adjustment(summary)
@@ -46,6 +52,148 @@ def report_markdown(summary: dict, title: str = "Reader study") -> str:
         if scan:
             parts += [scan, ""]
     return "\n".join(parts)
+
+
+def rating_paragraph(rating: dict) -> str:
+    """Scores per source, the scan-level comparison with its pairs, and the readers' agreement."""
+    if not rating.get("n_ratings"):
+        return f"There are {rating.get('note', 'no rating answers yet')}."
+    scale = rating["scale"]
+    means = "; ".join(
+        f"{source} mean {r['mean']:.2f} (SD {_number(r['sd'])}), median {r['median']:g}, n = {r['n']} on "
+        f"{r['scans']} scan(s)"
+        for source, r in rating["by_source"].items()
+    )
+    text = (
+        f"{rating['n_readers']} readers gave {rating['n_ratings']} realism ratings of {rating['n_volumes']} scans "
+        f"on a {scale}-point scale (1 = least realistic): {means}."
+    )
+    comparison = rating.get("comparison")
+    if comparison:
+        how = (
+            f"exact over all {comparison['permutations']:,} labellings"
+            if comparison["exact"]
+            else f"{comparison['permutations']:,} seeded Monte Carlo labellings, SE of p {comparison['mc_se']:.4f}"
+        )
+        verdict = "differed" if comparison["p"] <= ALPHA else "were not shown to differ"
+        text += (
+            f" Scan-level permutation test (source labels permuted across the {comparison['scans']} rated scans, one "
+            f"relabelling for every reader; statistic: the between-source spread of each scan's mean score; {how}): "
+            f"the sources {verdict} ({format_p(comparison['p'])}). Readers are held fixed: a reader's lasting taste "
+            "for one source's look counts as a difference."
+        )
+        pairs = [
+            f"{pair['a']} vs {pair['b']} (difference {pair['difference']:+.2f}, {format_p(pair['p_adjusted'])})"
+            for pair in comparison["pairwise"]
+        ]
+        if pairs:
+            text += f" Pairs (permutation), after {METHODS[comparison['adjustment']]} correction: {'; '.join(pairs)}."
+        crossed = comparison.get("crossed") or {}
+        if crossed.get("p") is not None:
+            text += (
+                f" With readers and scans both random (quasi-F of the scores over the {crossed['readers']} readers "
+                f"who rated all {crossed['scans_per_source']} scans of every source), F({crossed['df1']}, "
+                f"{crossed['df2']:.1f}) = {crossed['F']:.2f}, {format_p(crossed['p'])}."
+            )
+        elif crossed.get("skipped"):
+            text += f" No test with readers random too: it {crossed['skipped']}."
+    agreement = rating["agreement"]
+    if agreement["krippendorff_alpha"] is not None:
+        text += f" Agreement among readers: Krippendorff's ordinal α = {agreement['krippendorff_alpha']:.3f}"
+        if agreement["icc"] is not None:
+            low, high = agreement["icc_ci95"]
+            text += (
+                f"; ICC = {agreement['icc']:.3f} (95 % CI {low:.2f} to {high:.2f}; {agreement['icc_kind']}) over the "
+                f"{agreement['icc_scans']} scans every one of the {agreement['icc_readers']} readers rated"
+            )
+            if agreement["icc_scans_left_out"]:
+                text += f" ({agreement['icc_scans_left_out']} scans rated by fewer readers left out of the ICC)"
+        text += "."
+    return text
+
+
+def discrimination_paragraph(result: dict) -> str:
+    """Accuracy, the study AUC with its interval and test against chance (and what not rejecting means), per
+    source and per reader."""
+    if not result.get("n_answers"):
+        return f"There are {result.get('note', 'no discrimination answers yet')}."
+    low, high = result["accuracy_ci95"]
+    text = (
+        f"{result['n_readers']} readers told real from synthetic on {result['n_volumes']} scans "
+        f"({result['n_answers']} answers): {100 * result['accuracy']:.1f} % correct (95 % CI {100 * low:.1f}–"
+        f"{100 * high:.1f} %, allowing for answers clustered by reader and by scan)."
+    )
+    by_source = []
+    for row in result["by_source"]:
+        low, high = row["accuracy_ci95"]
+        entry = f"{row['source']} ({row['truth']}) {100 * row['accuracy']:.1f} % ({100 * low:.1f}–{100 * high:.1f} %)"
+        if row["auc_vs_real"] is not None:
+            entry += f", AUC against the real scans {row['auc_vs_real']:.3f}"
+        by_source.append(entry)
+    if by_source:
+        text += f" Correct by source: {'; '.join(by_source)}."
+    if result["auc"] is None:
+        return text + " No reader answered both real and synthetic scans, so no ROC analysis was possible."
+    test = result["auc_test"]
+    low, high = result["auc_ci95"]
+    df = f"t({test['df']:.1f}) = {test['t']:.2f}, " if test["df"] is not None and test["t"] is not None else ""
+    verdict = (
+        "readers told synthetic from real better than chance"
+        if result["auc_p"] <= ALPHA and result["auc"] > 0.5
+        else "readers called real scans synthetic more often than the synthetic ones"
+        if result["auc_p"] <= ALPHA
+        else "readers were not shown to tell synthetic from real better than chance"
+    )
+    aucs = ", ".join(f"{row['reader']} {row['auc']:.3f}" for row in result["by_reader"] if row["auc"] is not None)
+    text += (
+        f" The confidence-signed answers (+confidence when synthetic, −confidence when real; synthetic the positive "
+        f"class) gave each reader an empirical ROC AUC ({aucs}); their mean, the study AUC, was {result['auc']:.3f} "
+        f"(95 % CI {low:.3f}–{high:.3f}; {test['method']}): {verdict} ({df}{format_p(result['auc_p'])}, two-sided, "
+        "against AUC = 0.5)."
+    )
+    if result["n_readers"] < FEW_READERS:
+        text += (
+            f" With fewer than {FEW_READERS} readers the test of AUC = 0.5 ran slightly liberal in simulation "
+            "(6.3–6.6 % of null studies rejected at α = 5 % with 4 readers of differing skill; "
+            "`python -m bench analysis-validity`)."
+        )
+    if result["auc_p"] > ALPHA:
+        text += (
+            " Not rejecting chance does not show the scans indistinguishable: the interval says which AUCs these "
+            "data cannot rule out."
+        )
+    return text
+
+
+def rating_line(rating: dict | None) -> str:
+    """One line for the terminal: rating answers and the comparison's p (empty without a ratings file)."""
+    if rating is None:
+        return ""
+    if not rating.get("n_ratings"):
+        return f"ratings: {rating['note']}"
+    line = f"ratings: {rating['n_ratings']} on a {rating['scale']}-point scale"
+    if rating.get("comparison"):
+        line += f"; scan-level permutation p = {rating['comparison']['p']:.4g}"
+    alpha = rating["agreement"]["krippendorff_alpha"]
+    return line + (f"; Krippendorff's α = {alpha:.3f}" if alpha is not None else "")
+
+
+def discrimination_line(result: dict | None) -> str:
+    """One line for the terminal: accuracy and the study AUC with its p (empty without a discrimination file)."""
+    if result is None:
+        return ""
+    if not result.get("n_answers"):
+        return f"discrimination: {result['note']}"
+    line = f"discrimination: {result['n_answers']} answers, accuracy {result['accuracy']:.3f}"
+    if result["auc"] is not None:
+        line += f"; AUC = {result['auc']:.3f} ({result['auc_ci95'][0]:.3f}–{result['auc_ci95'][1]:.3f}), "
+        line += f"p = {result['auc_p']:.4g} against 0.5"
+    return line
+
+
+def _number(value: float | None) -> str:
+    """Two decimals, or "–" where undefined."""
+    return "–" if value is None else f"{value:.2f}"
 
 
 def reading_time_paragraph(times: list[dict], reference: str | None = None) -> str:

@@ -11,7 +11,14 @@ from typing import Callable
 
 import pandas as pd
 
-from studies.analysis.plots import Target, mean_ranks_plot, rank_frequency_plot, recognition_plot
+from studies.analysis.plots import (
+    Target,
+    mean_ranks_plot,
+    rank_frequency_plot,
+    rating_plot,
+    recognition_plot,
+    roc_plot,
+)
 from studies.analysis.report import report_markdown
 from studies.analysis.sources import by_source_order, source_order
 from studies.analysis.spreadsheet import neutralise_frame
@@ -36,6 +43,13 @@ FILES = frozenset(
         "mean_ranks.png",
         "rank_frequencies.png",
         "recognition.png",
+        "rating_by_source.csv",
+        "rating_pairs.csv",
+        "rating_agreement.csv",
+        "discrimination_accuracy.csv",
+        "discrimination_by_reader.csv",
+        "ratings.png",
+        "discrimination_roc.png",
     }
 )
 """Every file `write_results` may write: the only files it removes when a new run no longer writes them."""
@@ -174,9 +188,86 @@ def result_tables(summary: dict) -> dict[str, pd.DataFrame]:
                 }
             ]
         )
+    tables.update(_rating_tables(summary.get("rating")))
+    tables.update(_discrimination_tables(summary.get("discrimination")))
     if summary.get("reading_time"):
         tables["reading_time"] = pd.DataFrame(summary["reading_time"])
     return tables
+
+
+def _rating_tables(rating: dict | None) -> dict[str, pd.DataFrame]:
+    """rating_by_source (scores and counts per source, the global test on the first row), rating_pairs and
+    rating_agreement; none without rating answers."""
+    if not rating or not rating.get("n_ratings"):
+        return {}
+    comparison = rating.get("comparison") or {}
+    rows = [
+        {
+            "source": source,
+            "n": r["n"],
+            "scans": r["scans"],
+            "mean": r["mean"],
+            "median": r["median"],
+            "sd": r["sd"],
+            **{f"score_{score}": count for score, count in r["counts"].items()},
+        }
+        for source, r in rating["by_source"].items()
+    ]
+    agreement = {key: value for key, value in rating["agreement"].items() if not key.endswith("ci95")}
+    for key in ("icc", "icc_average"):
+        low, high = rating["agreement"][f"{key}_ci95"] or (None, None)
+        agreement |= {f"{key}_ci95_low": low, f"{key}_ci95_high": high}
+    return {
+        "rating_by_source": pd.DataFrame(rows),
+        "rating_pairs": pd.DataFrame(
+            [
+                {"test": "all sources", "p": comparison.get("p"), "exact": comparison.get("exact")},
+                {"test": "all sources, readers and scans random (quasi-F)", "p": comparison["crossed"].get("p")},
+                *({"test": "pair", **pair} for pair in comparison.get("pairwise", [])),
+            ]
+            if comparison
+            else [],
+            columns=["test", "a", "b", "difference", "p", "p_adjusted", "exact", "permutations"],
+        ),
+        "rating_agreement": pd.DataFrame([agreement]),
+    }
+
+
+def _discrimination_tables(result: dict | None) -> dict[str, pd.DataFrame]:
+    """discrimination_accuracy (overall, then one row per source) and discrimination_by_reader; none without
+    answers (not discrimination.csv: that is the export, which may sit in the same folder)."""
+    if not result or not result.get("n_answers"):
+        return {}
+    overall = {
+        "group": "overall",
+        "value": "all",
+        "n": result["n_answers"],
+        "accuracy": result["accuracy"],
+        "accuracy_ci95_low": result["accuracy_ci95"][0],
+        "accuracy_ci95_high": result["accuracy_ci95"][1],
+        "auc": result["auc"],
+        "auc_ci95_low": (result["auc_ci95"] or [None, None])[0],
+        "auc_ci95_high": (result["auc_ci95"] or [None, None])[1],
+        "auc_p": result["auc_p"],
+    }
+    sources = [
+        {
+            "group": "source",
+            "value": row["source"],
+            "n": row["n"],
+            "accuracy": row["accuracy"],
+            "accuracy_ci95_low": row["accuracy_ci95"][0],
+            "accuracy_ci95_high": row["accuracy_ci95"][1],
+            "auc": row["auc_vs_real"],
+            "auc_ci95_low": (row["auc_vs_real_ci95"] or [None, None])[0],
+            "auc_ci95_high": (row["auc_vs_real_ci95"] or [None, None])[1],
+        }
+        for row in result["by_source"]
+    ]
+    return {
+        "discrimination_accuracy": pd.DataFrame([overall, *sources]),
+        "discrimination_by_reader": pd.DataFrame(result["by_reader"], columns=["reader", "n", "accuracy", "auc"]),
+    }
 
 
 def _scan_rows(structure: str, scan: dict) -> list[dict]:
@@ -212,6 +303,10 @@ def result_plots(summary: dict) -> dict[str, Callable[[Target], None]]:
         plots["rank_frequencies.png"] = partial(rank_frequency_plot, summary["ranking"], reference=reference)
     if summary.get("pathology"):
         plots["recognition.png"] = partial(recognition_plot, summary["pathology"], reference=reference)
+    if (summary.get("rating") or {}).get("n_ratings"):
+        plots["ratings.png"] = partial(rating_plot, summary["rating"])
+    if (summary.get("discrimination") or {}).get("n_answers"):
+        plots["discrimination_roc.png"] = partial(roc_plot, summary["discrimination"])
     return plots
 
 

@@ -9,24 +9,30 @@ from studies.analysis.adjust import adjust_p, check_family, check_method
 from studies.analysis.blocks import structure_blocks
 from studies.analysis.crossed import crossed_test
 from studies.analysis.design import Design
+from studies.analysis.discrimination import discrimination_summary
 from studies.analysis.friedman import friedman_test
 from studies.analysis.kendall import reader_agreement
 from studies.analysis.pairwise import check_posthoc, pairwise_posthoc, pairwise_wilcoxon
 from studies.analysis.permutation import DRAWS, scan_permutation_pairs, scan_permutation_test
+from studies.analysis.rating import rating_summary
 from studies.analysis.readers import readers_summary
 from studies.analysis.recognition import recognition_summary
 from studies.analysis.sources import DEFAULT_REFERENCE, source_order
 from studies.analysis.tables import (
     check_reader_ids,
     structure_sources,
+    validate_discrimination,
     validate_pathology,
     validate_rankings,
+    validate_ratings,
     validate_readers,
 )
 from studies.analysis.timing import reading_times
 from studies.errors import StudyError
 
 MIN_POSTHOC_BLOCKS = 2
+NO_RATINGS = "no rating answers yet"
+NO_DISCRIMINATION = "no discrimination answers yet"
 
 
 def analyze(
@@ -42,11 +48,14 @@ def analyze(
     adjust: str = "bonferroni",
     seed: int = 0,
     draws: int = DRAWS,
+    ratings: pd.DataFrame | None = None,
+    discrimination: pd.DataFrame | None = None,
 ) -> dict:
     """Validate the export tables and compute every statistic; returns the summary.json structure.
 
-    rankings / pathology / readers: the export tables (docs/architecture.md), as read by `studies.analysis.tables` or
-    built from the database; rankings may be None (a study, or its answers so far, without rankings).
+    rankings / pathology / readers / ratings / discrimination: the export tables (docs/architecture.md), as read by
+    `studies.analysis.tables` or built from the database; any may be None (a study, or its answers so far, without
+    that task); ratings and discrimination without rows give {"n_...": 0, "note": "no ... answers yet"}.
     reference: the source the plots and report compare against ("real" when present).
     blocks: "set" (each reader's ranking of one set is a block) or "reader" (a reader's ranks averaged per source).
     posthoc: also run "conover" or "nemenyi" (scikit-posthocs) next to the Wilcoxon tests; a structure with too
@@ -83,13 +92,36 @@ def analyze(
         adjust_pairs(summary["ranking"], family, adjust)
     if pathology is not None:
         pathology = validate_pathology(pathology, design=design)
+    if ratings is not None:
+        ratings = validate_ratings(ratings, design=design)
+    if discrimination is not None:
+        discrimination = validate_discrimination(discrimination, design=design)
     if readers is not None:
         readers = validate_readers(readers)
-        for table, name in ((rankings, "rankings.csv"), (pathology, "pathology.csv")):
+        for table, name in (
+            (rankings, "rankings.csv"),
+            (pathology, "pathology.csv"),
+            (ratings, "ratings.csv"),
+            (discrimination, "discrimination.csv"),
+        ):
             if table is not None:
                 check_reader_ids(table, readers, name, "readers.csv")
     order = summary["reference"]
     summary["pathology"] = recognition_summary(pathology, seed, order) if pathology is not None else None
+    summary["rating"] = None
+    if ratings is not None:
+        summary["rating"] = (
+            rating_summary(ratings, source_order(ratings["source"], order), adjust, draws, seed)
+            if len(ratings)
+            else {"n_ratings": 0, "note": NO_RATINGS}
+        )
+    summary["discrimination"] = None
+    if discrimination is not None:
+        summary["discrimination"] = (
+            discrimination_summary(discrimination, source_order(discrimination["source"], order), seed)
+            if len(discrimination)
+            else {"n_answers": 0, "note": NO_DISCRIMINATION}
+        )
     summary["readers"] = readers_summary(readers) if readers is not None else None
     summary["reading_time"] = _records(reading_times(rankings, pathology, order))
     return summary

@@ -8,22 +8,37 @@ from types import SimpleNamespace
 
 import pandas as pd
 
-from studies.analysis.design import DESIGN_COLUMNS, Design, check_pathology, check_rankings, validate_design
+from studies.analysis.design import (
+    DESIGN_COLUMNS,
+    TRUTHS,
+    Design,
+    check_pathology,
+    check_rankings,
+    check_task,
+    validate_design,
+)
 from studies.analysis.spreadsheet import restore_frame
 from studies.errors import StudyError
 
 RANKING_COLUMNS = ("reader", "structure", "set", "source", "rank")
 PATHOLOGY_COLUMNS = ("reader", "volume", "source", "truth", "answer")
+RATING_COLUMNS = ("reader", "volume", "source", "scale", "score")
+DISCRIMINATION_COLUMNS = ("reader", "volume", "source", "truth", "answer", "confidence", "correct")
+SCALES = (2, 10)
+"""The fewest and most points of a rating scale."""
+CONFIDENCE = (1, 5)
+"""The lowest and highest confidence of a discrimination answer."""
 READER_COLUMNS = ("reader", "years_experience", "level", "minutes")
 LEVELS = ("resident", "junior", "senior", "faculty")
 STATUSES = SimpleNamespace(FINISHED="finished", STARTED="started", NOT_STARTED="not started", REVOKED="revoked")
 """The `status` column of readers.csv: where each invited reader stands."""
 
 
-def read_table(path: str | Path, required: tuple[str, ...]) -> pd.DataFrame:
+def read_table(path: str | Path, required: tuple[str, ...], allow_empty: bool = False) -> pd.DataFrame:
     """Read one export CSV as text, refusing an empty file or a missing column; `row` holds the file's line number.
 
-    Text cells neutralised against spreadsheet formulas by the export are read back as the original text.
+    Text cells neutralised against spreadsheet formulas by the export are read back as the original text. A file
+    with a header but no rows is refused unless `allow_empty` (exports written before anyone answered).
     """
     path = Path(path)
     if not path.is_file():
@@ -39,7 +54,7 @@ def read_table(path: str | Path, required: tuple[str, ...]) -> pd.DataFrame:
     missing = [column for column in required if column not in table.columns]
     if missing:
         raise StudyError(f"{path}: missing column(s) {', '.join(missing)} (header has: {', '.join(table.columns)})")
-    if table.empty:
+    if table.empty and not allow_empty:
         raise StudyError(f"{path}: the file has a header but no rows")
     table.insert(0, "row", range(2, len(table) + 2))
     return table
@@ -186,6 +201,110 @@ def validate_pathology(table: pd.DataFrame, name: str = "pathology.csv", design:
     return table
 
 
+def validate_ratings(table: pd.DataFrame, name: str = "ratings.csv", design: Design | None = None) -> pd.DataFrame:
+    """Check the realism ratings (against the design when given): one scale of 2–10 points for the whole file, whole
+    scores within it, one rating per reader and volume; return with integer scale and score. No rows: no answers yet.
+    """
+    table = _one_scan_answers(table, RATING_COLUMNS, name)
+    table["scale"], table["score"] = _whole(table, "scale", name), _whole(table, "score", name)
+    low, high = SCALES
+    for _, bad in table[(table["scale"] < low) | (table["scale"] > high)].head(1).iterrows():
+        raise StudyError(f"{name}, row {bad['row']}: scale {bad['scale']} is outside {low}..{high} points")
+    if len(table):
+        first = table.iloc[0]
+        for _, bad in table[table["scale"] != first["scale"]].head(1).iterrows():
+            raise StudyError(
+                f"{name}, row {bad['row']}: scale {bad['scale']} differs from the {first['scale']} points of row "
+                f"{first['row']}; one study has one rating scale"
+            )
+    for _, bad in table[(table["score"] < 1) | (table["score"] > table["scale"])].head(1).iterrows():
+        raise StudyError(f"{name}, row {bad['row']}: score {bad['score']} is outside 1..{bad['scale']} (the scale)")
+    if design is not None:
+        check_task(table, design, "rating", ("source",), name)
+    _check_volumes(table, ("source",), name)
+    _check_repeats(table, name)
+    return table
+
+
+def validate_discrimination(
+    table: pd.DataFrame, name: str = "discrimination.csv", design: Design | None = None
+) -> pd.DataFrame:
+    """Check the real-or-synthetic answers (against the design when given): truth and answer real or synthetic,
+    confidence a whole 1–5, `correct` (True/False) equal to answer == truth, one answer per reader and volume;
+    return with lower-case truth and answer, integer confidence and boolean correct. No rows: no answers yet."""
+    table = _one_scan_answers(table, DISCRIMINATION_COLUMNS, name)
+    for column in ("truth", "answer"):
+        table[column] = table[column].str.lower()
+        for _, bad in table[~table[column].isin(TRUTHS)].head(1).iterrows():
+            raise StudyError(f"{name}, row {bad['row']}: {column} {bad[column]!r} is not one of {', '.join(TRUTHS)}")
+    table["confidence"] = _whole(table, "confidence", name)
+    low, high = CONFIDENCE
+    for _, bad in table[(table["confidence"] < low) | (table["confidence"] > high)].head(1).iterrows():
+        raise StudyError(f"{name}, row {bad['row']}: confidence {bad['confidence']} is outside {low}..{high}")
+    flags = table["correct"].str.lower()
+    for _, bad in table[~flags.isin(("true", "false"))].head(1).iterrows():
+        raise StudyError(f"{name}, row {bad['row']}: correct {bad['correct']!r} is not True or False")
+    table["correct"] = flags == "true"
+    for _, bad in table[table["correct"] != (table["answer"] == table["truth"])].head(1).iterrows():
+        raise StudyError(
+            f"{name}, row {bad['row']}: correct is {bad['correct']} but the answer {bad['answer']!r} and the truth "
+            f"{bad['truth']!r} {'differ' if bad['correct'] else 'agree'}"
+        )
+    if design is not None:
+        check_task(table, design, "discrimination", ("source", "truth"), name)
+    _check_volumes(table, ("source", "truth"), name)
+    _check_repeats(table, name)
+    return table
+
+
+def _one_scan_answers(table: pd.DataFrame, columns: tuple[str, ...], name: str) -> pd.DataFrame:
+    """The shared checks of a one-scan task's answers: the columns present, text cells stripped (`note` kept, ""
+    where absent), no empty cell, times and source spellings valid."""
+    table = _with_rows(table)
+    missing = [column for column in columns if column not in table.columns]
+    if missing:
+        raise StudyError(f"{name}: missing column(s) {', '.join(missing)}")
+    table = table.copy()
+    for column in (*columns, "note"):
+        table[column] = _text(table[column]) if column in table.columns else ""
+    for column in columns:
+        for _, bad in table[table[column] == ""].head(1).iterrows():
+            raise StudyError(f"{name}, row {bad['row']}: empty {column}")
+    _check_seconds(table, name)
+    _check_case(table, "source", name)
+    return table
+
+
+def _whole(table: pd.DataFrame, column: str, name: str) -> pd.Series:
+    """A column of whole numbers as integers, refusing anything else with its row."""
+    values = pd.to_numeric(table[column], errors="coerce")
+    for _, bad in table[values.isna() | (values != values.round())].head(1).iterrows():
+        raise StudyError(f"{name}, row {bad['row']}: {column} {bad[column]!r} is not a whole number")
+    return values.astype(int)
+
+
+def _check_volumes(table: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
+    """Refuse a volume given another source (or truth) on a later row than on its first, naming both rows."""
+    first = table.drop_duplicates("volume").set_index("volume")
+    for column in columns:
+        expected = table["volume"].map(first[column])
+        for _, bad in table[table[column] != expected].head(1).iterrows():
+            raise StudyError(
+                f"{name}, row {bad['row']}: volume {bad['volume']!r} has {column} {bad[column]!r}, but "
+                f"{first.loc[bad['volume'], column]!r} at row {first.loc[bad['volume'], 'row']}"
+            )
+
+
+def _check_repeats(table: pd.DataFrame, name: str) -> None:
+    """Refuse a second answer of one reader to one volume, naming both rows."""
+    repeated = table[table.duplicated(["reader", "volume"], keep="first")]
+    for _, bad in repeated.head(1).iterrows():
+        first = table[(table["reader"] == bad["reader"]) & (table["volume"] == bad["volume"])]["row"].iloc[0]
+        raise StudyError(
+            f"{name}, row {bad['row']}: {bad['reader']} answered volume {bad['volume']!r} twice (first at row {first})"
+        )
+
+
 def validate_readers(table: pd.DataFrame, name: str = "readers.csv") -> pd.DataFrame:
     """Check the reader table: numeric experience and minutes where given, a known level; blanks become missing.
 
@@ -237,8 +356,9 @@ def check_reader_ids(answers: pd.DataFrame, readers: pd.DataFrame, name: str, re
 
 
 def _text(column: pd.Series) -> pd.Series:
-    """Cells as stripped text; missing values (None, NaN, NaT from a database query) become ""."""
-    return column.map(lambda value: "" if pd.isna(value) else str(value).strip())
+    """Cells as stripped text (also of an empty column of another type); missing values (None, NaN, NaT from a
+    database query) become ""."""
+    return column.map(lambda value: "" if pd.isna(value) else str(value).strip()).astype(str)
 
 
 def _with_rows(table: pd.DataFrame) -> pd.DataFrame:
@@ -256,6 +376,16 @@ def read_rankings(path: str | Path, design: Design | None = None) -> pd.DataFram
 def read_pathology(path: str | Path, design: Design | None = None) -> pd.DataFrame:
     """Read and validate pathology.csv (against the design when given)."""
     return validate_pathology(read_table(path, PATHOLOGY_COLUMNS), str(path), design)
+
+
+def read_ratings(path: str | Path, design: Design | None = None) -> pd.DataFrame:
+    """Read and validate ratings.csv (against the design when given); a header-only file gives no rows."""
+    return validate_ratings(read_table(path, RATING_COLUMNS, allow_empty=True), str(path), design)
+
+
+def read_discrimination(path: str | Path, design: Design | None = None) -> pd.DataFrame:
+    """Read and validate discrimination.csv (against the design when given); a header-only file gives no rows."""
+    return validate_discrimination(read_table(path, DISCRIMINATION_COLUMNS, allow_empty=True), str(path), design)
 
 
 def read_design(path: str | Path) -> Design:

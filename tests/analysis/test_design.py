@@ -167,8 +167,15 @@ def test_rankings_read_with_the_design_refuse_a_volume_of_another_source(tmp_pat
         read_rankings(tmp_path / "rankings.csv", design)
 
 
-def test_the_design_of_a_study_json_lists_recognition_and_ranking_volumes(tmp_path):
-    names = [f"{i:024x}" for i in range(1, 6)]
+NAMES = [f"{i:024x}" for i in range(1, 6)]
+TASK = {"question": "Is it real?", "window": "lung"}
+"""What a one-scan task of study.json needs besides its volumes."""
+
+
+def make_study(**tasks) -> dict:
+    """A study.json of five volumes (v0 real with a finding, then medsyn and real by turns): one recognition volume,
+    one airway structure of two sets, and the given extra task keys."""
+    names = NAMES
     volumes = [
         {
             "name": n,
@@ -201,7 +208,13 @@ def test_the_design_of_a_study_json_lists_recognition_and_ranking_volumes(tmp_pa
                 "sets": [{"set": "airway-1", "volumes": names[1:3]}, {"set": "airway-2", "volumes": names[3:5]}],
             }
         ],
+        **tasks,
     }
+    return study
+
+
+def test_the_design_of_a_study_json_lists_recognition_and_ranking_volumes(tmp_path):
+    study = make_study()
     (tmp_path / "study.json").write_text(json.dumps(study))
     design = design_from_study(tmp_path / "study.json")
     assert design.rows[["task", "set", "volume", "source", "truth"]].values.tolist() == [
@@ -211,3 +224,45 @@ def test_the_design_of_a_study_json_lists_recognition_and_ranking_volumes(tmp_pa
         ["ranking", "airway-2", "v3", "medsyn", ""],
         ["ranking", "airway-2", "v4", "real", ""],
     ]
+
+
+def test_the_design_of_a_study_json_lists_rating_and_discrimination_volumes_with_their_truth(tmp_path):
+    study = make_study(
+        rating={**TASK, "volumes": NAMES[:3], "scale": 5, "labels": list("abcde"), "position": "shuffled"},
+        discrimination={**TASK, "volumes": NAMES[1:3], "real_sources": ["real"], "position": "last"},
+    )
+    (tmp_path / "study.json").write_text(json.dumps(study))
+    rows = design_from_study(tmp_path / "study.json").rows
+    assert rows.loc[
+        rows["task"].isin(["rating", "discrimination"]), ["task", "volume", "source", "truth"]
+    ].values.tolist() == [
+        ["rating", "v0", "real", ""],
+        ["rating", "v1", "medsyn", ""],
+        ["rating", "v2", "real", ""],
+        ["discrimination", "v1", "medsyn", "synthetic"],
+        ["discrimination", "v2", "real", "real"],
+    ]
+
+
+def test_a_study_json_without_ranking_or_with_null_tasks_gives_a_design(tmp_path):
+    study = make_study(
+        rating=None, discrimination={**TASK, "volumes": NAMES[:2], "real_sources": ["real"], "position": "last"}
+    )
+    study["ranking"] = []
+    (tmp_path / "study.json").write_text(json.dumps(study))
+    rows = design_from_study(tmp_path / "study.json").rows
+    assert rows["task"].tolist() == ["recognition", "discrimination", "discrimination"]
+
+
+def test_a_discrimination_volume_of_the_design_must_be_real_or_synthetic():
+    table = pd.DataFrame(
+        [{"task": "discrimination", "structure": "", "set": "", "volume": "v1", "source": "medsyn", "truth": "fake"}]
+    )
+    with pytest.raises(StudyError, match=r"design.csv, row 2: truth 'fake' of a discrimination volume is not one of"):
+        validate_design(table, "design.csv")
+
+
+def test_a_volume_listed_twice_in_the_rating_task_is_refused():
+    row = {"task": "rating", "structure": "", "set": "", "volume": "v1", "source": "medsyn", "truth": ""}
+    with pytest.raises(StudyError, match=r"design.csv, row 3: volume 'v1' is listed twice in the rating task"):
+        validate_design(pd.DataFrame([row, row]), "design.csv")

@@ -7,12 +7,19 @@ from studies.analysis.recognition import notes
 from studies.analysis.results import FILES, write_results
 from studies.analysis.summary import analyze
 from studies.analysis.tables import validate_pathology
-from tests.analysis.conftest import make_pathology, make_readers
+from tests.analysis.conftest import make_discrimination, make_pathology, make_ratings, make_readers
 
 
 def test_files_names_every_file_a_full_run_writes(rankings, tmp_path):
     pathology = validate_pathology(make_pathology())
-    summary = analyze(rankings, pathology, make_readers(), posthoc="nemenyi")
+    summary = analyze(
+        rankings,
+        pathology,
+        make_readers(),
+        posthoc="nemenyi",
+        ratings=make_ratings(),
+        discrimination=make_discrimination(),
+    )
     written = write_results(summary, tmp_path, notes(pathology))
     assert {path.name for path in written} == FILES
 

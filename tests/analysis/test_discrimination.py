@@ -1,0 +1,105 @@
+"""Real or synthetic: accuracy, each reader's ROC AUC and the Obuchowski–Rockette test, against hand computations."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from studies.analysis.discrimination import discrimination_summary, empirical_auc, or_test, reader_matrix, study_auc
+from studies.analysis.tables import validate_discrimination
+from tests.analysis.conftest import make_discrimination
+
+# reader, volume, truth, answer, confidence; signed scores in the comments (+ synthetic, − real)
+HAND = [
+    ("A", "s1", "synthetic", "synthetic", 3),  # +3
+    ("A", "s2", "synthetic", "real", 1),  # −1
+    ("A", "s3", "synthetic", "synthetic", 3),  # +3
+    ("A", "r1", "real", "real", 2),  # −2
+    ("A", "r2", "real", "synthetic", 3),  # +3, tied with two synthetic scans
+    ("B", "s1", "synthetic", "real", 2),  # −2
+    ("B", "s2", "synthetic", "synthetic", 1),  # +1
+    ("B", "s3", "synthetic", "real", 2),  # −2, tied with r1
+    ("B", "r1", "real", "real", 2),  # −2
+    ("B", "r2", "real", "real", 5),  # −5
+]
+
+
+def hand_table() -> pd.DataFrame:
+    rows = [
+        {
+            "reader": reader,
+            "volume": volume,
+            "source": "gen" if truth == "synthetic" else "real",
+            "truth": truth,
+            "answer": answer,
+            "confidence": str(confidence),
+            "correct": str(answer == truth),
+        }
+        for reader, volume, truth, answer, confidence in HAND
+    ]
+    return validate_discrimination(pd.DataFrame(rows))
+
+
+def test_accuracy_and_each_readers_auc_match_the_hand_count_with_ties_as_halves():
+    """A: pairs (+3,−2) 1, (+3,+3) ½, (−1,−2) 1, (−1,+3) 0, (+3,−2) 1, (+3,+3) ½ → 4/6;
+    B: (−2,−2) ½, (−2,−5) 1, (+1,−2) 1, (+1,−5) 1, (−2,−2) ½, (−2,−5) 1 → 5/6."""
+    summary = discrimination_summary(hand_table(), ["real", "gen"])
+    assert summary["accuracy"] == pytest.approx(6 / 10)
+    by_reader = {row["reader"]: row for row in summary["by_reader"]}
+    assert by_reader["A"]["auc"] == pytest.approx(4 / 6)
+    assert by_reader["B"]["auc"] == pytest.approx(5 / 6)
+    assert by_reader["A"]["accuracy"] == pytest.approx(3 / 5) and by_reader["B"]["accuracy"] == pytest.approx(3 / 5)
+    assert summary["auc"] == pytest.approx((4 / 6 + 5 / 6) / 2)
+    sources = {row["source"]: row for row in summary["by_source"]}
+    assert sources["real"]["accuracy"] == pytest.approx(3 / 4) and sources["gen"]["accuracy"] == pytest.approx(3 / 6)
+
+
+def test_the_auc_is_the_mann_whitney_u_over_the_pairs():
+    rng = np.random.default_rng(3)
+    positive, negative = rng.integers(-5, 6, 17).astype(float), rng.integers(-5, 6, 11).astype(float)
+    u = stats.mannwhitneyu(positive, negative).statistic
+    assert empirical_auc(positive, negative) == pytest.approx(u / (17 * 11))
+
+
+def test_the_or_test_matches_a_brute_force_jackknife_and_the_satterthwaite_df():
+    answers = validate_discrimination(make_discrimination(readers=5, seed=4))
+    scores, synthetic, _, volumes = reader_matrix(answers)
+    auc = np.array([empirical_auc(s[synthetic], s[~synthetic]) for s in scores])
+    leave = np.array(
+        [
+            [
+                empirical_auc(np.delete(s, v)[np.delete(synthetic, v)], np.delete(s, v)[~np.delete(synthetic, v)])
+                for v in range(len(volumes))
+            ]
+            for s in scores
+        ]
+    )
+    n_readers, n_volumes = leave.shape
+    covariance = np.cov(leave, bias=True) * (n_volumes - 1)
+    cov2 = covariance[~np.eye(n_readers, dtype=bool)].mean()
+    ms_r = auc.var(ddof=1)
+    se = math.sqrt(ms_r / n_readers + max(cov2, 0))
+    smaller = min(synthetic.sum(), (~synthetic).sum()) - 1
+    df = se**4 / ((ms_r / n_readers) ** 2 / (n_readers - 1) + max(cov2, 0) ** 2 / smaller)
+    _, _, test = study_auc(answers)
+    assert test["auc"] == pytest.approx(auc.mean())
+    assert test["se"] == pytest.approx(se) and test["df"] == pytest.approx(df)
+    assert test["p"] == pytest.approx(2 * stats.t(df).sf(abs(auc.mean() - 0.5) / se))
+    half = stats.t(df).ppf(0.975) * se
+    assert test["ci95"] == pytest.approx([auc.mean() - half, auc.mean() + half])
+
+
+def test_one_reader_gets_the_case_jackknife_interval_with_the_reader_fixed():
+    test = or_test(np.array([0.7]), np.array([[0.6, 0.8, 0.7, 0.7]]), case_df=1)
+    assert test["df"] is None and "one reader" in test["method"]
+    assert test["se"] == pytest.approx(math.sqrt(3 / 4 * 0.02))
+
+
+def test_the_roc_runs_from_the_origin_to_the_corner_for_every_reader_and_pooled():
+    summary = discrimination_summary(hand_table(), ["real", "gen"])
+    for curve in [*summary["roc"]["readers"].values(), summary["roc"]["pooled"]]:
+        assert (curve["fpr"][0], curve["tpr"][0]) == (0.0, 0.0)
+        assert (curve["fpr"][-1], curve["tpr"][-1]) == (1.0, 1.0)
+        assert curve["fpr"] == sorted(curve["fpr"]) and curve["tpr"] == sorted(curve["tpr"])
