@@ -20,7 +20,7 @@ from studies.errors import StudyError
 from surveys.exports import COLUMNS, ROWS, write_export
 from surveys.models import Study
 
-NO_ANSWERS = "No answers yet: results appear once a reader has ranked a set or named a finding."
+NO_ANSWERS = "No answers yet: results appear once a reader has answered a task."
 
 
 @dataclass(frozen=True)
@@ -49,14 +49,20 @@ def export_table(study: Study, kind: str) -> pd.DataFrame:
 def live_analysis(study: Study) -> LiveAnalysis:
     """Analyse the answers so far as the command line would their export with its design.csv; an early or odd state
     gives a problem."""
-    rankings, pathology = export_table(study, "rankings"), export_table(study, "pathology")
-    if rankings.empty and pathology.empty:
+    answers = {kind: export_table(study, kind) for kind in ("rankings", "pathology", "ratings", "discrimination")}
+    if all(table.empty for table in answers.values()):
         return LiveAnalysis(problem=NO_ANSWERS)
+    given = {kind: None if table.empty else table for kind, table in answers.items()}
     try:
         design = validate_design(export_table(study, "design"))
-        pathology = None if pathology.empty else validate_pathology(pathology, design=design)
+        pathology = None if given["pathology"] is None else validate_pathology(given["pathology"], design=design)
         summary = analyze(
-            None if rankings.empty else rankings, pathology, export_table(study, "readers"), design=design
+            given["rankings"],
+            pathology,
+            export_table(study, "readers"),
+            design=design,
+            ratings=given["ratings"],
+            discrimination=given["discrimination"],
         )
     except StudyError as error:
         return LiveAnalysis(problem=f"The answers so far cannot be analysed: {error}")

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
+import zipfile
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 
 from surveys.models import DiscriminationAnswer, RatingAnswer
 from tests.platform.conftest import answer_everything, invite, post_answer, start, task_payload, valid_answer
@@ -184,3 +187,21 @@ def test_minutes_and_progress_count_the_new_tasks(client, dana):
     reader = dana.refresh()
     assert reader.progress() == (len(reader.plan), len(reader.plan))
     assert reader.seconds_spent() == pytest.approx(3.0 * len(reader.plan))
+
+
+def test_the_results_page_and_zip_analyse_ratings_and_judgements(client, mixed_study, coordinator):
+    for name in ("erin", "frank"):
+        reader_client = type(client)()
+        invited = invite(mixed_study, name)
+        start(reader_client, invited)
+        answer_everything(reader_client, invited)
+    client.force_login(coordinator)
+    page = client.get(reverse("surveys:results", args=[mixed_study.slug])).content.decode()
+    assert "Realism rating" in page and "Real or synthetic" in page
+    assert "rating_by_source.csv" in page and "discrimination_accuracy.csv" in page
+    assert "ratings.png" in page and "discrimination_roc.png" in page
+    archive = zipfile.ZipFile(io.BytesIO(client.get(reverse("surveys:results_zip", args=[mixed_study.slug])).content))
+    summary = json.loads(archive.read("summary.json"))
+    assert summary["discrimination"]["accuracy"] == 0.5 and summary["discrimination"]["auc"] == 0.5
+    assert summary["rating"]["by_source"]["real"]["mean"] == 4
+    assert {"export/ratings.csv", "export/discrimination.csv"} <= set(archive.namelist())
