@@ -197,18 +197,27 @@ def _number(value: float | None) -> str:
 
 
 def reading_time_paragraph(times: list[dict], reference: str | None = None) -> str:
-    """Median (IQR) seconds per task kind, then per set of rankings and per source of recognition answers."""
-    words = {"ranking": "a ranking", "recognition": "a recognition answer"}
+    """Median (IQR) seconds per task kind, then per set of rankings and per source of each single-scan task."""
+    words = {
+        "ranking": "a ranking",
+        "recognition": "a recognition answer",
+        "rating": "a rating",
+        "discrimination": "a real-or-synthetic judgement",
+    }
     overall = [f"{words[t['task']]} {_seconds(t)}" for t in times if t["group"] == "all"]
     text = f"Reading time, median (IQR) in seconds: {'; '.join(overall)}."
     by_set = [f"{t['value']} {_seconds(t)}" for t in times if t["group"] == "set"]
-    per_source = by_source_order({t["value"]: t for t in times if t["group"] == "source"}, reference)
-    by_source = [f"{source} {_seconds(t)}" for source, t in per_source.items()]
     if by_set:
         text += f" Per ranking set: {'; '.join(by_set)}."
-    if by_source:
-        text += f" Per recognition source: {'; '.join(by_source)}."
+    for task in ("recognition", "rating", "discrimination"):
+        rows = {t["value"]: t for t in times if t["group"] == "source" and t["task"] == task}
+        by_source = [f"{source} {_seconds(t)}" for source, t in by_source_order(rows, reference).items()]
+        if by_source:
+            text += f" Per {SOURCE_WORDS[task]} source: {'; '.join(by_source)}."
     return text
+
+
+SOURCE_WORDS = {"recognition": "recognition", "rating": "rated", "discrimination": "judged"}
 
 
 def _seconds(time: dict) -> str:

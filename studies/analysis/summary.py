@@ -123,7 +123,7 @@ def analyze(
             else {"n_answers": 0, "note": NO_DISCRIMINATION}
         )
     summary["readers"] = readers_summary(readers) if readers is not None else None
-    summary["reading_time"] = _records(reading_times(rankings, pathology, order))
+    summary["reading_time"] = _records(reading_times(rankings, pathology, order, ratings, discrimination))
     return summary
 
 

@@ -33,13 +33,17 @@ def describe_seconds(data: pd.DataFrame, by: str | None = None, seconds: str = "
 
 
 def reading_times(
-    rankings: pd.DataFrame | None, pathology: pd.DataFrame | None, reference: str | None = None
+    rankings: pd.DataFrame | None,
+    pathology: pd.DataFrame | None,
+    reference: str | None = None,
+    ratings: pd.DataFrame | None = None,
+    discrimination: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Reading time per task kind, per set for rankings and per source (in `source_order`) for recognition
-    (TIME_COLUMNS).
+    """Reading time per task kind, per set for rankings and per source (in `source_order`) for the single-scan tasks
+    (recognition, rating, discrimination) (TIME_COLUMNS).
 
     A ranking's seconds belong to the whole set (the export repeats them on each of its rows), so each (reader, set)
-    counts once; a recognition answer counts once.
+    counts once; a single-scan answer counts once.
     """
     parts = []
     if rankings is not None and "seconds" in rankings.columns:
@@ -48,12 +52,14 @@ def reading_times(
             describe_seconds(per_ranking).assign(task="ranking", group="all"),
             describe_seconds(per_ranking, "set").assign(task="ranking", group="set"),
         ]
-    if pathology is not None and "seconds" in pathology.columns:
-        answers = pathology[pathology["answer"] != ""]
-        parts += [
-            describe_seconds(answers).assign(task="recognition", group="all"),
-            _in_source_order(describe_seconds(answers, "source"), reference).assign(task="recognition", group="source"),
-        ]
+    if pathology is not None:
+        pathology = pathology[pathology["answer"] != ""]
+    for task, answers in (("recognition", pathology), ("rating", ratings), ("discrimination", discrimination)):
+        if answers is not None and "seconds" in answers.columns and not answers.empty:
+            parts += [
+                describe_seconds(answers).assign(task=task, group="all"),
+                _in_source_order(describe_seconds(answers, "source"), reference).assign(task=task, group="source"),
+            ]
     parts = [part for part in parts if not part.empty]
     if not parts:
         return pd.DataFrame(columns=TIME_COLUMNS)
