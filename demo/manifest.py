@@ -99,8 +99,10 @@ def write_manifest(work: Path, phantoms: Path, generated: dict, size: int, seed:
         "chest-CT phantoms made by the project's own generator, a small MedSyn model trained on those "
         f"phantoms ({about_model}), and two degraded renderings of the phantoms. First name the most "
         "prominent finding in each scan; then rank sets of four scans by how well they preserve the named "
-        "structure (1 = best preserved)."
+        "structure (1 = best preserved); then score how realistic some scans look; last, say of each of a few scans "
+        "whether it is one of the phantoms themselves or a synthetic scan, and how sure you are."
     )
+    judged = [volume_id for ranking in rankings[:2] for volume_id in ranking["volumes"]]
     lines = [
         "[study]",
         'title = "Demo study: procedural phantoms and a small MedSyn model"',
@@ -124,6 +126,17 @@ def write_manifest(work: Path, phantoms: Path, generated: dict, size: int, seed:
             f"volumes = {json.dumps(ranking['volumes'])}",
             "",
         ]
+    lines += [
+        "[rating]",
+        f"volumes = {json.dumps(recognition)}",
+        'position = "last"',
+        "",
+        "[discrimination]",
+        f"volumes = {json.dumps(judged)}",
+        f"real_sources = {json.dumps([REAL])}",
+        'question = "Is this one of the phantoms themselves, or a synthetic scan?"',
+        "",
+    ]
     manifest = work / "study.toml"
     manifest.write_text("\n".join(lines), encoding="utf-8")
     return manifest

@@ -74,3 +74,5 @@ def test_make_demo_trains_generates_builds_imports_and_prints_links_with_product
     sources = {volume["source"] for volume in manifest["volume"]}
     assert sources == {"phantom", "medsyn-small", "smoothed", "low-resolution"}
     assert len(manifest["ranking"]) == 6 and all(len(r["volumes"]) == 4 for r in manifest["ranking"])
+    assert manifest["rating"]["volumes"] == manifest["recognition"]["volumes"]
+    assert len(manifest["discrimination"]["volumes"]) == 8 and manifest["discrimination"]["real_sources"] == ["phantom"]
