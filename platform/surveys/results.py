@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from studies.analysis.design import validate_design
-from studies.analysis.recognition import notes
+from studies.analysis.notes import notes
 from studies.analysis.results import result_plots, result_tables, write_results
 from studies.analysis.summary import analyze
 from studies.analysis.tables import validate_pathology
@@ -66,7 +66,7 @@ def live_analysis(study: Study) -> LiveAnalysis:
         )
     except StudyError as error:
         return LiveAnalysis(problem=f"The answers so far cannot be analysed: {error}")
-    return LiveAnalysis(summary, None if pathology is None else notes(pathology))
+    return LiveAnalysis(summary, notes(pathology, given["ratings"], given["discrimination"]))
 
 
 def reader_counts(study: Study) -> dict[str, int]:

@@ -11,6 +11,7 @@ import pandas as pd
 from studies.analysis.adjust import FAMILIES, METHODS
 from studies.analysis.blocks import BLOCKINGS
 from studies.analysis.design import design_from_study
+from studies.analysis.notes import notes
 from studies.analysis.pairwise import POSTHOCS
 from studies.analysis.pilot import estimate_from_pilot
 from studies.analysis.plots import power_plot
@@ -27,7 +28,6 @@ from studies.analysis.power import (
     sets_curve,
     smallest_count,
 )
-from studies.analysis.recognition import notes
 from studies.analysis.report import discrimination_line, rating_line
 from studies.analysis.results import write_results
 from studies.analysis.summary import analyze
@@ -97,7 +97,7 @@ def _analyze(args: argparse.Namespace) -> int:
         ratings=ratings,
         discrimination=discrimination,
     )
-    written = write_results(summary, args.out, notes(pathology) if pathology is not None else None, args.title)
+    written = write_results(summary, args.out, notes(pathology, ratings, discrimination), args.title)
     for structure, result in summary["ranking"].items():
         f = result["friedman"]
         line = f"{structure}: {result['n_blocks']} complete rankings"

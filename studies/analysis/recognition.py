@@ -121,9 +121,3 @@ def recognition_summary(pathology: pd.DataFrame, seed: int = 0, reference: str |
 def _in_order(order: dict[str, int]) -> Callable[[pd.Series], pd.Series]:
     """A sort key for pandas that puts the source column in `order` and leaves other columns as they are."""
     return lambda column: column.map(order) if column.name == "source" else column
-
-
-def notes(pathology: pd.DataFrame) -> pd.DataFrame:
-    """Every answer with a free-text note, for the manual review the paper did with a radiologist."""
-    columns = ["reader", "volume", "source", "truth", "answer", "correct", "note"]
-    return pathology.loc[pathology["note"] != "", columns].reset_index(drop=True)

@@ -3,7 +3,8 @@
 import pandas as pd
 import pytest
 
-from studies.analysis.recognition import notes, recognition_summary, wilson_interval
+from studies.analysis.notes import notes
+from studies.analysis.recognition import recognition_summary, wilson_interval
 from studies.analysis.tables import validate_pathology
 from tests.analysis.conftest import make_pathology
 
@@ -49,5 +50,5 @@ def test_notes_are_carried_through_for_manual_review():
     table = validate_pathology(make_pathology())
     review = notes(table)
     assert len(review) == (table["note"] != "").sum() > 0
-    assert list(review.columns) == ["reader", "volume", "source", "truth", "answer", "correct", "note"]
+    assert list(review.columns) == ["task", "reader", "volume", "source", "truth", "answer", "correct", "note"]
     assert isinstance(review, pd.DataFrame)

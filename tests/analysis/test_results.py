@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from studies.analysis.recognition import notes
+from studies.analysis.notes import notes
 from studies.analysis.results import FILES, write_results
 from studies.analysis.summary import analyze
 from studies.analysis.tables import validate_pathology

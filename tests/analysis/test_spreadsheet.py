@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from studies.analysis.recognition import notes
+from studies.analysis.notes import notes
 from studies.analysis.results import write_results
 from studies.analysis.spreadsheet import neutralise, neutralise_frame, restore
 from studies.analysis.summary import analyze

@@ -205,3 +205,12 @@ def test_the_results_page_and_zip_analyse_ratings_and_judgements(client, mixed_s
     assert summary["discrimination"]["accuracy"] == 0.5 and summary["discrimination"]["auc"] == 0.5
     assert summary["rating"]["by_source"]["real"]["mean"] == 4
     assert {"export/ratings.csv", "export/discrimination.csv"} <= set(archive.namelist())
+
+
+def test_notes_of_ratings_and_judgements_reach_the_review_table(client, dana, mixed_study, coordinator):
+    answer_everything(client, dana)
+    judged = positions_of(dana, "discrimination")[0]
+    post_answer(client, dana, **task_payload(dana, judged), note="vessels end abruptly")
+    client.force_login(coordinator)
+    page = client.get(reverse("surveys:results", args=[mixed_study.slug])).content.decode()
+    assert "notes.csv" in page and "vessels end abruptly" in page and "synthetic, confidence 4" in page
