@@ -8,6 +8,8 @@ import pytest
 from django.test import Client
 
 from surveys.models import DiscriminationAnswer, RatingAnswer
+from tests.browser.conftest import SCREENSHOTS
+from tests.browser.test_reading_room import LAPTOP, _inside
 from tests.platform.conftest import invite, post_answer, start, task_payload, valid_answer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -57,7 +59,14 @@ def test_a_reader_scores_and_judges_scans_with_the_keyboard(live_server, mixed_s
     assert page.url.endswith(invited.path("task", rating + 2))
 
     first = _answer_before(invited, client, "discrimination")
+    page.set_viewport_size({"width": LAPTOP[0], "height": LAPTOP[1]})
     _open(page, live_server.url + invited.path("task", first + 1))
+    page.screenshot(path=SCREENSHOTS / "room-discrimination-1366.png")
+    controls = ["input[name=answer]", "input[name=confidence]", "#note", "#next"]
+    boxes = [box for selector in controls for box in (e.bounding_box() for e in page.locator(selector).all())]
+    assert len(boxes) == 2 + 5 + 2 and all(_inside(box, LAPTOP) for box in boxes), boxes
+    (scan,) = [c.bounding_box() for c in page.locator(".scan .papaya-viewer canvas").all()]
+    assert _inside(scan, LAPTOP) and scan["width"] * scan["height"] >= 0.45 * LAPTOP[0] * LAPTOP[1]
     page.keyboard.press("n")  # neither answer nor confidence yet: the page says what is missing and stays
     assert "real or synthetic" in page.locator("#missing").text_content()
     page.keyboard.press("l")
