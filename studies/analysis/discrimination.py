@@ -157,9 +157,10 @@ def case_df(synthetic: np.ndarray) -> float:
 
 
 def discrimination_summary(answers: pd.DataFrame, sources: list[str], seed: int = 0) -> dict:
-    """summary.json["discrimination"]: accuracy (clustered over readers and volumes) overall, per reader and per
-    source; each reader's AUC, the study AUC with its OR interval and p against 0.5; per synthetic source, its
-    AUC against the real scans; the ROC points of each reader and of all answers pooled."""
+    """summary.json["discrimination"]: accuracy (clustered over readers and volumes) overall, per truth (synthetic:
+    the sensitivity of calling a scan synthetic; real: the specificity), per reader and per source; each reader's
+    AUC, the study AUC with its OR interval and p against 0.5; per synthetic source, its AUC against the real scans;
+    the ROC points of each reader and of all answers pooled."""
     overall = accuracy(answers, seed)
     auc, readers, test = study_auc(answers)
     scores, synthetic, _, _ = reader_matrix(answers)
@@ -203,6 +204,7 @@ def discrimination_summary(answers: pd.DataFrame, sources: list[str], seed: int 
         "accuracy_ci95": overall["ci95_clustered"],
         "accuracy_ci95_wilson": overall["ci95"],
         "accuracy_method": "two-way (reader × volume) bootstrap design effect on Wilson's interval",
+        "by_truth": {truth: accuracy(rows, seed) for truth, rows in answers.groupby("truth", sort=True)},
         "auc": test["auc"] if test else None,
         "auc_ci95": test["ci95"] if test else None,
         "auc_p": test["p"] if test else None,

@@ -123,6 +123,16 @@ def discrimination_paragraph(result: dict) -> str:
         f"({result['n_answers']} answers): {100 * result['accuracy']:.1f} % correct (95 % CI {100 * low:.1f}–"
         f"{100 * high:.1f} %, allowing for answers clustered by reader and by scan)."
     )
+    by_truth = result.get("by_truth", {})
+    named = {"synthetic": "synthetic scans called synthetic (sensitivity)", "real": "real called real (specificity)"}
+    rates = [
+        f"{words} {100 * by_truth[truth]['accuracy']:.1f} % ({100 * by_truth[truth]['ci95_clustered'][0]:.1f}–"
+        f"{100 * by_truth[truth]['ci95_clustered'][1]:.1f} %)"
+        for truth, words in named.items()
+        if truth in by_truth
+    ]
+    if rates:
+        text += f" Of these, {'; '.join(rates)}."
     by_source = []
     for row in result["by_source"]:
         low, high = row["accuracy_ci95"]

@@ -8,6 +8,7 @@ import pytest
 from scipy import stats
 
 from studies.analysis.discrimination import discrimination_summary, empirical_auc, or_test, reader_matrix, study_auc
+from studies.analysis.report import discrimination_paragraph
 from studies.analysis.tables import validate_discrimination
 from tests.analysis.conftest import make_discrimination
 
@@ -54,6 +55,15 @@ def test_accuracy_and_each_readers_auc_match_the_hand_count_with_ties_as_halves(
     assert summary["auc"] == pytest.approx((4 / 6 + 5 / 6) / 2)
     sources = {row["source"]: row for row in summary["by_source"]}
     assert sources["real"]["accuracy"] == pytest.approx(3 / 4) and sources["gen"]["accuracy"] == pytest.approx(3 / 6)
+
+
+def test_sensitivity_and_specificity_are_the_accuracy_on_synthetic_and_on_real_scans():
+    """Synthetic rows: A s1 ✓ s2 ✗ s3 ✓, B s1 ✗ s2 ✓ s3 ✗ → 3/6; real rows: A r1 ✓ r2 ✗, B r1 ✓ r2 ✓ → 3/4."""
+    summary = discrimination_summary(hand_table(), ["real", "gen"])
+    assert summary["by_truth"]["synthetic"]["accuracy"] == pytest.approx(3 / 6)
+    assert summary["by_truth"]["real"]["accuracy"] == pytest.approx(3 / 4)
+    assert "synthetic scans called synthetic (sensitivity) 50.0 %" in discrimination_paragraph(summary)
+    assert "real called real (specificity) 75.0 %" in discrimination_paragraph(summary)
 
 
 def test_the_auc_is_the_mann_whitney_u_over_the_pairs():
