@@ -34,6 +34,7 @@ from generator.diffusion.schedule import sampling_times
 from generator.diffusion.thresholding import thresholded
 from generator.diffusion.tiles import tiled
 from generator.nets.configs import SuperResConfig
+from generator.precision import native_bf16
 from generator.text.encoder import ReportEncoder
 
 DEFAULT_GUIDANCE = 3.0  # classifier-free guidance scale of every generating command and of generate()
@@ -141,10 +142,9 @@ def load_pipeline(
 
 
 def sampling_precision(device: torch.device) -> torch.dtype | None:
-    """The autocast dtype for sampling on `device`: bf16 on CUDA GPUs that support it, else None (fp32)."""
-    if device.type == "cuda" and torch.cuda.is_bf16_supported():
-        return torch.bfloat16
-    return None
+    """The autocast dtype for sampling on `device`: bf16 where it is native (`generator.precision`), else None
+    (fp32)."""
+    return torch.bfloat16 if native_bf16(device) else None
 
 
 def autocast(model: Callable[..., torch.Tensor], dtype: torch.dtype | None) -> Callable[..., torch.Tensor]:

@@ -1,11 +1,12 @@
 """Training of the base and super-resolution models (paper IV-F), on one device or under `torchrun` (DDP).
 
-AdamW (lr 1e-4, betas 0.9/0.999), gradient-norm clipping at 1, bf16 autocast on GPUs (fp16 with loss scaling where
-bf16 is missing), gradient accumulation, EMA weights, condition dropout for classifier-free guidance, atomic
-checkpoints, the loss weighted per channel and in the soft-tissue window (`generator.diffusion.denoiser`), a CSV log
-per step and the held-out loss per noise level (`generator.train_log`). Every random draw of a step (times, noise,
-dropped reports, crops) comes from a generator seeded with (seed, step, rank, micro-batch), and the data order from
-(seed, epoch), so `--resume` continues bit-exactly on CPU.
+AdamW (betas 0.9/0.999; lr and its warm-up from the config), gradient-norm clipping at 1, bf16 autocast on GPUs
+and on CPUs that compute bf16 natively (fp16 with loss scaling on GPUs without bf16), gradient accumulation, EMA
+weights, condition dropout for classifier-free guidance, atomic checkpoints, the loss weighted per channel and in
+the soft-tissue window (`generator.diffusion.denoiser`), a CSV log per step and the held-out loss per noise level
+(`generator.train_log`). Every random draw of a step (times, noise, dropped reports, crops) comes from a generator
+seeded with (seed, step, rank, micro-batch), and the data order from (seed, epoch), so `--resume` continues
+bit-exactly on CPU.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from generator.data.dataset import CaseDataset
 from generator.data.model_space import HU_MAX, HU_MIN
 from generator.diffusion.denoiser import Denoiser, LossWeights, TrainingLoss
 from generator.diffusion.schedule import training_times
-from generator.nets.configs import Config, get_config, make_base, make_superres
+from generator.nets.configs import Config, TrainConfig, get_config, make_base, make_superres
+from generator.precision import native_bf16
 from generator.sampling import condition
 from generator.text.encoder import ReportEncoder
 from generator.train_log import HELD_OUT_COLUMNS, LOG_COLUMNS, CsvLog, Progress, held_out_losses
@@ -243,6 +245,8 @@ def _train(options: TrainOptions, rank: int, world: int, device: torch.device) -
     for step in range(start, options.steps):
         step_begun = time.monotonic()
         net.train()
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(config.train, step)
         total = torch.zeros((), device=device)
         for micro in range(options.accumulate):
             gen = step_generator(seed, step, rank, micro)
@@ -309,6 +313,13 @@ def _train(options: TrainOptions, rank: int, world: int, device: torch.device) -
     return net
 
 
+def learning_rate(train: TrainConfig, step: int) -> float:
+    """The learning rate of optimiser step `step` (from 0): a linear warm-up over `warmup_steps`, then constant."""
+    if train.warmup_steps <= 0:
+        return train.lr
+    return train.lr * min(1.0, (step + 1) / train.warmup_steps)
+
+
 def _held_out_items(
     dataset: CaseDataset, stage: str, encoder, config: Config, device: torch.device
 ) -> list[tuple[torch.Tensor, dict]]:
@@ -356,10 +367,11 @@ def _grid(dataset: CaseDataset, config: Config, root: Path) -> dict:
 
 
 def _amp_dtype(device: torch.device) -> torch.dtype | None:
-    """bf16 autocast on GPUs that support it, fp16 on older GPUs, none (fp32) on CPU."""
-    if device.type != "cuda":
-        return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    """bf16 autocast where it is native (`generator.precision`: GPUs, CPUs with AVX512-BF16 or AMX), fp16 on older
+    GPUs, none (fp32) on other CPUs."""
+    if native_bf16(device):
+        return torch.bfloat16
+    return torch.float16 if device.type == "cuda" else None
 
 
 def setup_distributed() -> tuple[int, int, torch.device]:

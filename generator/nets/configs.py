@@ -29,9 +29,9 @@ NOISE_SPACES = ("low", "full")
 # What a configuration saved before a field existed meant by it: these give old checkpoints their old behaviour.
 LEGACY = {
     "config": {"factor": LOW_FACTOR},
-    "base": {"prediction": "x0", "time_features": None},
+    "base": {"prediction": "x0", "time_features": None, "pooled_text": False},
     "superres": {"prediction": "x0", "time_features": None, "low_noise_space": "full", "start_t": 1.0},
-    "train": {"loss_channels": (1.0, 1.0, 1.0, 1.0), "soft_tissue_weight": 0.0},
+    "train": {"loss_channels": (1.0, 1.0, 1.0, 1.0), "soft_tissue_weight": 0.0, "warmup_steps": 0},
 }
 
 
@@ -54,6 +54,7 @@ class BaseConfig:
     in_plane: bool = False  # down-sample x and y only (the authors' layout); see bench/unet_layout.py for the cost
     prediction: str = "v"  # the network's raw output, "x0" or "v" (generator.diffusion.denoiser)
     time_features: int | None = 64  # sinusoidal time features (None: the width, as before; 4 for a width of 8)
+    pooled_text: bool = True  # the report's mean token feature joins the time embedding of every block
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,7 @@ class TrainConfig:
     """Optimisation settings shared by both stages (paper IV-F)."""
 
     lr: float = 1e-4
+    warmup_steps: int = 0  # the learning rate rises linearly from lr / warmup_steps to lr over these first steps
     betas: tuple[float, float] = (0.9, 0.999)
     clip: float = 1.0
     ema_decay: float = 0.999
@@ -131,7 +133,7 @@ CONFIGS = {
         64,
         BaseConfig(width=32, mults=(1, 2, 4), res_blocks=1, heads=4, depth=1),
         SuperResConfig(width=16, mults=(1, 2, 2), res_blocks=1, heads=2, crop=32),
-        TrainConfig(ema_decay=0.99, batch_size=4, save_every=100),
+        TrainConfig(lr=5e-4, warmup_steps=200, ema_decay=0.995, batch_size=4, save_every=100),
         factor=2,
     ),
     "paper": Config(

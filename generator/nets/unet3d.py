@@ -99,7 +99,11 @@ class TextBottom(nn.Module):
 
 class BaseUNet(nn.Module):
     """Text-conditioned network over the low-resolution 4-channel volume (CT, lobes, airway, vessels); its raw output
-    is x0 or v as `config.prediction` says (`generator.diffusion.denoiser.Denoiser` turns it into x0)."""
+    is x0 or v as `config.prediction` says (`generator.diffusion.denoiser.Denoiser` turns it into x0).
+
+    With `config.pooled_text` the mean of the report's token features is projected into the time embedding, as
+    Imagen does (Saharia et al. 2022, appendix), so every ResBlock at every resolution sees the report; the bottom's
+    cross-attention alone reaches the network only through an 8³ grid."""
 
     def __init__(self, config):
         super().__init__()
@@ -116,9 +120,19 @@ class BaseUNet(nn.Module):
             config.in_plane,
             config.time_features,
         )
+        self.pool = (
+            nn.Sequential(nn.LayerNorm(config.text_dim), nn.Linear(config.text_dim, 4 * config.width))
+            if config.pooled_text
+            else None
+        )
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, context: torch.Tensor, context_mask: torch.Tensor):
         """x (B, 4, X, Y, Z), t (B,), report tokens (B, L, D) with mask (B, L) True where a token is real."""
         # A report with no real token (the empty, unconditional report) attends to every padded token instead.
         mask = context_mask | ~context_mask.any(dim=1, keepdim=True)
-        return self.unet.run(x, self.unet.time(t), context=context, context_mask=mask)
+        emb = self.unet.time(t)
+        if self.pool is not None:
+            weights = mask.to(context.dtype)[..., None]
+            pooled = (context * weights).sum(1) / weights.sum(1)
+            emb = emb + self.pool(pooled.to(emb.dtype))
+        return self.unet.run(x, emb, context=context, context_mask=mask)
