@@ -33,6 +33,10 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
         "phantoms -> report encoder -> base -> super-resolution -> the three prompt experiments, cached and "
         "resumable: WORK/text-control.json (issue 14's schema)",
     ),
+    "encoder-ablation": (
+        "bench.encoder_ablation",
+        "the paper's Table VII: effusion prompts at the base stage, domain-pretrained against generic report encoder",
+    ),
     "samplers": (
         "bench.samplers",
         "after bench text-control: DPM-Solver++(2M) and DDIM in fewer steps against DDIM 50 + 20 (time, CT error, "

@@ -142,11 +142,15 @@ def generated(pipeline, cache: SampleCache, prompt: str, seed: int, settings: Sa
         noise_low, noise_full, noise_condition = seed_noise(seed, pipeline.grid_shape, pipeline.factor)
         low = sample_low(pipeline, prompt, noise_low, settings)
         full = super_resolve(pipeline, low, noise_full, noise_condition, settings)
-        spacing = float(np.linalg.norm(pipeline.affine[:3, 0]))
-        base_ct = trilinear_ct(low[0, 0].cpu().numpy(), pipeline.grid_shape)
-        return {"base": measure(base_ct, spacing, robust=True), "superres": measures_of(full, pipeline.affine)}
+        return {"base": base_stage_measures(pipeline, low), "superres": measures_of(full, pipeline.affine)}
 
     return cache.get([_digests(pipeline), settings.describe(), prompt, seed], compute)
+
+
+def base_stage_measures(pipeline, low: torch.Tensor) -> dict:
+    """The measures of a base-stage sample (1, 4, x, y, z): its CT interpolated trilinearly to the full grid."""
+    spacing = float(np.linalg.norm(pipeline.affine[:3, 0]))
+    return measure(trilinear_ct(low[0, 0].cpu().numpy(), pipeline.grid_shape), spacing, robust=True)
 
 
 def kept(pipeline, cache: SampleCache, folder: Path, index: int, settings: SamplerSettings) -> dict:
@@ -166,7 +170,7 @@ def kept(pipeline, cache: SampleCache, folder: Path, index: int, settings: Sampl
 
 
 def _digests(pipeline) -> list[str]:
-    return [pipeline.provenance["base"]["digest"], pipeline.provenance["superres"]["digest"]]
+    return [entry["digest"] for key, entry in pipeline.provenance.items() if key in ("base", "superres")]
 
 
 def summary(values: dict[str, list[float]], truth: dict[str, list[float]], name: str) -> dict:

@@ -75,9 +75,9 @@ class Pipeline:
     """The two loaded denoisers, the report encoder and what meta.json records about them."""
 
     base: Denoiser
-    superres: Denoiser
+    superres: Denoiser | None  # None: a pipeline of the base stage alone
     encoder: ReportEncoder
-    refiner: SuperResConfig  # the super-resolution model's condition noise and start
+    refiner: SuperResConfig | None  # the super-resolution model's condition noise and start
     factor: int  # the low-resolution factor
     grid_shape: tuple[int, int, int]
     affine: np.ndarray
@@ -86,23 +86,15 @@ class Pipeline:
 
 
 def load_pipeline(
-    base_dir: Path, superres_dir: Path, text_encoder_dir: Path, device: str | torch.device = "cpu"
+    base_dir: Path, superres_dir: Path | None, text_encoder_dir: Path, device: str | torch.device = "cpu"
 ) -> Pipeline:
-    """Load both checkpoints and the text encoder, and check that they belong together."""
+    """Load both checkpoints and the text encoder, and check that they belong together; with `superres_dir` None
+    a pipeline of the base stage alone (`sample_low` only), as the base-stage experiments need."""
     device = torch.device(device)
     base, base_config, base_step, base_digest = load_checkpoint(base_dir, device)
-    superres, sr_config, sr_step, sr_digest = load_checkpoint(superres_dir, device)
-    base_info, sr_info = load_info(base_dir), load_info(superres_dir)
-    if base_info["stage"] != "base" or sr_info["stage"] != "superres":
-        raise SamplingError(
-            f"--base must be a base checkpoint and --superres a superres one; got "
-            f"{base_info['stage']} and {sr_info['stage']}"
-        )
-    if base_info["grid"]["shape"] != sr_info["grid"]["shape"]:
-        raise SamplingError(
-            f"the base model was trained on {base_info['grid']['shape']} volumes and the "
-            f"super-resolution model on {sr_info['grid']['shape']}"
-        )
+    base_info = load_info(base_dir)
+    if base_info["stage"] != "base":
+        raise SamplingError(f"--base must be a base checkpoint; got {base_info['stage']}")
     encoder = ReportEncoder.load(text_encoder_dir, max_length=base_config.base.text_length, device=device)
     if encoder.digest != base_info["text_encoder"]["digest"]:
         raise SamplingError(
@@ -116,24 +108,39 @@ def load_pipeline(
             "step": base_step,
             "digest": base_digest,
         },
-        "superres": {
+        "text_encoder": {"path": str(Path(text_encoder_dir).resolve()), "digest": encoder.digest},
+    }
+    superres = refiner = None
+    if superres_dir is not None:
+        superres_net, sr_config, sr_step, sr_digest = load_checkpoint(superres_dir, device)
+        sr_info = load_info(superres_dir)
+        if sr_info["stage"] != "superres":
+            raise SamplingError(f"--superres must be a superres checkpoint; got {sr_info['stage']}")
+        if base_info["grid"]["shape"] != sr_info["grid"]["shape"]:
+            raise SamplingError(
+                f"the base model was trained on {base_info['grid']['shape']} volumes and the "
+                f"super-resolution model on {sr_info['grid']['shape']}"
+            )
+        if base_config.factor != sr_config.factor:
+            raise SamplingError(
+                f"the base model down-samples by {base_config.factor} and the super-resolution model by "
+                f"{sr_config.factor}"
+            )
+        provenance["superres"] = {
             "path": str(Path(superres_dir).resolve()),
             "config": sr_config.name,
             "step": sr_step,
             "digest": sr_digest,
-        },
-        "text_encoder": {"path": str(Path(text_encoder_dir).resolve()), "digest": encoder.digest},
-    }
-    if base_config.factor != sr_config.factor:
-        raise SamplingError(
-            f"the base model down-samples by {base_config.factor} and the super-resolution model by {sr_config.factor}"
-        )
+        }
+        superres, refiner = Denoiser(superres_net, sr_config.superres.prediction), sr_config.superres
+    order = ("base", "superres", "text_encoder")  # as meta.json has always listed them
+    provenance = {key: provenance[key] for key in order if key in provenance}
     return Pipeline(
         Denoiser(base, base_config.base.prediction),
-        Denoiser(superres, sr_config.superres.prediction),
+        superres,
         encoder,
-        sr_config.superres,
-        sr_config.factor,
+        refiner,
+        base_config.factor,
         tuple(base_info["grid"]["shape"]),
         np.array(base_info["grid"]["affine"]),
         provenance,

@@ -126,3 +126,26 @@ def test_a_command_loads_its_checkpoints_once_however_many_batches_it_samples(mo
     monkeypatch.setattr(sampling, "load_pipeline", lambda *a, **k: calls.append(a) or load(*a, **k))
     assert sample(models, tmp_path, "--prompt", PROMPT, "--n", "9") == 0  # 9 volumes: two batches of generate()
     assert len(list(tmp_path.iterdir())) == 9 and len(calls) == 1
+
+
+def test_a_base_stage_pipeline_samples_the_low_resolution_alone_as_the_full_chain_begins(models):
+    """Base-stage experiments (bench encoder-ablation) load the base model and encoder without a super-resolution
+    model; the same seed gives the same low-resolution volume as the full pipeline, and swapped stages are named."""
+    import torch
+
+    from generator.sampling import SamplerSettings, SamplingError, load_pipeline, sample_low, seed_noise
+
+    full = load_pipeline(models["base"], models["superres"], models["text"])
+    alone = load_pipeline(models["base"], None, models["text"])
+    assert alone.superres is None and list(alone.provenance) == ["base", "text_encoder"]
+    assert list(full.provenance) == ["base", "superres", "text_encoder"]
+    settings = SamplerSettings(steps_base=2, sampler="dpmpp-2m")
+    noise = seed_noise(0, full.grid_shape, full.factor)[0]
+    with torch.no_grad():
+        torch.testing.assert_close(
+            sample_low(alone, PROMPT, noise, settings), sample_low(full, PROMPT, noise, settings)
+        )
+    with pytest.raises(SamplingError, match="--base must be a base checkpoint; got superres"):
+        load_pipeline(models["superres"], None, models["text"])
+    with pytest.raises(SamplingError, match="--superres must be a superres checkpoint; got base"):
+        load_pipeline(models["base"], models["base"], models["text"])

@@ -126,3 +126,21 @@ def test_a_config_saved_before_v_prediction_predicts_x0_and_a_bad_prediction_is_
     data["superres"]["prediction"] = "eps"
     with pytest.raises(ConfigError, match="prediction 'eps'"):
         config_from_dict(data)
+
+
+def test_the_pooled_report_reaches_every_block_even_with_the_cross_attention_switched_off(tiny):
+    """With pooled_text the report enters the time embedding, so it steers the output without the bottom's
+    cross-attention; a config saved before the option existed has no pooling and loads without it."""
+    torch.manual_seed(0)
+    model = make_base(tiny)
+    for layers in model.unet.middle.layers:
+        layers[1].out.weight.data.zero_()
+        layers[1].out.bias.data.zero_()
+    x, t = torch.randn(1, 4, 8, 8, 8), torch.tensor([0.5])
+    (c1, m), (c2, _) = text(), text()
+    assert not torch.allclose(model(x, t, context=c1, context_mask=m), model(x, t, context=c2, context_mask=m))
+    data = config_to_dict(tiny)
+    del data["base"]["pooled_text"]
+    old = config_from_dict(data)
+    assert tiny.base.pooled_text and not old.base.pooled_text and make_base(old).pool is None
+    assert parameter_count(make_base(old)) < parameter_count(model)

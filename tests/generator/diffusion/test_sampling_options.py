@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from generator.model_commands import CommandError, _read_fixed, _read_reports
+from generator.precision import native_bf16
 from generator.sampling import SamplingError, autocast, encode_fixed, sampling_precision
 
 
@@ -41,8 +42,12 @@ def test_fixing_an_unknown_channel_is_refused():
         encode_fixed({"heart": np.zeros((4, 4, 4))}, (4, 4, 4))
 
 
-def test_sampling_runs_in_fp32_on_the_cpu():
-    assert sampling_precision(torch.device("cpu")) is None
+def test_sampling_runs_in_bf16_only_on_a_cpu_that_computes_it_natively(monkeypatch):
+    for native, dtype in ((False, None), (True, torch.bfloat16)):
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda native=native: native, raising=False)
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
+        assert native_bf16(torch.device("cpu")) is native
+        assert sampling_precision(torch.device("cpu")) is dtype
 
 
 def test_the_autocast_wrapper_runs_the_network_in_bf16_and_returns_fp32():

@@ -1,13 +1,14 @@
 """Training: exact resume, NaN stop, clear errors."""
 
 import csv
+import dataclasses
 
 import pytest
 import torch
 
 from generator.checkpoints import load_checkpoint, load_training_state
 from generator.diffusion.denoiser import Denoiser
-from generator.train import TrainingError, TrainOptions, train
+from generator.train import TrainingError, TrainOptions, learning_rate, train
 
 
 def options(data, out, steps, **kwargs):
@@ -94,3 +95,18 @@ def test_a_refiner_start_can_be_chosen_for_a_new_run_only(phantoms, tmp_path):
     assert load_checkpoint(tmp_path)[1].superres.start_t == 1.0
     with pytest.raises(TrainingError, match="new super-resolution run only"):
         train(options(phantoms, tmp_path, 2, resume=True, refine_from=0.5))
+
+
+def test_the_learning_rate_warms_up_linearly_then_holds_and_the_log_shows_it(phantoms, tmp_path, monkeypatch):
+    from generator.nets import configs
+
+    tiny = configs.get_config("tiny")
+    warm = dataclasses.replace(tiny, name="warm", train=dataclasses.replace(tiny.train, lr=1e-3, warmup_steps=4))
+    monkeypatch.setitem(configs.CONFIGS, "warm", warm)
+    assert [learning_rate(warm.train, step) for step in range(6)] == pytest.approx(
+        [2.5e-4, 5e-4, 7.5e-4, 1e-3, 1e-3, 1e-3]
+    )
+    assert learning_rate(tiny.train, 0) == tiny.train.lr
+    train(TrainOptions(stage="superres", config="warm", data=phantoms, out=tmp_path, steps=5, workers=0))
+    with (tmp_path / "log.csv").open() as f:
+        assert [float(row["lr"]) for row in csv.DictReader(f)] == pytest.approx([2.5e-4, 5e-4, 7.5e-4, 1e-3, 1e-3])
