@@ -116,7 +116,9 @@ def superres_inputs(
 def loss_weights(config: Config) -> LossWeights:
     """The training loss's weights of a configuration, the soft-tissue window in model units."""
     window = tuple((hu - HU_MIN) / (HU_MAX - HU_MIN) * 2 - 1 for hu in SOFT_TISSUE_HU)
-    return LossWeights(config.train.loss_channels, config.train.soft_tissue_weight, window)
+    return LossWeights(
+        config.train.loss_channels, config.train.soft_tissue_weight, window, config.train.soft_tissue_until
+    )
 
 
 def train(options: TrainOptions) -> torch.nn.Module:

@@ -31,7 +31,12 @@ LEGACY = {
     "config": {"factor": LOW_FACTOR},
     "base": {"prediction": "x0", "time_features": None, "pooled_text": False},
     "superres": {"prediction": "x0", "time_features": None, "low_noise_space": "full", "start_t": 1.0},
-    "train": {"loss_channels": (1.0, 1.0, 1.0, 1.0), "soft_tissue_weight": 0.0, "warmup_steps": 0},
+    "train": {
+        "loss_channels": (1.0, 1.0, 1.0, 1.0),
+        "soft_tissue_weight": 0.0,
+        "warmup_steps": 0,
+        "soft_tissue_until": 1.0,
+    },
 }
 
 
@@ -95,6 +100,7 @@ class TrainConfig:
     save_every: int = 500
     loss_channels: tuple[float, ...] = (1.0, 1.0, 1.0, 1.0)  # squared-error weight of ct, lobes, airway, vessels
     soft_tissue_weight: float = 1.0  # extra CT error in the soft-tissue window (generator.diffusion.denoiser)
+    soft_tissue_until: float = 0.1  # ... at noise levels t ≤ this only, where it does not bias the estimate
 
 
 @dataclass(frozen=True)
