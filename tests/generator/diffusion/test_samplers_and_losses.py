@@ -84,6 +84,22 @@ def test_the_soft_tissue_term_adds_the_window_error_in_window_units():
     assert abs(float(loss) - ct / 4) < 1e-6
 
 
+def test_the_soft_tissue_term_leaves_out_the_noise_levels_above_its_limit():
+    """Above `soft_tissue_until` the loss is the plain weighted mean, whose optimum is the posterior mean."""
+    x0 = torch.full((2, 4, 2, 2, 2), -1.0)
+    x0[:, 0, 0] = 0.0
+    output = x0.clone()
+    output[:, 0] += 0.1
+    weights = LossWeights(soft_tissue=2.0, window=(-0.5, 0.5), soft_tissue_until=0.1)
+    denoiser = Denoiser(Constant(output), weights=weights)
+    low, high = torch.full((2,), 0.05), torch.full((2,), 0.5)
+    with_term, plain = 0.01 + 2.0 * 4.0 * 0.01, 0.01
+    assert abs(float(denoiser.loss(x0, low, torch.zeros_like(x0))) - with_term / 4) < 1e-6
+    assert abs(float(denoiser.loss(x0, high, torch.zeros_like(x0))) - plain / 4) < 1e-6
+    mixed = float(denoiser.loss(x0, torch.tensor([0.05, 0.5]), torch.zeros_like(x0)))
+    assert abs(mixed - (with_term + plain) / 8) < 1e-6
+
+
 def test_a_refiner_condition_is_noised_at_low_resolution_so_each_block_of_voxels_is_constant():
     refiner = get_config("tiny").superres
     low = torch.rand(1, 4, 4, 4, 4)
@@ -106,11 +122,12 @@ def test_a_config_saved_before_the_refiner_existed_runs_the_full_chain_with_its_
     for key in ("low_noise_space", "start_t", "time_features"):
         del data["superres"][key]
     del data["base"]["time_features"], data["factor"]
-    del data["train"]["loss_channels"], data["train"]["soft_tissue_weight"]
+    del data["train"]["loss_channels"], data["train"]["soft_tissue_weight"], data["train"]["soft_tissue_until"]
     old = config_from_dict(data)
     assert (old.superres.low_noise_space, old.superres.start_t, old.factor) == ("full", 1.0, 4)
     assert old.base.time_features is old.superres.time_features is None
     assert (old.train.loss_channels, old.train.soft_tissue_weight) == ((1.0, 1.0, 1.0, 1.0), 0.0)
+    assert old.train.soft_tissue_until == 1.0
 
 
 def test_the_networks_and_the_denoiser_agree_on_the_time_scale_and_the_parameterisations():
