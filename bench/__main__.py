@@ -53,6 +53,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
         "bench.analysis_validity",
         "type-I error of each ranking test under null scenarios, and power under a stated effect",
     ),
+    "precision": ("bench.precision", "fp32 against bf16 autocast on the CPU: a base training step, guided evaluations"),
     "unet-attention": ("bench.unet_attention", "bottom-only attention vs MONAI's UNet: one CPU training step"),
     "gpu-paper": ("bench.gpu_paper", "the paper configuration on one CUDA GPU (needs CUDA)"),
 }
