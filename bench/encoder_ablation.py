@@ -61,6 +61,7 @@ def base_model(work: Path, name: str, encoder: Path, config: str, steps: int, ba
                 resume=done > 0,
                 workers=0,
                 held_out=HELD_OUT,
+                cpu_bf16=True,
             )
         )
     return out
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     }
     torch.set_grad_enabled(False)
     pair = next(p for p in read_pairs(PAIRS) if p.name == "effusion")
-    settings = SamplerSettings(args.guidance, args.steps_base, 0, args.sampler)
+    settings = SamplerSettings(args.guidance, args.steps_base, 0, args.sampler, cpu_bf16=True)
     cache = SampleCache(work / "ablation-samples.jsonl")
     result = {"steps": args.steps, "n": args.n, "sampler": settings.describe(), "encoders": {}}
     for name, folder in models.items():

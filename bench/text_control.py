@@ -101,6 +101,7 @@ def trained(work: Path, stage: str, config: str, encoder: Path, minutes: float, 
                 workers=0,
                 max_minutes=max(remaining, MIN_MINUTES),
                 held_out=HELD_OUT,
+                cpu_bf16=True,
             )
         )
         record[stage] = record.get(stage, 0.0) + (time.monotonic() - begun) / 60
@@ -222,7 +223,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_grad_enabled(False)
     device = _device()
     pipeline = load_pipeline(work / "base", work / "superres", encoder, device)
-    settings = SamplerSettings(args.guidance, args.steps_base, args.steps_superres, args.sampler)
+    settings = SamplerSettings(args.guidance, args.steps_base, args.steps_superres, args.sampler, cpu_bf16=True)
     cache = SampleCache(work / "samples.jsonl")
     metas = [(folder, json.loads((folder / "meta.json").read_text())) for folder in folders]
     effusion = "effusion_ml" if args.effusion == "strict" else "effusion_ml_robust"

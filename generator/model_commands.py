@@ -55,6 +55,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "(default: the config's, 0.3; 1 is the paper's full chain from pure noise)",
     )
     p.add_argument(
+        "--cpu-bf16",
+        action="store_true",
+        help="on a CPU with AVX512-BF16 or AMX, train under bf16 autocast (small32: 2.4x faster steps)",
+    )
+    p.add_argument(
         "--max-minutes",
         type=float,
         help="stop with a checkpoint at the first step after this many "
@@ -153,6 +158,7 @@ def run_train(args: argparse.Namespace) -> int:
         held_out=args.held_out,
         eval_every=args.eval_every,
         allow_missing_masks=args.allow_missing_masks,
+        cpu_bf16=args.cpu_bf16,
     )
 
     def work():

@@ -53,6 +53,7 @@ class SamplerSettings:
     sampler: str = "ddim"
     threshold: str = DEFAULT_THRESHOLD
     tile: int | None = None
+    cpu_bf16: bool = False  # bf16 autocast on a CPU that computes it natively (meta.json records the precision)
 
     def describe(self) -> dict:
         """The settings as meta.json records them."""
@@ -148,9 +149,11 @@ def load_pipeline(
     )
 
 
-def sampling_precision(device: torch.device) -> torch.dtype | None:
-    """The autocast dtype for sampling on `device`: bf16 where it is native (`generator.precision`), else None
-    (fp32)."""
+def sampling_precision(device: torch.device, cpu_bf16: bool = False) -> torch.dtype | None:
+    """The autocast dtype for sampling on `device`: bf16 on GPUs that support it, and on CPUs that compute it
+    natively when `cpu_bf16` asks for it (`generator.precision`), else None (fp32)."""
+    if device.type == "cpu" and not cpu_bf16:
+        return None
     return torch.bfloat16 if native_bf16(device) else None
 
 
@@ -223,7 +226,8 @@ def sample_low(
     context, mask = pipeline.encoder([prompt])
     uncond, uncond_mask = pipeline.encoder([""])
     base_fn = thresholded(
-        guided(autocast(pipeline.base, sampling_precision(device)), settings.guidance), settings.threshold
+        guided(autocast(pipeline.base, sampling_precision(device, settings.cpu_bf16)), settings.guidance),
+        settings.threshold,
     )
     if known is not None:
         base_fn = with_fixed_channels(base_fn, downsample(known[0], pipeline.factor).to(device), known[1])
@@ -266,7 +270,7 @@ def super_resolve(
     low = low.to(device)
     low_t = torch.full((1,), refiner.low_noise_sample, device=device)
     cond = condition(refiner, low, low_t, noise_condition.to(device), pipeline.factor)
-    superres = autocast(pipeline.superres, sampling_precision(device))
+    superres = autocast(pipeline.superres, sampling_precision(device, settings.cpu_bf16))
     superres_fn = superres if settings.tile is None else tiled(superres, settings.tile, settings.tile // 4)
     superres_fn = thresholded(superres_fn, settings.threshold)
     start = upsample(low, pipeline.factor)
@@ -306,7 +310,7 @@ def generate(
     if len(prompts) != len(seeds):
         raise SamplingError(f"{len(prompts)} prompts but {len(seeds)} seeds")
     check_settings(pipeline, settings)
-    precision = sampling_precision(pipeline.device)
+    precision = sampling_precision(pipeline.device, settings.cpu_bf16)
     recorded = {**settings.describe(), "precision": "bf16" if precision else "fp32", "fixed": sorted(fixed or {})}
     cases = []
     total = len(prompts) * (settings.steps_base + settings.steps_superres)

@@ -42,12 +42,13 @@ def test_fixing_an_unknown_channel_is_refused():
         encode_fixed({"heart": np.zeros((4, 4, 4))}, (4, 4, 4))
 
 
-def test_sampling_runs_in_bf16_only_on_a_cpu_that_computes_it_natively(monkeypatch):
+def test_sampling_on_a_cpu_runs_in_bf16_only_when_asked_and_native_there(monkeypatch):
+    cpu = torch.device("cpu")
     for native, dtype in ((False, None), (True, torch.bfloat16)):
         monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda native=native: native, raising=False)
         monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
-        assert native_bf16(torch.device("cpu")) is native
-        assert sampling_precision(torch.device("cpu")) is dtype
+        assert native_bf16(cpu) is native
+        assert sampling_precision(cpu) is None and sampling_precision(cpu, cpu_bf16=True) is dtype
 
 
 def test_the_autocast_wrapper_runs_the_network_in_bf16_and_returns_fp32():
