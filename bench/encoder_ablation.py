@@ -20,13 +20,21 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 
 if __package__ in (None, ""):  # run as a script: `python bench/encoder_ablation.py`
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.text_control import HELD_OUT, PAIRS, SampleCache, base_stage_measures, phantoms, text_encoder
+from bench.text_control import (
+    HELD_OUT,
+    PAIRS,
+    SampleCache,
+    add_training_arguments,
+    base_stage_measures,
+    phantoms,
+    spread,
+    text_encoder,
+)
 from generator.checkpoints import load_info
 from generator.nets.configs import get_config
 from generator.prompt_pairs import read_pairs
@@ -76,12 +84,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("work", type=Path, help="folder shared with bench text-control (cached, resumable)")
     parser.add_argument("--steps", type=int, default=900, help="base training steps of each model (default 900)")
     parser.add_argument("--n", type=int, default=16, help="samples per prompt and encoder (default 16)")
-    parser.add_argument("--config", default="small32", help="diffusion config (default small32)")
-    parser.add_argument("--phantoms", type=int, default=400, help="balanced phantoms (default 400)")
-    parser.add_argument("--text-config", default="small", help="domain encoder config (default small)")
-    parser.add_argument("--text-steps", type=int, default=1500, help="domain encoder steps (default 1500)")
+    add_training_arguments(parser)
     parser.add_argument("--generic", type=Path, help="generic encoder folder (default: all-MiniLM-L6-v2)")
-    parser.add_argument("--batch-size", type=int, help="training batch (default: the config's)")
     parser.add_argument("--sampler", default="dpmpp-2m", choices=("ddim", "dpmpp-2m"), help="(default dpmpp-2m)")
     parser.add_argument("--steps-base", type=int, default=10, help="base sampling steps (default 10)")
     parser.add_argument("--guidance", type=float, default=3.0, help="classifier-free guidance scale (default 3)")
@@ -126,13 +130,9 @@ def main(argv: list[str] | None = None) -> None:
 def entry(values: dict[str, list[dict]], measure: str) -> dict:
     """Mean, sd and n of both prompts for one measure, and the one-tailed Welch p (effusion prompt greater)."""
     sides = {side: [v[measure] for v in rows] for side, rows in values.items()}
-
-    def side(v: list[float]) -> dict:
-        return {"mean": float(np.mean(v)), "sd": float(np.std(v, ddof=1)), "n": len(v)}
-
     return {
-        "without": side(sides["negative"]),
-        "with": side(sides["positive"]),
+        "without": spread(sides["negative"]),
+        "with": spread(sides["positive"]),
         "p_one_tailed": welch_greater(sides["positive"], sides["negative"])["p"],
     }
 
@@ -147,12 +147,15 @@ def table(result: dict) -> str:
     for measure in MEASURES:
         for side, label in (("without", "w/o effusion"), ("with", "w/ effusion")):
             cells = [result["encoders"][name][measure][side] for name in names]
-            lines.append(
-                f"{label + ' (' + measure + ')':<28}" + "".join(f"{c['mean']:>14.1f} ± {c['sd']:<7.1f}" for c in cells)
-            )
+            row = "".join(f"{c['mean']:>14.1f} ± {_sd(c['sd']):<7}" for c in cells)
+            lines.append(f"{label + ' (' + measure + ')':<28}" + row)
         p = [result["encoders"][name][measure]["p_one_tailed"] for name in names]
         lines.append(f"{'one-tailed p':<28}" + "".join(f"{value:>24.3g}" for value in p))
     return "\n".join(lines)
+
+
+def _sd(sd: float | None) -> str:
+    return "–" if sd is None else f"{sd:.1f}"
 
 
 if __name__ == "__main__":

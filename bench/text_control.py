@@ -174,16 +174,18 @@ def _digests(pipeline) -> list[str]:
     return [entry["digest"] for key, entry in pipeline.provenance.items() if key in ("base", "superres")]
 
 
+def spread(values: list[float]) -> dict:
+    """Mean, sample sd (None for one value) and n."""
+    sd = float(np.std(values, ddof=1)) if len(values) > 1 else None
+    return {"mean": float(np.mean(values)), "sd": sd, "n": len(values)}
+
+
 def summary(values: dict[str, list[float]], truth: dict[str, list[float]], name: str) -> dict:
     """One finding's entry of text-control.json."""
-
-    def side(v: list[float]) -> dict:
-        return {"mean": float(np.mean(v)), "sd": float(np.std(v, ddof=1)) if len(v) > 1 else None, "n": len(v)}
-
     return {
         "measure": name,
-        "positive": side(values["positive"]),
-        "negative": side(values["negative"]),
+        "positive": spread(values["positive"]),
+        "negative": spread(values["negative"]),
         "p_one_tailed": welch_greater(values["positive"], values["negative"])["p"],
         "truth": {
             "positive_mean": float(np.mean(truth["positive"])) if truth["positive"] else None,
@@ -192,18 +194,23 @@ def summary(values: dict[str, list[float]], truth: dict[str, list[float]], name:
     }
 
 
+def add_training_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of the phantoms, report encoder and training that this bench shares with encoder-ablation."""
+    parser.add_argument("--config", default="small32", help="diffusion config (default small32: 32³ base grid)")
+    parser.add_argument("--phantoms", type=int, default=400, help="balanced phantoms (default 400)")
+    parser.add_argument("--text-config", default="small", help="report encoder config (default small)")
+    parser.add_argument("--text-steps", type=int, default=1500, help="report encoder steps (default 1500)")
+    parser.add_argument("--batch-size", type=int, help="training batch (default: the config's)")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m bench text-control", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("work", type=Path, help="folder for every stage's output (cached, resumable)")
     parser.add_argument("--minutes", type=float, default=90.0, help="training minutes in all (default 90)")
-    parser.add_argument("--config", default="small32", help="diffusion config (default small32: 32³ base grid)")
-    parser.add_argument("--phantoms", type=int, default=400, help="balanced phantoms (default 400)")
-    parser.add_argument("--text-config", default="small", help="report encoder config (default small)")
-    parser.add_argument("--text-steps", type=int, default=1500, help="report encoder steps (default 1500)")
+    add_training_arguments(parser)
     parser.add_argument("--text-encoder", type=Path, help="use this encoder folder instead of pre-training one")
-    parser.add_argument("--batch-size", type=int, help="training batch (default: the config's)")
     parser.add_argument("--n", type=int, default=32, help="samples per prompt (default 32)")
     parser.add_argument("--cases", type=int, default=8, help="phantoms per finding for fidelity (default 8)")
     parser.add_argument("--effusion", choices=("strict", "robust"), default="strict", help="effusion measure")
