@@ -1,7 +1,8 @@
 """`make demo`: phantoms → a small MedSyn model trained on them → a blinded study → audit → the platform on :8000.
 
 The demo is honest about what it shows: no patient data anywhere. The 'real' scans are procedural phantoms made by
-`python -m generator phantoms`; the generated scans come from the `small` model trained on phantoms on this machine
+`python -m generator phantoms`; the generated scans come from the model shipped in demo/model (trained on the
+project's own phantoms by a documented command, demo/ship.py), or with --train from a model trained on this machine
 for a few minutes (cached: a second run starts serving at once); two degraded renderings of the phantoms stand in for
 baseline generators, so each ranking set compares four sources as in the paper's reader study.
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from demo.manifest import write_manifest
 from demo.model import ModelPlan, study_set, train_model, trained_steps
+from demo.ship import SHIPPED, ShipError, verify
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZE = 128
@@ -47,11 +49,40 @@ def platform_environment(work: Path) -> None:
     os.environ.setdefault("PLATFORM_DATA_DIR", str(work / "platform"))
 
 
+def choose_model(args: argparse.Namespace, work: Path) -> tuple[Path, str]:
+    """The shipped model (checked against its record) unless --train or none is shipped, else one trained here;
+    with the sentence the study's description gives of it."""
+    if not args.train and (SHIPPED / "shipped.json").exists():
+        try:
+            record = verify(SHIPPED)
+        except ShipError as error:
+            sys.exit(f"demo: {error} (or run with --train)")
+        step(f"Using the shipped {record['config']} model in {SHIPPED.relative_to(ROOT)} (--train trains one here)")
+        found = record["evaluation"]
+        return SHIPPED, (
+            f"the shipped {record['config']} model ({record['steps']['base']} base and {record['steps']['superres']} "
+            f"super-resolution training steps on phantoms; its normal chests have a CTR of "
+            f"{found['shipped']['ctr']['mean']:.2f} and {found['shipped']['lung_ml']['mean']:,.0f} mL of lung against "
+            f"the phantoms' {found['phantoms']['ctr']['mean']:.2f} and {found['phantoms']['lung_ml']['mean']:,.0f} mL)"
+        )
+    if not args.train:
+        step("No model is shipped in demo/model: training one on this machine")
+    model = train_model(ModelPlan(args.config, args.train_minutes), work / "model", run, step)
+    steps = trained_steps(model)
+    return model, (
+        f"config {args.config}, {steps['base']} base and {steps['superres']} super-resolution training steps "
+        "on this machine's CPU: expect coarse images"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     """Build the demo study, import it, and serve it with gunicorn (or stop after the import with --no-serve)."""
     parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__)
     parser.add_argument("--work", type=Path, default=ROOT / "var" / "demo", help="demo folder (default: var/demo)")
     parser.add_argument("--size", type=int, default=SIZE, help=f"study grid and phantom size (default: {SIZE})")
+    parser.add_argument(
+        "--train", action="store_true", help="train a model on this machine instead of using the shipped one"
+    )
     parser.add_argument("--config", default="small", help="generator config to train (default: small)")
     parser.add_argument(
         "--train-minutes",
@@ -81,13 +112,8 @@ def main(argv: list[str] | None = None) -> None:
                 "--seed",
                 str(SEED),
             )
-        model = train_model(ModelPlan(args.config, args.train_minutes), work / "model", run, step)
+        model, about = choose_model(args, work)
         generated = study_set(model, work / "study-set", run, step)
-        steps = trained_steps(model)
-        about = (
-            f"config {args.config}, {steps['base']} base and {steps['superres']} super-resolution training steps "
-            "on this machine's CPU: expect coarse images"
-        )
         step("Writing the demo manifest and the baseline renderings")
         write_manifest(work, phantoms, generated, args.size, SEED, about)
     if not bundle.exists():

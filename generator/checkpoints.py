@@ -6,6 +6,8 @@ Layout of a checkpoint folder (the `--out` of `train`):
     ema-<step>.safetensors           EMA weights (used for sampling; `digest` is their sha256)
     training-<step>.pt               optimiser state (for an exact `--resume`; all other randomness derives from
                                      the seed and the step)
+An exported, sampling-only copy (demo/ship.py) has checkpoint.json and its EMA weights alone, matrices and kernels
+in int8 with per-output-channel scales (`quantise`); it loads like any other and cannot be resumed.
 Writes are atomic: the step's files are written first, then `checkpoint.json` is replaced in one `os.replace`,
 then the previous step's files are removed, so an interruption always leaves the last good checkpoint loadable.
 """
@@ -25,6 +27,7 @@ from contracts.digests import file_sha256
 from generator.nets.configs import Config, ConfigError, config_from_dict, config_to_dict, make_base, make_superres
 
 FORMAT = 1
+SCALE_SUFFIX = ".int8-scale"  # per-output-channel scale of an int8 weight in an exported checkpoint
 STAGES = {"base": make_base, "superres": make_superres}
 
 
@@ -99,6 +102,8 @@ def load_info(folder: Path) -> dict:
 def load_training_state(folder: Path) -> TrainingState:
     """Model, EMA and optimiser states of a checkpoint, to continue training exactly."""
     index = _read_index(folder)
+    if "training" not in index["files"]:
+        raise CheckpointError(f"{folder}: an exported checkpoint (EMA weights only, for sampling) cannot be resumed")
     training = folder / index["files"]["training"]
     if not training.exists():
         raise CheckpointError(f"{folder}: {training.name} is missing; the checkpoint cannot be resumed")
@@ -138,11 +143,41 @@ def _config(index: dict, folder: Path) -> Config:
         raise CheckpointError(f"{folder}/checkpoint.json: {error}") from None
 
 
+def quantise(weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Weights for a sampling-only copy at about half the float16 size: every matrix or convolution kernel in int8
+    with one float32 scale per output channel (`<name>.int8-scale`), everything else in float16."""
+    stored = {}
+    for name, value in weights.items():
+        if not value.is_floating_point():
+            stored[name] = value
+        elif value.ndim < 2:
+            stored[name] = value.half()
+        else:
+            scale = value.abs().amax(dim=tuple(range(1, value.ndim)), keepdim=True).clamp_min(1e-12) / 127
+            stored[name] = (value / scale).round().clamp(-127, 127).to(torch.int8)
+            stored[f"{name}{SCALE_SUFFIX}"] = scale.flatten().float()
+    return stored
+
+
+def dequantise(stored: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Inverse of `quantise`: float32 weights (integer tensors, such as step counters, unchanged)."""
+    weights = {}
+    for name, value in stored.items():
+        if name.endswith(SCALE_SUFFIX):
+            continue
+        scale = stored.get(f"{name}{SCALE_SUFFIX}")
+        if scale is None:
+            weights[name] = value.float() if value.is_floating_point() else value
+        else:
+            weights[name] = value.float() * scale.float().view(-1, *[1] * (value.ndim - 1))
+    return weights
+
+
 def _load_weights(folder: Path, name: str) -> dict:
     path = Path(folder) / name
     if not path.exists():
         raise CheckpointError(f"{folder}: weights file {name} is missing")
-    return load_file(str(path))
+    return dequantise(load_file(str(path)))
 
 
 def _contiguous(state: dict) -> dict:

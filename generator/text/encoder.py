@@ -28,7 +28,8 @@ class ReportEncoder:
         device: str | torch.device,
         digest: str,
     ):
-        self.model = model.to(device).eval().requires_grad_(False)
+        # float32 whatever the folder stores (the demo's shipped encoder is float16): features match the training's
+        self.model = model.to(device, torch.float32).eval().requires_grad_(False)
         self.tokenizer = tokenizer
         self.max_length = max_length
         self.device = torch.device(device)

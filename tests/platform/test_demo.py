@@ -56,6 +56,7 @@ def test_make_demo_trains_generates_builds_imports_and_prints_links_with_product
             "32",
             "--config",
             "tiny",
+            "--train",
             "--train-minutes",
             "0.05",
             "--no-serve",
