@@ -60,10 +60,10 @@ def choose_model(args: argparse.Namespace, work: Path) -> tuple[Path, str]:
         step(f"Using the shipped {record['config']} model in {SHIPPED.relative_to(ROOT)} (--train trains one here)")
         found = record["evaluation"]
         return SHIPPED, (
-            f"the shipped {record['config']} model ({record['steps']['base']} base and {record['steps']['superres']} "
-            f"super-resolution training steps on phantoms; its normal chests have a CTR of "
+            f"the shipped {record['config']} model, {record['steps']['base']:,} base and "
+            f"{record['steps']['superres']:,} super-resolution training steps; its normal chests have a CTR of "
             f"{found['shipped']['ctr']['mean']:.2f} and {found['shipped']['lung_ml']['mean']:,.0f} mL of lung against "
-            f"the phantoms' {found['phantoms']['ctr']['mean']:.2f} and {found['phantoms']['lung_ml']['mean']:,.0f} mL)"
+            f"the phantoms' {found['phantoms']['ctr']['mean']:.2f} and {found['phantoms']['lung_ml']['mean']:,.0f} mL"
         )
     if not args.train:
         step("No model is shipped in demo/model: training one on this machine")

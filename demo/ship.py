@@ -123,7 +123,7 @@ def evaluate(model: Path, work: Path, seeds: int = EVALUATION_SEEDS, steps: tupl
     `steps` of the base and super-resolution samplers) from the
     exported model and, at the same seeds, from the trained one, against the normal phantoms of the training set
     measured by the same rules; with the mean absolute CT difference (HU) the export made."""
-    from demo.model import PROMPTS, SAMPLER_STEPS
+    from demo.model import PROMPTS, SAMPLER, SAMPLER_STEPS
     from generator.data.cases import read_case
     from generator.data.dataset import find_cases
     from generator.sampling import SamplerSettings, generate, load_pipeline
@@ -131,7 +131,7 @@ def evaluate(model: Path, work: Path, seeds: int = EVALUATION_SEEDS, steps: tupl
     recognition = tomllib.loads(PROMPTS.read_text())["recognition"]
     prompt = next(r["prompt"] for r in recognition if r["finding"] == NORMAL_FINDING)
     steps_base, steps_superres = steps or SAMPLER_STEPS
-    settings = SamplerSettings(steps_base=steps_base, steps_superres=steps_superres)
+    settings = SamplerSettings(steps_base=steps_base, steps_superres=steps_superres, sampler=SAMPLER)
     normal = [c for c in map(read_case, find_cases(work / "phantoms")) if not any(c.meta["findings"].values())]
     if not normal:
         raise ShipError(f"{work / 'phantoms'}: no phantom without findings to compare the generated chests with")

@@ -72,7 +72,8 @@ def test_a_changed_file_is_named_and_an_export_cannot_be_resumed(shipped, tmp_pa
             (copy / path.relative_to(shipped)).parent.mkdir(parents=True, exist_ok=True)
             (copy / path.relative_to(shipped)).write_bytes(path.read_bytes())
     weights = next((copy / "superres").glob("ema-*.safetensors"))
-    weights.write_bytes(weights.read_bytes()[:-1] + b"\0")
+    data = weights.read_bytes()
+    weights.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
     with pytest.raises(ShipError, match=r"superres/ema-2\.safetensors: missing or not the file"):
         verify(copy)
     load_checkpoint(shipped / "superres")
@@ -89,3 +90,29 @@ def test_a_folder_that_is_not_a_text_control_run_is_refused(tmp_path):
     with pytest.raises(SystemExit, match="is .* the folder of a `python -m bench text-control` run"):
         main([str(tmp_path), "--out", str(tmp_path / "model")])
     assert not (tmp_path / "model").exists()
+
+
+def test_the_demo_samples_from_the_shipped_model_and_refuses_a_changed_one(tmp_path, monkeypatch):
+    """The repository's own demo/model: its files match shipped.json, and the study description quotes its
+    evaluation; a copy with one byte changed stops the demo with the file's name instead of serving it."""
+    import argparse
+
+    import demo.__main__ as demo_main
+    from demo.ship import SHIPPED
+
+    record = verify(SHIPPED)
+    assert record["bytes"] <= 20_000_000
+    args = argparse.Namespace(train=False, config="small", train_minutes=10.0)
+    model, about = demo_main.choose_model(args, tmp_path)
+    assert model == SHIPPED and f"{record['evaluation']['phantoms']['ctr']['mean']:.2f}" in about
+    copy = tmp_path / "model"
+    for name in record["files"]:
+        (copy / name).parent.mkdir(parents=True, exist_ok=True)
+        (copy / name).write_bytes((SHIPPED / name).read_bytes())
+    (copy / "shipped.json").write_text((SHIPPED / "shipped.json").read_text())
+    text = copy / "text-encoder" / "model.safetensors"
+    data = text.read_bytes()
+    text.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+    monkeypatch.setattr(demo_main, "SHIPPED", copy)
+    with pytest.raises(SystemExit, match=r"text-encoder/model\.safetensors: missing or not the file .* --train"):
+        demo_main.choose_model(args, tmp_path)
