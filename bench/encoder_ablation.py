@@ -32,13 +32,12 @@ from bench.text_control import (
     add_training_arguments,
     base_stage_measures,
     phantoms,
-    spread,
     text_encoder,
 )
 from generator.checkpoints import load_info
 from generator.nets.configs import get_config
 from generator.prompt_pairs import read_pairs
-from generator.prompt_statistics import welch_greater
+from generator.prompt_statistics import spread, welch_greater
 from generator.sampling import SamplerSettings, load_pipeline, sample_low, seed_noise
 from generator.train import TrainOptions, train
 

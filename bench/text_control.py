@@ -43,7 +43,7 @@ from generator.data.phantoms import write_phantoms
 from generator.metrics.anatomy import measure
 from generator.nets.configs import get_config
 from generator.prompt_pairs import read_pairs
-from generator.prompt_statistics import welch_greater
+from generator.prompt_statistics import spread, welch_greater
 from generator.sampling import SamplerSettings, load_pipeline, sample_low, seed_noise, super_resolve
 from generator.text.configs import text_config
 from generator.text.corpus import read_corpus
@@ -172,12 +172,6 @@ def kept(pipeline, cache: SampleCache, folder: Path, index: int, settings: Sampl
 
 def _digests(pipeline) -> list[str]:
     return [entry["digest"] for key, entry in pipeline.provenance.items() if key in ("base", "superres")]
-
-
-def spread(values: list[float]) -> dict:
-    """Mean, sample sd (None for one value) and n."""
-    sd = float(np.std(values, ddof=1)) if len(values) > 1 else None
-    return {"mean": float(np.mean(values)), "sd": sd, "n": len(values)}
 
 
 def summary(values: dict[str, list[float]], truth: dict[str, list[float]], name: str) -> dict:

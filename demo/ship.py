@@ -2,7 +2,8 @@
 
 A first `make demo` on a 2-core CPU has minutes, not the hour a model that shows anatomy needs, so the repository
 ships one: the EMA weights of a `python -m bench text-control WORK` run (the project's own balanced phantoms, its
-report encoder, base and super-resolution models) in float16, at most 20 MB in all. demo/model then holds base/,
+report encoder, base and super-resolution models), quantised (int8 kernels with per-channel scales, float16 rest;
+`generator.checkpoints.quantise`), at most 20 MB in all. demo/model then holds base/,
 superres/ and text-encoder/, each loadable by the generator like the folders it trained, and shipped.json: the
 command that made them, the config, steps and seeds, every file's sha256, and the anatomy of normal chests sampled
 from the exported model at the demo's settings (CTR, lung volume) against the training phantoms' own.
@@ -27,6 +28,7 @@ from contracts.digests import file_sha256
 SHIPPED = Path(__file__).with_name("model")
 LIMIT_BYTES = 20_000_000
 TEXT_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
+NOTES = "README.md"  # how the shipped model was made, in words; not part of the record
 EVALUATION_SEEDS = 8
 NORMAL_FINDING = "No abnormalities"  # the demo's normal prompt (demo/prompts.toml), sampled for the evaluation
 
@@ -36,16 +38,17 @@ class ShipError(Exception):
 
 
 def export(work: Path, out: Path, limit: int = LIMIT_BYTES) -> dict:
-    """Write float16 copies of WORK's base, super-resolution and text-encoder folders into `out`; return the record
-    of what was written (sizes and digests). ShipError, with nothing left in `out`, if they exceed `limit` bytes."""
+    """Write sampling-only copies of WORK's base, super-resolution and text-encoder folders into `out`; return the
+    record of what was written (config, steps, sizes and digests). ShipError, with nothing left in `out`, if they
+    exceed `limit` bytes."""
     from generator.checkpoints import load_info
 
     sources = {"base": work / "base", "superres": work / "superres", "text-encoder": work / "text"}
     for name, folder in sources.items():
         if not folder.is_dir():
             raise ShipError(f"{folder}: missing; is {work} the folder of a `python -m bench text-control` run?")
-    base_info = load_info(sources["base"])
-    if base_info["stage"] != "base" or load_info(sources["superres"])["stage"] != "superres":
+    base_info, superres_info = load_info(sources["base"]), load_info(sources["superres"])
+    if base_info["stage"] != "base" or superres_info["stage"] != "superres":
         raise ShipError(f"{work}: base/ and superres/ must hold a base and a super-resolution checkpoint")
     staging = out.with_name(f".{out.name}-staging")
     shutil.rmtree(staging, ignore_errors=True)
@@ -63,9 +66,12 @@ def export(work: Path, out: Path, limit: int = LIMIT_BYTES) -> dict:
         raise ShipError(
             f"the exported model is {total / 1e6:.2f} MB, over the {limit / 1e6:.2f} MB a shipped model may be"
         )
+    if (out / NOTES).is_file():  # the hand-written notes beside the model outlive a new export
+        shutil.copy2(out / NOTES, staging / NOTES)
     shutil.rmtree(out, ignore_errors=True)
     staging.rename(out)
-    return {"files": files, "bytes": total}
+    steps = {"base": base_info["step"], "superres": superres_info["step"]}
+    return {"config": base_info["config"]["name"], "steps": steps, "files": files, "bytes": total}
 
 
 def export_checkpoint(source: Path, out: Path, text_digest: str | None) -> None:
@@ -152,23 +158,18 @@ def evaluate(model: Path, work: Path, seeds: int = EVALUATION_SEEDS, steps: tupl
 
 
 def anatomy(cases: list) -> dict:
-    """Mean and sd of the CTR and the lung volume (mL) of some cases, with their count."""
-    from generator.metrics.anatomy import measure
+    """Mean, sd and n of the CTR and the lung volume (mL) of some cases, from one rule-based segmentation each."""
+    from generator.metrics.anatomy import STRUCTURES, measure
     from generator.metrics.segmentation import segment
+    from generator.prompt_statistics import spread
 
     ctr, lung = [], []
     for case in cases:
         ct = case.ct.astype(np.float32)
-        ctr.append(measure(ct, case.spacing)["ctr"])
-        lung.append(float(segment(ct, case.spacing).lung.sum()) * case.spacing**3 / 1000)
-    return {"n": len(cases), "ctr": _spread(ctr), "lung_ml": _spread(lung)}
-
-
-def _spread(values: list[float]) -> dict:
-    return {
-        "mean": round(float(np.mean(values)), 3),
-        "sd": round(float(np.std(values, ddof=1)), 3) if len(values) > 1 else None,
-    }
+        masks = segment(ct, case.spacing)
+        ctr.append(measure(ct, case.spacing, {name: getattr(masks, name) for name in STRUCTURES})["ctr"])
+        lung.append(float(masks.lung.sum()) * case.spacing**3 / 1000)
+    return {"ctr": spread(ctr), "lung_ml": spread(lung)}
 
 
 def verify(model: Path = SHIPPED) -> dict:
@@ -179,6 +180,8 @@ def verify(model: Path = SHIPPED) -> dict:
         record = json.loads(record_path.read_text())
     except (OSError, json.JSONDecodeError) as error:
         raise ShipError(f"{record_path}: unreadable ({error})") from None
+    if not isinstance(record, dict) or not isinstance(record.get("files"), dict):
+        raise ShipError(f'{record_path}: no "files" table; run `python -m demo.ship` again')
     for name, entry in record["files"].items():
         path = model / name
         if not path.is_file() or file_sha256(path) != entry["sha256"]:
@@ -213,11 +216,6 @@ def main(argv: list[str] | None = None) -> None:
         record = {
             "made_by": " ".join(["python -m demo.ship", *(argv if argv is not None else sys.argv[1:])]),
             "trained_by": _trained_by(work),
-            "steps": {
-                stage: json.loads((out / stage / "checkpoint.json").read_text())["step"]
-                for stage in ("base", "superres")
-            },
-            "config": json.loads((out / "base" / "checkpoint.json").read_text())["config"]["name"],
             "evaluation": evaluate(out, work, args.seeds, args.sampler_steps),
             **written,
         }
@@ -227,11 +225,15 @@ def main(argv: list[str] | None = None) -> None:
     evaluation = record["evaluation"]
     print(f"wrote {out} ({written['bytes'] / 1e6:.2f} MB)")
     for name in ("shipped", "trained", "phantoms"):
-        print(f"{name:>9}: CTR {evaluation[name]['ctr']}, lung volume (mL) {evaluation[name]['lung_ml']}")
+        ctr, lung = evaluation[name]["ctr"], evaluation[name]["lung_ml"]
+        print(
+            f"{name:>9}: CTR {ctr['mean']:.2f} ± {ctr['sd'] or 0:.2f}, "
+            f"lungs {lung['mean']:,.0f} ± {lung['sd'] or 0:,.0f} mL"
+        )
 
 
 def _trained_by(work: Path) -> dict:
-    """What the text-control run recorded of its training (minutes, steps, device), and its phantoms' seed."""
+    """The training minutes per stage that the text-control run recorded (WORK/trained.json)."""
     trained = work / "trained.json"
     return json.loads(trained.read_text()) if trained.is_file() else {}
 

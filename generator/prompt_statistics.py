@@ -34,19 +34,17 @@ def welch_greater(positive: Sequence[float], negative: Sequence[float]) -> dict[
     return {"t": float(result.statistic), "df": _finite(result.df), "p": _finite(result.pvalue)}
 
 
+def spread(values: Sequence[float]) -> dict:
+    """Mean, sample sd (None for one value) and n of some measured volumes."""
+    sd = float(np.std(values, ddof=1)) if len(values) > 1 else None
+    return {"mean": float(np.mean(values)), "sd": sd, "n": len(values)}
+
+
 def summarise_pair(pair: PromptPair, rows: list[dict]) -> dict:
     """Mean ± sd per prompt, their difference and the Welch test of one pair's result rows."""
     values = {side: [r["value"] for r in rows if r["pair"] == pair.name and r["side"] == side] for side in SIDES}
     test = welch_greater(values["positive"], values["negative"])
-    sides = {
-        side: {
-            "prompt": getattr(pair, side),
-            "n": len(values[side]),
-            "mean": float(np.mean(values[side])),
-            "sd": float(np.std(values[side], ddof=1)) if len(values[side]) > 1 else None,
-        }
-        for side in SIDES
-    }
+    sides = {side: {"prompt": getattr(pair, side), **spread(values[side])} for side in SIDES}
     difference = sides["positive"]["mean"] - sides["negative"]["mean"]
     return {
         "pair": pair.name,
