@@ -41,10 +41,11 @@ from generator.data.dataset import find_cases
 from generator.data.model_space import downsample, from_model, to_model
 from generator.data.phantoms import write_phantoms
 from generator.metrics.anatomy import measure
+from generator.model_commands import add_superres_start_arguments
 from generator.nets.configs import get_config
 from generator.prompt_pairs import read_pairs
 from generator.prompt_statistics import spread, welch_greater
-from generator.sampling import SamplerSettings, load_pipeline, sample_low, seed_noise, super_resolve
+from generator.sampling import SamplerSettings, check_settings, load_pipeline, sample_low, seed_noise, super_resolve
 from generator.text.configs import text_config
 from generator.text.corpus import read_corpus
 from generator.text.pretraining import pretrain
@@ -211,6 +212,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sampler", default="ddim", choices=("ddim", "dpmpp-2m"), help="sampler (default ddim)")
     parser.add_argument("--steps-base", type=int, default=50, help="base sampling steps (default 50)")
     parser.add_argument("--steps-superres", type=int, default=20, help="super-resolution steps (default 20)")
+    add_superres_start_arguments(parser)
     parser.add_argument("--guidance", type=float, default=3.0, help="classifier-free guidance scale (default 3)")
     parser.add_argument("--workers", type=int, default=2, help="phantom-writing processes (default 2)")
     args = parser.parse_args(argv)
@@ -224,7 +226,16 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_grad_enabled(False)
     device = _device()
     pipeline = load_pipeline(work / "base", work / "superres", encoder, device)
-    settings = SamplerSettings(args.guidance, args.steps_base, args.steps_superres, args.sampler, cpu_bf16=True)
+    settings = SamplerSettings(
+        args.guidance,
+        args.steps_base,
+        args.steps_superres,
+        args.sampler,
+        cpu_bf16=True,
+        superres_start=args.superres_start,
+        superres_rho=args.superres_rho,
+    )
+    check_settings(pipeline, settings)
     cache = SampleCache(work / "samples.jsonl")
     metas = [(folder, json.loads((folder / "meta.json").read_text())) for folder in folders]
     effusion = "effusion_ml" if args.effusion == "strict" else "effusion_ml_robust"

@@ -250,6 +250,7 @@ def _generation_arguments(p: argparse.ArgumentParser, out_help: str) -> None:
     p.add_argument("--steps-base", type=int, default=50, help="sampling steps of the base (low-resolution) stage")
     p.add_argument("--steps-superres", type=int, default=20, help="sampling steps of the super-resolution stage")
     p.add_argument("--sampler", choices=SAMPLER_NAMES, default="ddim", help="ddim or dpmpp-2m (default: ddim)")
+    add_superres_start_arguments(p)
     p.add_argument(
         "--threshold",
         choices=THRESHOLDS,
@@ -259,6 +260,23 @@ def _generation_arguments(p: argparse.ArgumentParser, out_help: str) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the first sample; the next ones use seed + 1, ...")
     p.add_argument("--device", help="torch device (default: cuda when one is present, else cpu)")
     p.add_argument("--tile", type=int, help="run super-resolution on overlapping tiles of this size (memory)")
+
+
+def add_superres_start_arguments(p: argparse.ArgumentParser) -> None:
+    """Where the super-resolution chain starts and how its steps are spaced (generator.sampling.SamplerSettings)."""
+    p.add_argument(
+        "--superres-start",
+        type=float,
+        help="start the super-resolution chain at this noise level t (at most the model's trained start_t, the "
+        "default): lower keeps more of the up-sampled base volume",
+    )
+    p.add_argument(
+        "--superres-rho",
+        type=float,
+        default=1.0,
+        help="spacing of the super-resolution steps, t_i = start·(1 − i/steps)^rho (default 1: uniform; larger "
+        "spends more steps at low noise)",
+    )
 
 
 def _sampler(args: argparse.Namespace) -> Callable[..., Iterator[Case]]:
@@ -273,6 +291,8 @@ def _sampler(args: argparse.Namespace) -> Callable[..., Iterator[Case]]:
         sampler=args.sampler,
         threshold=args.threshold,
         tile=args.tile,
+        superres_start=args.superres_start,
+        superres_rho=args.superres_rho,
     )
     pipelines = {}
 

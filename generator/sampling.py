@@ -45,7 +45,9 @@ SAMPLERS = {"ddim": sample_ddim, "dpmpp-2m": sample_dpmpp_2m}
 @dataclass(frozen=True)
 class SamplerSettings:
     """How to sample: guidance scale, sampler and its steps per stage, thresholding of x̂0, tiles of the
-    super-resolution stage (None: the whole volume in one pass)."""
+    super-resolution stage (None: the whole volume in one pass), and where the super-resolution chain starts
+    (None: the model's trained `start_t`; a refiner may start lower, never above the times it was trained on) and
+    how its steps are spaced (`superres_rho`, `schedule.sampling_times`)."""
 
     guidance: float = DEFAULT_GUIDANCE
     steps_base: int = 50
@@ -54,6 +56,8 @@ class SamplerSettings:
     threshold: str = DEFAULT_THRESHOLD
     tile: int | None = None
     cpu_bf16: bool = False  # bf16 autocast on a CPU that computes it natively (meta.json records the precision)
+    superres_start: float | None = None
+    superres_rho: float = 1.0
 
     def describe(self) -> dict:
         """The settings as meta.json records them."""
@@ -64,6 +68,8 @@ class SamplerSettings:
             "steps_superres": self.steps_superres,
             "threshold": self.threshold,
             "tile": self.tile,
+            "superres_start": self.superres_start,
+            "superres_rho": self.superres_rho,
         }
 
 
@@ -265,7 +271,7 @@ def super_resolve(
 ) -> np.ndarray:
     """The super-resolution stage: a full-resolution model-space sample (4, X, Y, Z) of a low-resolution one
     (1, 4, x, y, z), conditioned on it noised to the model's sampling time as in training, and started from its
-    up-sampled copy noised to the model's `start_t` (pure noise when that is 1)."""
+    up-sampled copy noised to `settings.superres_start` or the model's `start_t` (pure noise when that is 1)."""
     device, refiner = pipeline.device, pipeline.refiner
     low = low.to(device)
     low_t = torch.full((1,), refiner.low_noise_sample, device=device)
@@ -277,8 +283,9 @@ def super_resolve(
     if known is not None:
         superres_fn = with_fixed_channels(superres_fn, known[0].to(device), known[1])
         start = torch.where(known[1].to(device).view(1, -1, 1, 1, 1), known[0].to(device), start)
-    schedule = sampling_times(settings.steps_superres, refiner.start_t)
-    x = noise.to(device) if refiner.start_t >= 1 else add_noise(start, schedule[:1], noise.to(device))
+    start_t = refiner.start_t if settings.superres_start is None else settings.superres_start
+    schedule = sampling_times(settings.steps_superres, start_t, settings.superres_rho)
+    x = noise.to(device) if start_t >= 1 else add_noise(start, schedule[:1], noise.to(device))
     full = SAMPLERS[settings.sampler](superres_fn, x, schedule, {"low": cond, "low_t": low_t}, _ticker(progress))
     return full[0].clamp(-1, 1).float().cpu().numpy()
 
@@ -291,6 +298,17 @@ def check_settings(pipeline: Pipeline, settings: SamplerSettings) -> None:
     """SamplingError for settings this pipeline cannot run."""
     if settings.sampler not in SAMPLERS:
         raise SamplingError(f"unknown sampler {settings.sampler!r}; choose one of {', '.join(SAMPLERS)}")
+    start = settings.superres_start
+    if pipeline.refiner is not None and start is not None and not 0 < start <= pipeline.refiner.start_t:
+        raise SamplingError(
+            f"--superres-start must be in (0, {pipeline.refiner.start_t:g}]: this super-resolution model was trained "
+            f"on noise levels up to t = {pipeline.refiner.start_t:g}, got {start:g}"
+        )
+    if pipeline.refiner is not None:
+        try:
+            sampling_times(settings.steps_superres, start or pipeline.refiner.start_t, settings.superres_rho)
+        except ValueError as exc:
+            raise SamplingError(f"super-resolution steps: {exc}") from None
     factor = 2 ** (len(pipeline.superres.net.config.mults) - 1)
     if settings.tile is not None and (settings.tile < factor or settings.tile % factor):
         raise SamplingError(f"--tile must be a positive multiple of {factor} for this super-resolution model")

@@ -28,12 +28,22 @@ def training_times(
     return (steps.float() / T).to(device)
 
 
-def sampling_times(steps: int, start: float = 1.0) -> torch.Tensor:
-    """Sampler time grid from t = start (1: pure noise) down to t = 0 on the T discrete steps, shape (steps + 1,)."""
+def sampling_times(steps: int, start: float = 1.0, rho: float = 1.0) -> torch.Tensor:
+    """Sampler time grid from t = start (1: pure noise) down to t = 0 on the T discrete steps, shape (steps + 1,):
+    t_i = start · (1 − i/steps)^rho, uniform for rho = 1; a larger rho spends the steps at low noise, as Karras et
+    al. (2022) space theirs, so the last update starts close to the data and blurs less of its fine detail."""
     last = _last_step(start)
     if not 1 <= steps <= last:
         raise ValueError(f"the number of sampling steps must be between 1 and {last}, got {steps}")
-    return torch.linspace(last, 0, steps + 1).round() / T
+    if rho <= 0:
+        raise ValueError(f"the time spacing rho must be positive, got {rho}")
+    grid = (torch.linspace(1, 0, steps + 1, dtype=torch.float64) ** rho * last).round()
+    # rounding may merge the smallest times; keep the grid strictly decreasing down to 0
+    for i in range(steps - 1, 0, -1):
+        grid[i] = max(float(grid[i]), float(grid[i + 1]) + 1)
+    if grid[0] <= grid[1]:
+        raise ValueError(f"{steps} steps with rho {rho} do not fit in the {last} discrete steps below t = {start}")
+    return (grid / T).float()
 
 
 def _last_step(start: float) -> int:

@@ -31,6 +31,7 @@ EXPERIMENT_MEASURES = MEASURES + ROBUST_MEASURES  # what a prompt experiment may
 FAT_HU = -100.0  # the phantoms' fat (generator.data.anatomy.HU), close to real subcutaneous fat
 FAT_SEARCH_HU = (-250.0, 50.0)
 MIN_FAT_VOXELS = 200
+FAT_PROMINENCE = 1.25  # a fat peak stands this far above the valley between it and soft tissue
 RESIDUAL_HU = 7.0  # noise left after the robust measure's smoothing: a sixth of the fluid-to-muscle gap
 STRUCTURES = ("airway", "lung", "effusion", "heart")
 # File names accepted for external masks in a case's mask folder; TotalSegmentator's names are aliases.
@@ -125,16 +126,21 @@ def tissue_average(ct: np.ndarray, tissue: np.ndarray, sigma: float) -> np.ndarr
 
 
 def hu_offset(smooth: np.ndarray, body: np.ndarray) -> float:
-    """How far the volume's fat peak (the histogram mode between −250 and 50 HU inside the body) lies from
-    −100 HU; 0 when too few voxels fall in that window to tell."""
+    """How far the volume's fat peak (the histogram mode between −250 and −40 HU inside the body) lies from
+    −100 HU; 0 when too few voxels fall in the window or when the fat side shows no peak of its own (a mode at
+    the window's edge, or one that stands less than FAT_PROMINENCE above the valley towards soft tissue): generated
+    volumes often blur thin fat into its neighbours, and the edge of a rising ramp is no fat."""
     values = smooth[body]
     values = values[(values > FAT_SEARCH_HU[0]) & (values < FAT_SEARCH_HU[1])]
     if values.size < MIN_FAT_VOXELS:
         return 0.0
     counts, edges = np.histogram(values, bins=np.arange(FAT_SEARCH_HU[0], FAT_SEARCH_HU[1] + 5, 5.0))
     counts = ndimage.gaussian_filter1d(counts.astype(float), 1.0)
-    fat_side = (edges[:-1] + 2.5) < -40  # the fat mode, not the (larger) soft-tissue mode above it
-    peak = int(np.argmax(np.where(fat_side, counts, -1)))
+    fat_side = np.nonzero((edges[:-1] + 2.5) < -40)[0]  # the fat mode, not the (larger) soft-tissue mode above it
+    peak = int(fat_side[np.argmax(counts[fat_side])])
+    valley = counts[peak : int(np.argmax(counts)) + 1].min() if np.argmax(counts) > peak else counts[peak:].min()
+    if peak in (fat_side[0], fat_side[-1]) or counts[peak] < FAT_PROMINENCE * valley:
+        return 0.0
     return float(edges[peak] + 2.5 - FAT_HU)
 
 

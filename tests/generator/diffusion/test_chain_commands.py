@@ -149,3 +149,33 @@ def test_a_base_stage_pipeline_samples_the_low_resolution_alone_as_the_full_chai
         load_pipeline(models["superres"], None, models["text"])
     with pytest.raises(SamplingError, match="--superres must be a superres checkpoint; got base"):
         load_pipeline(models["base"], models["base"], models["text"])
+
+
+def test_the_super_resolution_chain_starts_where_asked_and_never_above_its_trained_noise_levels(models, monkeypatch):
+    """`superres_start` lowers the refiner's start below its trained `start_t` (0.3 for tiny), `superres_rho` spaces
+    its steps; meta.json records both, and settings the model cannot run are refused with the flag's name."""
+    import torch
+
+    from generator import sampling
+    from generator.sampling import SamplerSettings, SamplingError, generate, load_pipeline
+
+    pipeline = load_pipeline(models["base"], models["superres"], models["text"])
+    assert pipeline.refiner.start_t == 0.3
+    grids = []
+    dpm = sampling.SAMPLERS["dpmpp-2m"]
+    monkeypatch.setitem(
+        sampling.SAMPLERS, "dpmpp-2m", lambda fn, x, grid, *a: grids.append(grid) or dpm(fn, x, grid, *a)
+    )
+    settings = SamplerSettings(steps_base=2, steps_superres=3, sampler="dpmpp-2m", superres_start=0.1, superres_rho=2.0)
+    with torch.no_grad():
+        (case,) = generate(pipeline, [PROMPT], [0], settings)
+    assert [round(float(t) * 1000) for t in grids[-1]] == [100, 44, 11, 0]
+    assert (case.meta["superres_start"], case.meta["superres_rho"]) == (0.1, 2.0)
+    for wrong, message in (
+        ({"superres_start": 0.5}, r"--superres-start must be in \(0, 0.3\]"),
+        ({"superres_start": 0.0}, r"--superres-start must be in"),
+        ({"superres_rho": 0.0}, "rho must be positive"),
+        ({"superres_start": 0.002, "steps_superres": 5}, "between 1 and 2"),
+    ):
+        with pytest.raises(SamplingError, match=message):
+            generate(pipeline, [PROMPT], [0], SamplerSettings(steps_base=2, sampler="dpmpp-2m", **wrong))

@@ -35,3 +35,12 @@ def test_training_times_are_discrete_steps_between_one_step_and_one():
     times = training_times(10_000, torch.Generator().manual_seed(0))
     assert times.min() >= 1 / T and times.max() <= 1.0
     assert torch.allclose(times * T, (times * T).round())
+
+
+def test_a_larger_rho_spends_the_steps_at_low_noise_on_a_strictly_decreasing_grid():
+    uniform, spaced = sampling_times(5, 0.15), sampling_times(5, 0.15, rho=3.0)
+    assert torch.allclose(uniform * T, torch.tensor([150.0, 120, 90, 60, 30, 0]))
+    assert torch.allclose(spaced * T, torch.tensor([150.0, 77, 32, 10, 1, 0]))  # 150 · (1 − i/5)³, rounded
+    crowded = sampling_times(10, 0.01, rho=3.0)  # rounding would merge the smallest times: they stay one step apart
+    assert torch.allclose(crowded * T, torch.arange(10.0, -1, -1))
+    assert torch.equal(sampling_times(50), torch.linspace(T, 0, 51).round() / T)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from generator.data.phantoms import make_phantom
-from generator.metrics.anatomy import MeasureError, measure
+from generator.metrics.anatomy import MeasureError, hu_offset, measure
 
 # Tolerances for grids of 3.5 mm or finer (phantoms of 96³ and up), stated in the README.
 EFFUSION_REL, EFFUSION_ML = 0.15, 20.0
@@ -109,6 +109,29 @@ def test_the_robust_effusion_measure_keeps_effusions_above_empty_chests_at_80_hu
         empty = [value for truth, value in rows if truth == 0]
         assert min(effusions) > max(empty), (noise, offset)
         assert all(value >= 0.8 * truth for truth, value in rows if truth > 0), (noise, offset)
+
+
+def _body_values(fat_hu: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """A 'body' of values: soft tissue around 40 HU, a ramp of partial-volume voxels rising from −250 HU towards
+    it, and (unless None) a fat peak at `fat_hu`."""
+    rng = np.random.default_rng(0)
+    parts = [rng.normal(40.0, 15.0, 60_000), rng.triangular(-250.0, -30.0, -30.0, 20_000)]
+    if fat_hu is not None:
+        parts.append(rng.normal(fat_hu, 12.0, 8_000))
+    values = np.concatenate(parts).astype(np.float32)
+    return values, np.ones(values.shape, bool)
+
+
+def test_a_volume_without_a_fat_peak_gets_no_hu_offset():
+    """Generated volumes often blur thin fat into muscle, so their histogram rises smoothly towards soft tissue
+    with no fat mode; taking the ramp's edge for fat shifted such volumes by −57 HU, and their hearts and muscle
+    (40–50 HU) then read as pleural fluid."""
+    assert hu_offset(*_body_values(None)) == 0.0
+
+
+def test_a_fat_peak_gives_the_offset_of_the_volume():
+    for fat in (-120.0, -100.0, -85.0):
+        assert abs(hu_offset(*_body_values(fat)) - (fat + 100.0)) <= 5.0, fat
 
 
 def test_the_robust_measure_is_only_added_when_asked_for(measured_phantoms):
