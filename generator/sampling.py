@@ -283,11 +283,16 @@ def super_resolve(
     if known is not None:
         superres_fn = with_fixed_channels(superres_fn, known[0].to(device), known[1])
         start = torch.where(known[1].to(device).view(1, -1, 1, 1, 1), known[0].to(device), start)
-    start_t = refiner.start_t if settings.superres_start is None else settings.superres_start
+    start_t = superres_start_t(refiner, settings)
     schedule = sampling_times(settings.steps_superres, start_t, settings.superres_rho)
     x = noise.to(device) if start_t >= 1 else add_noise(start, schedule[:1], noise.to(device))
     full = SAMPLERS[settings.sampler](superres_fn, x, schedule, {"low": cond, "low_t": low_t}, _ticker(progress))
     return full[0].clamp(-1, 1).float().cpu().numpy()
+
+
+def superres_start_t(refiner: SuperResConfig, settings: SamplerSettings) -> float:
+    """Where the super-resolution chain starts: the settings' start, or the model's trained `start_t`."""
+    return refiner.start_t if settings.superres_start is None else settings.superres_start
 
 
 def _ticker(progress):
@@ -298,15 +303,16 @@ def check_settings(pipeline: Pipeline, settings: SamplerSettings) -> None:
     """SamplingError for settings this pipeline cannot run."""
     if settings.sampler not in SAMPLERS:
         raise SamplingError(f"unknown sampler {settings.sampler!r}; choose one of {', '.join(SAMPLERS)}")
-    start = settings.superres_start
-    if pipeline.refiner is not None and start is not None and not 0 < start <= pipeline.refiner.start_t:
-        raise SamplingError(
-            f"--superres-start must be in (0, {pipeline.refiner.start_t:g}]: this super-resolution model was trained "
-            f"on noise levels up to t = {pipeline.refiner.start_t:g}, got {start:g}"
-        )
-    if pipeline.refiner is not None:
+    refiner = pipeline.refiner
+    if refiner is not None:
+        start = superres_start_t(refiner, settings)
+        if not 0 < start <= refiner.start_t:
+            raise SamplingError(
+                f"--superres-start must be in (0, {refiner.start_t:g}]: this super-resolution model was trained "
+                f"on noise levels up to t = {refiner.start_t:g}, got {start:g}"
+            )
         try:
-            sampling_times(settings.steps_superres, start or pipeline.refiner.start_t, settings.superres_rho)
+            sampling_times(settings.steps_superres, start, settings.superres_rho)
         except ValueError as exc:
             raise SamplingError(f"super-resolution steps: {exc}") from None
     factor = 2 ** (len(pipeline.superres.net.config.mults) - 1)

@@ -138,7 +138,8 @@ def hu_offset(smooth: np.ndarray, body: np.ndarray) -> float:
     counts = ndimage.gaussian_filter1d(counts.astype(float), 1.0)
     fat_side = np.nonzero((edges[:-1] + 2.5) < -40)[0]  # the fat mode, not the (larger) soft-tissue mode above it
     peak = int(fat_side[np.argmax(counts[fat_side])])
-    valley = counts[peak : int(np.argmax(counts)) + 1].min() if np.argmax(counts) > peak else counts[peak:].min()
+    soft_mode = int(np.argmax(counts))
+    valley = (counts[peak : soft_mode + 1] if soft_mode > peak else counts[peak:]).min()
     if peak in (fat_side[0], fat_side[-1]) or counts[peak] < FAT_PROMINENCE * valley:
         return 0.0
     return float(edges[peak] + 2.5 - FAT_HU)
