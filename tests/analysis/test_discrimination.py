@@ -73,7 +73,9 @@ def test_the_auc_is_the_mann_whitney_u_over_the_pairs():
     assert empirical_auc(positive, negative) == pytest.approx(u / (17 * 11))
 
 
-def test_the_or_test_matches_a_brute_force_jackknife_and_the_satterthwaite_df():
+def test_the_or_test_matches_a_brute_force_jackknife_and_hillis_df():
+    """Hillis (2007), one modality: ddf = [MS_R + R max(Cov₂, 0)]² / (MS_R² / (R − 1)), as RJafroc's single-treatment
+    random-reader random-case interval computes it; the earlier Satterthwaite df is kept beside it."""
     answers = validate_discrimination(make_discrimination(readers=5, seed=4))
     scores, synthetic, _, volumes = reader_matrix(answers)
     auc = np.array([empirical_auc(s[synthetic], s[~synthetic]) for s in scores])
@@ -92,13 +94,24 @@ def test_the_or_test_matches_a_brute_force_jackknife_and_the_satterthwaite_df():
     ms_r = auc.var(ddof=1)
     se = math.sqrt(ms_r / n_readers + max(cov2, 0))
     smaller = min(synthetic.sum(), (~synthetic).sum()) - 1
-    df = se**4 / ((ms_r / n_readers) ** 2 / (n_readers - 1) + max(cov2, 0) ** 2 / smaller)
+    satterthwaite = se**4 / ((ms_r / n_readers) ** 2 / (n_readers - 1) + max(cov2, 0) ** 2 / smaller)
+    ms_den = ms_r + max(n_readers * cov2, 0)
+    df = ms_den**2 / ms_r**2 * (n_readers - 1)
     _, _, test = study_auc(answers)
+    assert cov2 > 0 and df != pytest.approx(satterthwaite)
     assert test["auc"] == pytest.approx(auc.mean())
-    assert test["se"] == pytest.approx(se) and test["df"] == pytest.approx(df)
+    assert test["se"] == pytest.approx(math.sqrt(ms_den / n_readers)) and test["df"] == pytest.approx(df)
+    assert test["df_satterthwaite"] == pytest.approx(satterthwaite)
+    assert test["p_satterthwaite"] == pytest.approx(2 * stats.t(satterthwaite).sf(abs(auc.mean() - 0.5) / se))
     assert test["p"] == pytest.approx(2 * stats.t(df).sf(abs(auc.mean() - 0.5) / se))
     half = stats.t(df).ppf(0.975) * se
     assert test["ci95"] == pytest.approx([auc.mean() - half, auc.mean() + half])
+
+
+def test_without_positive_case_covariance_hillis_df_is_that_of_the_readers():
+    leave_out = np.array([[0.6, 0.8, 0.7], [0.8, 0.6, 0.7], [0.7, 0.7, 0.7]])
+    test = or_test(np.array([0.62, 0.71, 0.74]), leave_out, case_df=1)
+    assert test["cov2"] < 0 and test["df"] == pytest.approx(2.0)
 
 
 def test_one_reader_gets_the_case_jackknife_interval_with_the_reader_fixed():
