@@ -121,13 +121,13 @@ def discrimination_paragraph(result: dict) -> str:
     text = (
         f"{result['n_readers']} readers told real from synthetic on {result['n_volumes']} scans "
         f"({result['n_answers']} answers): {100 * result['accuracy']:.1f} % correct (95 % CI {100 * low:.1f}–"
-        f"{100 * high:.1f} %, allowing for answers clustered by reader and by scan)."
+        f"{100 * high:.1f} %, two-way cluster-robust: allowing for answers clustered by reader and by scan)."
     )
     by_truth = result.get("by_truth", {})
     named = {"synthetic": "synthetic scans called synthetic (sensitivity)", "real": "real called real (specificity)"}
     rates = [
-        f"{words} {100 * by_truth[truth]['accuracy']:.1f} % ({100 * by_truth[truth]['ci95_clustered'][0]:.1f}–"
-        f"{100 * by_truth[truth]['ci95_clustered'][1]:.1f} %)"
+        f"{words} {100 * by_truth[truth]['accuracy']:.1f} % ({100 * by_truth[truth]['ci95_two_way'][0]:.1f}–"
+        f"{100 * by_truth[truth]['ci95_two_way'][1]:.1f} %)"
         for truth, words in named.items()
         if truth in by_truth
     ]
