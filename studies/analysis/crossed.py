@@ -8,16 +8,20 @@ relabelling of the data is exact (Clark 1973, "The language-as-fixed-effect fall
 
 Chosen by simulation (`python -m bench analysis-validity`; README, 'The analysis'), the test is an
 intersection-union test (Berger 1982, Technometrics 24(4)): the sources differ for readers and sets like these only
-where both
+where all three of
 
 - Clark's min F′, by-reader and by-set analyses of variance of the ranks combined, F1·F2/(F1 + F2), readers and sets
-  random, and
-- the exact scan-level permutation test (labels permuted among the scans of each set, every reader of the set alike)
+  random,
+- the scan-level permutation test (labels permuted among the scans of each set, every reader of the set alike;
+  exact where scan quality is all there is), and
+- the reader-level permutation test (labels permuted within each reader, the same for every set the reader ranked;
+  exact where reader preference is all there is)
 
-reject; its p is the larger of the two. Each guards the other's blind side. Min F′ alone, a normal-theory test, is
+reject; its p is the largest of the three. Each guards another's blind side. Min F′ alone, a normal-theory test, is
 liberal with few sets when scan quality dominates (9–12 % of null studies at α = 0.05 with 2 sets, 6–7 % with 4),
-because a set's mean ranking is then close to one of the k! orders, far from normal; the permutation test is exact
-there but rejects up to 69 % of null studies when readers prefer different generators, which min F′ absorbs. The
+because a set's mean ranking is then close to one of the k! orders, far from normal, and likewise with 3 readers
+when reader preference dominates (6–8 %); the scan-level test is exact in the first case but rejects up to 69 % of
+null studies when readers prefer different generators, the reader-level test exact in the second. The
 quasi-F of the three-way analysis of variance (`crossed_f`, the multi-reader multi-case analogue of Dorfman, Berbaum &
 Metz 1992) was liberal with 2–4 sets (6.3–8.3 % with 2 sets) and needs every reader to have ranked every set; a
 crossed-random-effects mixed model has the same normal-theory problem with 2–4 sets and takes seconds per study.
@@ -37,10 +41,10 @@ from studies.analysis.permutation import DRAWS, EXACT_LIMIT, global_test, permut
 
 METHOD = (
     "intersection-union of Clark's min F′ (by-reader and by-set ANOVA of the ranks, readers and sets random, "
-    "every ranking used) and the exact scan-level permutation test; p the larger of the two"
+    "every ranking used), the scan-level and the reader-level permutation tests; p the largest of the three"
 )
 CLAIM = "the sources differ for readers and sets like these (readers and scans both a sample), not only for these"
-MIN_READERS = 2
+MIN_UNITS = 2
 
 
 def crossed_f(ranks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -143,31 +147,32 @@ def min_f(ranks: np.ndarray, seen: np.ndarray | None = None) -> dict[str, np.nda
     }
 
 
-def smallest_p(sets: int, k: int, exact_limit: int = EXACT_LIMIT, draws: int = DRAWS) -> float:
-    """The smallest p the scan-level permutation test can give: 1 / (k!)^(S−1) when exact, 1 / (draws + 1) else."""
-    exact, _ = permutation_plan(sets, k, exact_limit)
-    return 1 / math.factorial(k) ** (sets - 1) if exact else 1 / (draws + 1)
+def smallest_p(units: int, k: int, exact_limit: int = EXACT_LIMIT, draws: int = DRAWS) -> float:
+    """The smallest p a permutation test over `units` sets (or readers) can give: 1 / (k!)^(n−1) when exact,
+    1 / (draws + 1) else."""
+    exact, _ = permutation_plan(units, k, exact_limit)
+    return 1 / math.factorial(k) ** (units - 1) if exact else 1 / (draws + 1)
 
 
-def sets_needed(k: int, alpha: float) -> int:
-    """The fewest sets (at least 2) at which the generalising test can reach p ≤ alpha with k sources."""
-    sets = 2
-    while smallest_p(sets, k) > alpha:
-        sets += 1
-    return sets
+def units_needed(k: int, alpha: float) -> int:
+    """The fewest sets, and the fewest readers (at least 2 each), at which the generalising test can reach
+    p ≤ alpha with k sources: below, its permutation tests cannot."""
+    units = MIN_UNITS
+    while smallest_p(units, k) > alpha:
+        units += 1
+    return units
 
 
 def decline_reason(readers: int, sets: int, k: int, alpha: float) -> str | None:
     """Why this design cannot support a claim about readers and sets like these, or None where it can."""
-    needed = sets_needed(k, alpha)
-    if sets < needed:
-        return (
-            f"{sets} set(s) with rankings of {k} sources cannot support a claim about readers and scans like these: "
-            f"no p below {smallest_p(max(sets, 1), k):.3g} is possible; a study needs at least {needed} sets per "
-            f"structure for α = {alpha:g}"
-        )
-    if readers < MIN_READERS:
-        return f"{readers} reader(s): a claim about readers like these needs at least {MIN_READERS} readers"
+    needed = units_needed(k, alpha)
+    for count, what in ((sets, "sets per structure"), (readers, "readers")):
+        if count < needed:
+            return (
+                f"{count} {what.split()[0].rstrip('s')}(s) with rankings of {k} sources cannot support a claim about "
+                f"readers and scans like these: no p below {smallest_p(max(count, 1), k):.3g} is possible; a study "
+                f"needs at least {needed} {what} for α = {alpha:g}"
+            )
     return None
 
 
@@ -180,15 +185,18 @@ def generalising_p(
     seed: int = 0,
 ) -> dict[str, np.ndarray]:
     """The test of the module's docstring, vectorised over the leading axes of ranks (..., R, S, k): `min_f`'s
-    entries, p_min_f, p_scan_level (`global_test` of the set rank sums over every reader of the set) and p."""
+    entries, p_min_f, p_scan_level (`global_test` of the set rank sums over every reader of the set), p_reader_level
+    (the same of each reader's rank sums over the sets they ranked) and p, the largest."""
     y = np.asarray(ranks, dtype=float)
     seen = np.ones(y.shape[:-1], dtype=bool) if seen is None else np.asarray(seen, dtype=bool)
     result = min_f(y, seen)
-    exact, _ = permutation_plan(y.shape[-2], y.shape[-1], exact_limit)
-    _, p_scan = global_test(np.where(seen[..., None], y, 0.0).sum(axis=-3), exact, draws, seed)
+    y = np.where(seen[..., None], y, 0.0)
+    n_readers, n_sets, k = y.shape[-3:]
     result["p_min_f"] = result["p"]
-    result["p_scan_level"] = p_scan
-    result["p"] = np.maximum(result["p_min_f"], p_scan)
+    for key, totals, units in (("p_scan_level", y.sum(axis=-3), n_sets), ("p_reader_level", y.sum(axis=-2), n_readers)):
+        exact, _ = permutation_plan(units, k, exact_limit)
+        result[key] = global_test(totals, exact, draws, seed)[1]
+    result["p"] = np.maximum(result["p_min_f"], np.maximum(result["p_scan_level"], result["p_reader_level"]))
     return result
 
 
@@ -221,7 +229,8 @@ def crossed_test(
     """The generalising test of all sources (module docstring) from complete rankings in long form, as one tidy dict.
 
     Keys: method, claim (what a p ≤ alpha supports), F (min F′; None when infinite), df1, df2, p, p_min_f,
-    p_scan_level, F_readers, F_sets, readers, sets, rankings, alpha, sets_needed, declined. Where the design cannot
+    p_scan_level, p_reader_level, F_readers, F_sets, readers, sets, rankings, alpha, sets_needed, readers_needed,
+    declined. Where the design cannot
     support the claim (`decline_reason`), `declined` says why and the numbers are None: never absent.
     Only the test of all sources is offered: applied to pairs the old quasi-F rejected 8 % of null studies.
     """
@@ -236,13 +245,15 @@ def crossed_test(
         "p": None,
         "p_min_f": None,
         "p_scan_level": None,
+        "p_reader_level": None,
         "F_readers": None,
         "F_sets": None,
         "readers": len(readers),
         "sets": len(sets),
         "rankings": int(seen.sum()),
         "alpha": alpha,
-        "sets_needed": sets_needed(max(k, 2), alpha),
+        "sets_needed": units_needed(max(k, 2), alpha),
+        "readers_needed": units_needed(max(k, 2), alpha),
         "declined": None,
     }
     if k < 2:
@@ -258,6 +269,7 @@ def crossed_test(
         "p": float(test["p"]),
         "p_min_f": float(test["p_min_f"]),
         "p_scan_level": float(test["p_scan_level"]),
+        "p_reader_level": float(test["p_reader_level"]),
         "F_readers": _finite(test["F1"]),
         "F_sets": _finite(test["F2"]),
     }

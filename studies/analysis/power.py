@@ -17,10 +17,10 @@ import numpy as np
 from scipy import optimize, stats
 
 from studies.analysis.adjust import adjust_p
-from studies.analysis.crossed import generalising_p, sets_needed
+from studies.analysis.crossed import generalising_p, units_needed
 from studies.analysis.friedman import friedman_p, friedman_statistic
 from studies.analysis.pairwise import wilcoxon_p
-from studies.analysis.permutation import pair_test
+from studies.analysis.permutation import DRAWS, pair_test
 from studies.errors import StudyError
 
 ALPHA = 0.05
@@ -119,9 +119,9 @@ def scan_level_pvalues(
 ) -> dict[str, np.ndarray]:
     """Per simulated study (ranks: (studies, readers, sets, k); seen: which rankings exist, default all): the
     scan-level permutation p of all sources, the adjusted p of every pair, as `studies.analysis.permutation` computes
-    them for one study (exact where (k!)^(S−1) ≤ permutations, else that many seeded draws), and the generalising
-    test's p (`generalising_p`) under CROSSED."""
-    test = generalising_p(ranks, seen, exact_limit=permutations, draws=permutations, seed=seed)
+    them for one study (exact where (k!)^(S−1) ≤ permutations, else that many seeded draws, at most the analysis's
+    DRAWS for the generalising test), and the generalising test's p (`generalising_p`) under CROSSED."""
+    test = generalising_p(ranks, seen, exact_limit=permutations, draws=min(permutations, DRAWS), seed=seed)
     totals = (ranks if seen is None else np.where(seen[..., None], ranks, 0.0)).sum(axis=1)
     n_sets, k = totals.shape[-2:]
     result = {SCAN_LEVEL: test["p_scan_level"], CROSSED: test["p"]}
@@ -184,9 +184,11 @@ def generalising_grid(
     ranks, seen = simulate_ranks(largest, n_studies, rng), simulate_seen(largest, n_studies, rng)
     grid = np.zeros((len(readers), len(sets)))
     for j, count in enumerate(sets):
-        if count < sets_needed(len(design.effects), alpha):
+        if count < units_needed(len(design.effects), alpha):
             continue
         for i, people in enumerate(readers):
+            if people < units_needed(len(design.effects), alpha):
+                continue
             test = generalising_p(
                 ranks[:, :people, :count],
                 seen[:, :people, :count],
@@ -233,20 +235,21 @@ def plan_rationale(
         f"{design.reader_sd:g}, a shared scan-quality SD of {design.scan_sd:g}"
         + (f" and each reader ranking {design.complete:.0%} of the sets" if design.complete < 1 else "")
         + f", {n_studies} simulated studies per design (seed {seed}) of the test the analysis reports for readers "
-        f"and scans like these (Clark's min F′ and the scan-level permutation test, both must reject) at "
+        f"and scans like these (Clark's min F′, the scan-level and the reader-level permutation tests, all must "
+        f"reject) at "
         f"α = {alpha:g}"
     )
-    needed = sets_needed(len(design.effects), alpha)
+    needed = units_needed(len(design.effects), alpha)
     if plan is None:
         return (
             f"{assumed}: no design of up to {max(readers)} readers × {max(sets)} sets per structure reaches "
-            f"{goal:.0%} power; fewer than {needed} sets cannot support the claim at all."
+            f"{goal:.0%} power; fewer than {needed} sets or readers cannot support the claim at all."
         )
     people, count, value = plan
     return (
         f"{assumed}: {people} readers ranking {count} sets per structure reach {value:.0%} power (goal {goal:.0%}; "
-        f"the design with the fewest rankings per structure that does); fewer than {needed} sets cannot support "
-        "the claim at all."
+        f"the design with the fewest rankings per structure that does); fewer than {needed} sets or readers "
+        "cannot support the claim at all."
     )
 
 

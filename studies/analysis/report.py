@@ -392,8 +392,9 @@ def generalising_sentence(crossed: dict | None) -> str:
     return text + (
         f" For readers and scans like these (both a sample; all {crossed['rankings']} rankings of "
         f"{crossed['readers']} readers on {crossed['sets']} sets), the generators {verdict} ({format_p(crossed['p'])}, "
-        f"at α = {alpha:g}; the larger of Clark's min F′({crossed['df1']}, {df2}) = {f}, "
-        f"{format_p(crossed['p_min_f'])}, with readers and sets random, and the scan-level p: both must reject)."
+        f"at α = {alpha:g}; the largest of Clark's min F′({crossed['df1']}, {df2}) = {f}, "
+        f"{format_p(crossed['p_min_f'])}, with readers and sets random, the scan-level and the reader-level "
+        "permutation p: all three must reject)."
     )
 
 
@@ -440,8 +441,9 @@ def _method_sentence(summary: dict) -> str:
         f"with {_adjustment(summary)}. About the generators for these readers (scans are a sample): permutation "
         "tests in which the source labels are exchanged among the scans of each set (readers held fixed). About "
         "readers and "
-        "scans like these (both a sample): a test that rejects only where both Clark's min F′ (readers and sets "
-        "random, every ranking used) and the scan-level test reject. Agreement among readers is Kendall's W "
+        "scans like these (both a sample): a test that rejects only where Clark's min F′ (readers and sets "
+        "random, every ranking used), the scan-level test and the same permutation within each reader all reject. "
+        "Agreement among readers is Kendall's W "
         f"across the readers of each set, read on Schmidt's (1997) scale; significance at p ≤ {ALPHA}."
     )
 

@@ -8,7 +8,7 @@ import statsmodels.formula.api as smf
 from scipy import stats
 from statsmodels.stats.anova import anova_lm
 
-from studies.analysis.crossed import crossed_f, crossed_test, generalising_p, min_f, sets_needed
+from studies.analysis.crossed import crossed_f, crossed_test, generalising_p, min_f, units_needed
 from studies.analysis.permutation import scan_permutation_test
 from studies.analysis.power import Design, simulate_ranks, simulate_seen
 
@@ -63,25 +63,30 @@ def test_balanced_min_f_divides_by_the_reader_and_set_interactions_of_the_three_
     assert float(min_f(ranks)["F"]) == pytest.approx(expected, rel=1e-9)
 
 
-def test_every_readers_rankings_are_used_and_p_is_the_larger_of_min_f_and_the_scan_level_test():
+def test_every_readers_rankings_are_used_and_p_is_the_largest_of_min_f_and_the_two_permutation_tests():
     ranks, seen = study(6, 4, 0.6, seed=5, scan_sd=0.5)
     assert not seen.all()
     table = long_form(ranks, seen)
     result = crossed_test(table, 0.05, seed=3)
     assert (result["readers"], result["sets"], result["rankings"]) == (6, 4, int(seen.sum()))
     scan = scan_permutation_test(table, seed=3).iloc[0]["p"]
+    by_reader = scan_permutation_test(table, set="reader", seed=3).iloc[0]["p"]
     assert result["p_scan_level"] == pytest.approx(scan, rel=1e-12)
+    assert result["p_reader_level"] == pytest.approx(by_reader, rel=1e-12)
     assert result["p_min_f"] == pytest.approx(float(min_f(ranks, seen)["p"]), rel=1e-12)
-    assert result["p"] == max(result["p_min_f"], result["p_scan_level"]) and result["declined"] is None
+    assert result["p"] == max(result["p_min_f"], scan, by_reader) and result["declined"] is None
 
 
 def test_it_declines_a_design_that_cannot_reach_alpha_and_says_how_many_sets_it_needs():
-    assert [sets_needed(k, 0.05) for k in (2, 3, 4)] == [6, 3, 2]
-    assert sets_needed(4, 0.01) == 3
+    assert [units_needed(k, 0.05) for k in (2, 3, 4)] == [6, 3, 2]
+    assert units_needed(4, 0.01) == 3
     pair, _ = study(5, 4)
     two_sources = long_form(pair[..., :2].argsort(axis=-1).argsort(axis=-1) + 1.0)
     declined = crossed_test(two_sources, 0.05)
     assert declined["p"] is None and "at least 6 sets" in declined["declined"]
+    assert crossed_test(long_form(np.tile(pair[..., :2].argsort(axis=-1).argsort(axis=-1) + 1.0, (1, 2, 1))), 0.05)[
+        "declined"
+    ].endswith("needs at least 6 readers for α = 0.05")
     one_set = crossed_test(long_form(pair[:, :1]), 0.05)
     assert one_set["p"] is None and "at least 2 sets" in one_set["declined"]
     one_reader = crossed_test(long_form(pair[:1]), 0.05)
@@ -90,18 +95,21 @@ def test_it_declines_a_design_that_cannot_reach_alpha_and_says_how_many_sets_it_
 
 def test_one_order_everywhere_is_the_strongest_evidence_and_ties_are_none():
     agreed = generalising_p(np.tile(np.array([1.0, 2.0, 3.0, 4.0]), (3, 3, 1)))
-    assert float(agreed["p_min_f"]) == 0.0 and float(agreed["p"]) == pytest.approx(1 / 24**2)
+    assert float(agreed["p_min_f"]) == 0.0 and float(agreed["p"]) == pytest.approx(1 / 24**2)  # 3 sets, 3 readers
     assert float(generalising_p(np.full((3, 2, 4), 2.5))["p"]) == 1.0
 
 
 def test_it_holds_its_size_where_the_old_quasi_f_and_min_f_alone_do_not():
     """400 seeded null studies of 15 readers × 2 sets, scan quality SD 2: min F′ alone rejects ≈ 10 %, the test at
-    most α (exact scan-level bound); incomplete designs and reader preference as in the benchmark."""
+    most α (exact scan-level bound); then 3 readers with strong preferences, and an incomplete design with both."""
     design = Design(dict.fromkeys("abcd", 0.0), 15, 2, scan_sd=2.0)
     rng = np.random.default_rng(8)
     ranks = simulate_ranks(design, 400, rng)
     test = generalising_p(ranks, exact_limit=100, draws=100)
     assert np.mean(test["p_min_f"] <= 0.05) > 0.07 and np.mean(test["p"] <= 0.05) <= 0.05
+    preferring = Design(dict.fromkeys("abcd", 0.0), 3, 6, reader_sd=2.0, scan_sd=0.5)
+    test = generalising_p(simulate_ranks(preferring, 400, rng), exact_limit=1000, draws=200)
+    assert np.mean(test["p_min_f"] <= 0.05) > 0.06 and np.mean(test["p"] <= 0.05) <= 0.05
     incomplete = Design(dict.fromkeys("abcd", 0.0), 5, 4, reader_sd=1.0, scan_sd=1.0, complete=0.6)
     ranks, seen = simulate_ranks(incomplete, 400, rng), simulate_seen(incomplete, 400, rng)
     assert np.mean(generalising_p(ranks, seen, exact_limit=100, draws=200)["p"] <= 0.05) <= 0.06
