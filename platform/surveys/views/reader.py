@@ -91,7 +91,8 @@ def task(request: HttpRequest, reader: Reader, token: str, number: int) -> HttpR
     if reader.started_at is None:
         return redirect("surveys:welcome", token=token)
     total = len(reader.plan)
-    first_open = reader.first_incomplete()
+    answers = reader.answers_by_position()
+    first_open = reader.first_incomplete(answers)
     reachable = total - 1 if first_open is None else first_open
     position = number - 1
     if not 0 <= position < total:
@@ -103,13 +104,13 @@ def task(request: HttpRequest, reader: Reader, token: str, number: int) -> HttpR
         reader.position = position
         reader.save(update_fields=["position"])
     plan_task = reader.task(position)
-    answer = reader.answers_by_position().get(position)
+    answer = answers.get(position)
     context = {
         "reader": reader,
         "token": token,
         "number": number,
         "total": total,
-        "done": reader.progress()[0],
+        "done": reader.progress(answers)[0],
         "percent": round(100 * position / total),
         "previous_url": reverse("surveys:task", args=[token, number - 1]) if number > 1 else "",
         "next_url": reverse("surveys:task", args=[token, number + 1])
@@ -225,7 +226,7 @@ def _review(reader: Reader, token: str) -> list[dict]:
     """Every task of the plan as the review lists it: what was asked, the answer given (ranks by scan letter),
     the note, and whether it is still missing."""
     answers = reader.answers_by_position()
-    first_open = reader.first_incomplete()
+    first_open = reader.first_incomplete(answers)
     rows = []
     for position, plan_task in enumerate(reader.plan):
         answer = answers.get(position)
