@@ -24,6 +24,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
+GUNICORN_CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
 CI_POSTGRES = "postgres://medsyn:medsyn@127.0.0.1:5432/medsyn"
 """The server and role .ci/run sets up."""
 ACCESS_LOG_FORMAT = "%(s)s %(m)s %(U)s %(M)s"
@@ -77,19 +78,25 @@ def set_up_study(env: dict[str, str], bundle: Path, slug: str, readers: int) -> 
 
 @dataclass
 class Gunicorn:
-    """`gunicorn --chdir platform webapp.wsgi:application` on 127.0.0.1:`port` with sync workers, logs in `logs`."""
+    """`gunicorn --chdir platform webapp.wsgi:application` on 127.0.0.1:`port`, logs in `logs`: sync workers (gunicorn
+    alone, as before nginx), or with `threads` the deployment's gthread workers (deploy/gunicorn.conf.py)."""
 
     env: dict[str, str]
     port: int
     workers: int
     logs: Path
+    threads: int = 0
     process: subprocess.Popen | None = None
 
     def __enter__(self) -> "Gunicorn":
         self.logs.mkdir(parents=True, exist_ok=True)
+        deployed = ["-c", str(GUNICORN_CONFIG), "--threads", str(self.threads)] if self.threads else []
         self.process = subprocess.Popen(
             [
                 str(GUNICORN),
+                *deployed,
+                "--control-socket",
+                str(self.logs / "gunicorn.ctl"),
                 "--chdir",
                 str(ROOT / "platform"),
                 "--bind",
