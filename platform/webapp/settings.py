@@ -117,6 +117,7 @@ LOGIN_URL = "admin:login"
 # HTTPS hardening: on in production; DJANGO_HTTPS=false for plain-HTTP set-ups (tests, a demo on loopback).
 HTTPS = env_bool("DJANGO_HTTPS", not DEBUG)
 SECURE_SSL_REDIRECT = HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^healthz"]  # a load balancer probes app hosts directly over plain HTTP
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000) if HTTPS else 0
