@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import markdown
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -21,8 +23,10 @@ ANSWER_KEYS = {REAL: "L", SYNTHETIC: "S"}
 """Keys for a real-or-synthetic judgement; not R, Papaya's ruler (static/surveys/keys.js lists Papaya's keys)."""
 
 
+@lru_cache(maxsize=256)
 def _markdown(text: str) -> str:
-    """Researcher-written markdown as HTML (the researcher is trusted; readers write nothing that is rendered)."""
+    """Researcher-written markdown as HTML (the researcher is trusted; readers write nothing that is rendered); each
+    study's texts are rendered once per process, not on every task page."""
     return mark_safe(markdown.markdown(text)) if text else ""
 
 
