@@ -7,7 +7,7 @@ import gzip
 
 import pytest
 
-from deploy.nginx import Nginx
+from deploy.nginx import Nginx, nginx_binary
 from deploy.probe import delivery_problems, fetch
 from studies.delivery import decode
 from tests.platform.conftest import invite
@@ -110,3 +110,15 @@ def test_static_files_come_from_nginx_and_a_hashed_name_is_immutable_with_its_br
     assert headers["Cache-Control"] == "public, max-age=31536000, immutable"
     status, headers, body = _get(nginx_site, "/static/surveys/app.0123456789ab.js", "gzip")
     assert (status, body, "Content-Encoding" in dict(headers)) == (200, b"plain", False)
+
+
+def test_a_reader_gets_a_clear_page_when_no_app_host_answers(collected_static, tmp_path):
+    from bench.platform_server import free_port
+
+    if nginx_binary() is None:
+        pytest.skip("nginx is not installed (Debian: apt-get install nginx; .ci/run installs it)")
+    nobody = f"127.0.0.1:{free_port()}"
+    with Nginx(tmp_path / "nginx", free_port(), [nobody], collected_static, tmp_path / "data") as site:
+        status, headers, body = _get(site, "/r/some-token/task/2/", "gzip")
+    assert status == 502 and dict(headers)["Retry-After"] == "30" and dict(headers)["Cache-Control"] == "no-store"
+    assert b"Every answer it confirmed as saved is kept" in body
