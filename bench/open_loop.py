@@ -98,7 +98,7 @@ def start_readers(base: str, tokens: list[str]) -> list[Reader]:
     """Open each invitation and press Start (not measured); the readers on their first task page."""
     readers = []
     for number, token in enumerate(tokens):
-        reader = Reader(token, number, Client(base, timeout=120))
+        reader = Reader(token, number, Client(base, timeout=120, keep_alive=True))
         status, page = start_reader(reader.client, token)
         if status != 200:
             raise RuntimeError(f"reader {number}: first task page answered {status}")
