@@ -60,7 +60,8 @@ def record_answer(reader_id: int, payload: dict[str, Any], now: datetime) -> Sav
     test_save_queries.py; it took 17).
     """
     with transaction.atomic():
-        reader = Reader.objects.select_for_update().select_related("study").get(pk=reader_id)
+        # of=self: lock the reader's row only; a lock on the joined study row would queue every save of the study
+        reader = Reader.objects.select_for_update(of=("self",)).select_related("study").get(pk=reader_id)
         if reader.is_locked:
             raise AnswerRefused("You have finished this study, so your answers can no longer change.", 403)
         task = _task_of(reader, payload)

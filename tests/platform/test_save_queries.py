@@ -57,3 +57,17 @@ def test_a_time_report_without_a_change_writes_no_audit_entry(client, alice_answ
     payload = {**task_payload(alice_answering, _position_of(alice_answering, "recognition")), "seconds": 1}
     with django_assert_num_queries(1 + 1 + KINDS_IN_PLAN + 2 + SAVEPOINT_PAIR):
         assert _post(client, alice_answering, payload).status_code == 200
+
+
+def test_a_save_locks_its_reader_row_only_so_readers_never_wait_for_each_other(
+    client, study, alice_answering, django_assert_num_queries
+):
+    from django.db import connection
+
+    if not connection.features.has_select_for_update_of:
+        pytest.skip(f"{connection.vendor} locks the whole database per write (PostgreSQL locks rows)")
+    payload = {**task_payload(alice_answering, _position_of(alice_answering, "recognition")), "seconds": 1}
+    with django_assert_num_queries(1 + 1 + KINDS_IN_PLAN + 2 + SAVEPOINT_PAIR) as captured:
+        assert _post(client, alice_answering, payload).status_code == 200
+    locks = [query["sql"] for query in captured.captured_queries if "FOR UPDATE" in query["sql"]]
+    assert len(locks) == 1 and locks[0].endswith('FOR UPDATE OF "surveys_reader"'), locks
