@@ -122,3 +122,12 @@ def test_a_reader_gets_a_clear_page_when_no_app_host_answers(collected_static, t
         status, headers, body = _get(site, "/r/some-token/task/2/", "gzip")
     assert status == 502 and dict(headers)["Retry-After"] == "30" and dict(headers)["Cache-Control"] == "no-store"
     assert b"Every answer it confirmed as saved is kept" in body
+
+
+def test_check_delivery_passes_through_a_good_nginx_and_names_the_problem_otherwise(nginx_site, live_server, capsys):
+    from django.core.management import CommandError, call_command
+
+    call_command("check_delivery", nginx_site.url)
+    assert "nginx sends scans, the instruction video and static files" in capsys.readouterr().out
+    with pytest.raises(CommandError, match="X-Accel-Redirect reached the client"):
+        call_command("check_delivery", live_server.url)
