@@ -121,13 +121,13 @@ def discrimination_paragraph(result: dict) -> str:
     text = (
         f"{result['n_readers']} readers told real from synthetic on {result['n_volumes']} scans "
         f"({result['n_answers']} answers): {100 * result['accuracy']:.1f} % correct (95 % CI {100 * low:.1f}–"
-        f"{100 * high:.1f} %, allowing for answers clustered by reader and by scan)."
+        f"{100 * high:.1f} %, two-way cluster-robust: allowing for answers clustered by reader and by scan)."
     )
     by_truth = result.get("by_truth", {})
     named = {"synthetic": "synthetic scans called synthetic (sensitivity)", "real": "real called real (specificity)"}
     rates = [
-        f"{words} {100 * by_truth[truth]['accuracy']:.1f} % ({100 * by_truth[truth]['ci95_clustered'][0]:.1f}–"
-        f"{100 * by_truth[truth]['ci95_clustered'][1]:.1f} %)"
+        f"{words} {100 * by_truth[truth]['accuracy']:.1f} % ({100 * by_truth[truth]['ci95_two_way'][0]:.1f}–"
+        f"{100 * by_truth[truth]['ci95_two_way'][1]:.1f} %)"
         for truth, words in named.items()
         if truth in by_truth
     ]
@@ -288,9 +288,9 @@ def structure_paragraph(
     f, w = result["friedman"], result["kendall_w"]
     text = (
         f"Over {result['n_blocks']} complete rankings, the mean ranks (1 = best preserved) were {means}. "
-        f"The Friedman test {'found' if f['p'] <= ALPHA else 'did not find'} a difference between these scans "
-        f"(χ²({f['df']}) = {f['statistic']:.2f}, {format_p(f['p'])}; readers as the sample, the same scans for "
-        "every reader)."
+        f"The Friedman test {'found' if f['p'] <= ALPHA else 'did not find'} a difference between these scans as "
+        f"these readers ranked them (χ²({f['df']}) = {f['statistic']:.2f}, {format_p(f['p'])}; each ranking a block, "
+        "the same scans for every reader: a claim about these readers and these scans)."
     )
     if result["n_incomplete"]:
         text += f" {result['n_incomplete']} incomplete ranking(s) were left out."
@@ -298,7 +298,9 @@ def structure_paragraph(
     significant = [_pair(pair, result) for pair in pairs if _adjusted(pair) <= ALPHA]
     not_significant = [_pair(pair, result) for pair in pairs if _adjusted(pair) > ALPHA]
     if significant:
-        text += f" Wilcoxon signed-rank tests, after {adjustment}: {'; '.join(significant)} (these scans)."
+        text += (
+            f" Wilcoxon signed-rank tests, after {adjustment}: {'; '.join(significant)} (these scans, these readers)."
+        )
     if not_significant:
         text += f" Not significant after correction: {'; '.join(not_significant)}."
     agreement = result.get("reader_agreement") or {}
@@ -343,9 +345,10 @@ def scan_level_paragraph(
     )
     verdict = "differ" if scan["p"] <= ALPHA else "were not shown to differ"
     text = (
-        f"Scan-level test (the claim about these generators, the scans being a sample of what each generator "
-        f"makes: source labels permuted among the scans of each of {scan['sets']} sets, one relabelling for all "
-        f"readers of a set; {how}): the generators {verdict} ({format_p(scan['p'])})."
+        f"Scan-level test (the claim about these generators as these readers see them, the scans being a sample of "
+        f"what each generator makes: source labels permuted among the scans of each of {scan['sets']} sets, one "
+        f"relabelling for all readers of a set; {how}): for these readers the generators {verdict} "
+        f"({format_p(scan['p'])})."
     )
     order = source_order(result["mean_rank"], reference)
     pairs = [
@@ -353,14 +356,7 @@ def scan_level_paragraph(
     ]
     if pairs:
         text += f" Pairs, after {adjustment}: {'; '.join(pairs)}."
-    crossed = result.get("crossed")
-    if crossed:
-        text += (
-            f" The permutation test holds the readers fixed (a reader's lasting taste for one generator counts as a "
-            f"difference); with readers and scans both random (quasi-F of the ranks over the {crossed['readers']} "
-            f"readers who ranked all {crossed['sets']} sets), F({crossed['df1']}, {crossed['df2']:.1f}) = "
-            f"{crossed['F']:.2f}, {format_p(crossed['p'])}."
-        )
+    text += generalising_sentence(result.get("crossed"))
     m = family_size or len(pairs)
     needed = _sets_for_a_pair(m)
     if scan["pairwise_exact"] and scan["pairwise_min_p"] > ALPHA:
@@ -377,6 +373,28 @@ def scan_level_paragraph(
             f"{scan['sets']} sets; that takes at least {needed} sets per structure."
         )
     return text
+
+
+def generalising_sentence(crossed: dict | None) -> str:
+    """The claim about readers and scans like these (`studies.analysis.crossed`), or why the design declines it."""
+    if not crossed:
+        return ""
+    text = (
+        " The permutation test holds the readers fixed (a reader's lasting taste for one generator counts as a "
+        "difference)."
+    )
+    if crossed.get("declined"):
+        return text + f" No claim about readers and scans like these: {crossed['declined']}."
+    alpha = crossed["alpha"]
+    verdict = "differ" if crossed["p"] <= alpha else "were not shown to differ"
+    f = "∞" if crossed["F"] is None else f"{crossed['F']:.2f}"
+    df2 = "∞" if crossed["df2"] is None else f"{crossed['df2']:.1f}"
+    return text + (
+        f" For readers and scans like these (both a sample; all {crossed['rankings']} rankings of "
+        f"{crossed['readers']} readers on {crossed['sets']} sets), the generators {verdict} ({format_p(crossed['p'])}, "
+        f"at α = {alpha:g}; the larger of Clark's min F′({crossed['df1']}, {df2}) = {f}, "
+        f"{format_p(crossed['p_min_f'])}, with readers and sets random, and the scan-level p: both must reject)."
+    )
 
 
 def _sets_for_a_pair(pairs: int) -> int:
@@ -417,11 +435,13 @@ def _method_sentence(summary: dict) -> str:
         else "each reader's ranks averaged over sets"
     )
     return (
-        "Two claims are tested apart. About these scans (readers are the sample; every reader ranked the same "
+        "Three claims are tested apart. About these scans, for these readers (every reader ranked the same "
         "scans): the Friedman test (blocks: " + unit + ") and two-sided Wilcoxon signed-rank tests of each pair, "
-        f"with {_adjustment(summary)}. About the generators (scans are a sample too): permutation tests in which "
-        "the source labels are exchanged among the scans of each set (readers held fixed), and a quasi-F test "
-        "with readers and scans both random. Agreement among readers is Kendall's W "
+        f"with {_adjustment(summary)}. About the generators for these readers (scans are a sample): permutation "
+        "tests in which the source labels are exchanged among the scans of each set (readers held fixed). About "
+        "readers and "
+        "scans like these (both a sample): a test that rejects only where both Clark's min F′ (readers and sets "
+        "random, every ranking used) and the scan-level test reject. Agreement among readers is Kendall's W "
         f"across the readers of each set, read on Schmidt's (1997) scale; significance at p ≤ {ALPHA}."
     )
 

@@ -17,6 +17,7 @@ from studies.analysis.permutation import DRAWS, scan_permutation_pairs, scan_per
 from studies.analysis.rating import rating_summary
 from studies.analysis.readers import readers_summary
 from studies.analysis.recognition import recognition_summary
+from studies.analysis.report import ALPHA
 from studies.analysis.sources import DEFAULT_REFERENCE, source_order
 from studies.analysis.tables import (
     check_reader_ids,
@@ -50,6 +51,7 @@ def analyze(
     draws: int = DRAWS,
     ratings: pd.DataFrame | None = None,
     discrimination: pd.DataFrame | None = None,
+    alpha: float = ALPHA,
 ) -> dict:
     """Validate the export tables and compute every statistic; returns the summary.json structure.
 
@@ -64,6 +66,7 @@ def analyze(
     ("structure": each structure's pairs; "all": every structure's pairs together) and method ("bonferroni",
     "holm") of every pair's `p_adjusted`; `p_bonferroni` is always Bonferroni within the structure.
     seed / draws: of the Monte Carlo permutations (used only where full enumeration is too large) and bootstraps.
+    alpha: the level at which the generalising test decides whether the design can support its claim at all.
     """
     check_family(family)
     check_method(adjust)
@@ -86,6 +89,7 @@ def analyze(
                 sources=source_order(sources[structure], summary["reference"]),
                 seed=seed,
                 draws=draws,
+                alpha=alpha,
             )
             for structure in rankings["structure"].unique()
         }
@@ -136,10 +140,12 @@ def structure_summary(
     sources: list[str] | None = None,
     seed: int = 0,
     draws: int = DRAWS,
+    alpha: float = ALPHA,
 ) -> dict:
     """Mean ranks, rank counts, Friedman, Kendall's W, pairwise tests, reader agreement per set, the scan-level
-    permutation tests and the crossed readers × scans test of one structure over its complete rankings; every
-    per-source entry and pair in the order of `sources` (analyze passes them in `source_order`)."""
+    permutation tests and the crossed readers × scans test (`crossed_test`: every complete ranking, declined with
+    its reason where the design cannot support it) of one structure over its complete rankings; every per-source
+    entry and pair in the order of `sources` (analyze passes them in `source_order`)."""
     found = structure_blocks(rankings, structure, blocks, sources)
     ranks, k = found.ranks, found.ranks.shape[1]
     counts = found.rows.groupby("source")["rank"].value_counts().unstack(fill_value=0)
@@ -171,8 +177,7 @@ def structure_summary(
     result["pairwise"] = _records(pairwise_wilcoxon(long))
     result["reader_agreement"] = _agreement(reader_agreement(found.rows))
     result["scan_level"] = _scan_level(found.rows, list(ranks.columns), seed, draws)
-    crossed = _records(crossed_test(found.rows))
-    result["crossed"] = crossed[0] if crossed else None
+    result["crossed"] = crossed_test(found.rows, alpha, seed=seed, draws=draws)
     return result
 
 
