@@ -10,6 +10,7 @@ from studies.analysis.blocks import structure_blocks
 from studies.analysis.crossed import crossed_test
 from studies.analysis.design import Design
 from studies.analysis.discrimination import discrimination_summary
+from studies.analysis.endpoints import apply_plan, default_document
 from studies.analysis.friedman import friedman_test
 from studies.analysis.kendall import reader_agreement
 from studies.analysis.pairwise import check_posthoc, pairwise_posthoc, pairwise_wilcoxon
@@ -44,12 +45,13 @@ def analyze(
     blocks: str = "set",
     posthoc: str | None = None,
     design: Design | None = None,
-    family: str = "structure",
-    adjust: str = "bonferroni",
+    family: str | None = None,
+    adjust: str | None = None,
     seed: int = 0,
     draws: int = DRAWS,
     ratings: pd.DataFrame | None = None,
     discrimination: pd.DataFrame | None = None,
+    plan: dict | None = None,
 ) -> dict:
     """Validate the export tables and compute every statistic; returns the summary.json structure.
 
@@ -62,11 +64,30 @@ def analyze(
     few complete blocks gets none, and "posthoc_skipped" says why.
     design: the study's design; every answer must fit it. family / adjust: the multiple-comparison family
     ("structure": each structure's pairs; "all": every structure's pairs together) and method ("bonferroni",
-    "holm") of every pair's `p_adjusted`; `p_bonferroni` is always Bonferroni within the structure.
+    "holm", "none") of every pair's `p_adjusted`; `p_bonferroni` is always Bonferroni within the structure. None:
+    the plan's; a reference, family or method other than the plan's is a deviation the summary names.
     seed / draws: of the Monte Carlo permutations (used only where full enumeration is too large) and bootstraps.
+    plan: the plan document (`studies.analysis.endpoints`); None: the documented defaults for the tasks given.
     """
-    check_family(family)
-    check_method(adjust)
+    tables = {"ranking": rankings, "recognition": pathology, "rating": ratings, "discrimination": discrimination}
+    given = {task: table for task, table in tables.items() if table is not None}
+    sources = {str(s) for table in given.values() if "source" in table.columns for s in table["source"]}
+    plan = plan or default_document(tuple(given), sources)
+    deviations = []
+    ranking_plan = plan["plan"].get("ranking") or {}
+    for name, given, planned in (
+        ("correction", adjust, ranking_plan.get("correction")),
+        ("family", family, ranking_plan.get("family")),
+    ):
+        if given is not None and planned is not None and given != planned:
+            deviations.append(f"{name} {given!r} was asked for at analysis time; the plan says {planned!r}")
+    adjust = check_method(adjust or ranking_plan.get("correction") or plan["plan"]["correction"])
+    family = check_family(family or ranking_plan.get("family") or plan["plan"]["family"])
+    planned_reference = ranking_plan.get("reference", plan["plan"]["reference"])
+    if reference is not None and reference != planned_reference:
+        deviations.append(
+            f"reference {reference!r} was asked for at analysis time; the plan says {planned_reference!r}"
+        )
     summary = {
         "reference": None,
         "blocks": blocks,
@@ -76,7 +97,9 @@ def analyze(
     if rankings is not None:
         rankings = validate_rankings(rankings, design=design)
         sources = design.sources() if design is not None else structure_sources(rankings)
-        summary["reference"] = _reference(rankings, reference)
+        summary["reference"] = _reference(
+            rankings, reference, planned_reference, deviations if plan["plan"]["written"] else None
+        )
         summary["ranking"] = {
             structure: structure_summary(
                 rankings,
@@ -110,8 +133,9 @@ def analyze(
     summary["pathology"] = recognition_summary(pathology, seed, order) if pathology is not None else None
     summary["rating"] = None
     if ratings is not None:
+        rating_adjust = (plan["plan"].get("rating") or {}).get("correction", adjust)
         summary["rating"] = (
-            rating_summary(ratings, source_order(ratings["source"], order), adjust, draws, seed)
+            rating_summary(ratings, source_order(ratings["source"], order), rating_adjust, draws, seed)
             if len(ratings)
             else {"n_ratings": 0, "note": NO_RATINGS}
         )
@@ -124,6 +148,7 @@ def analyze(
         )
     summary["readers"] = readers_summary(readers) if readers is not None else None
     summary["reading_time"] = _records(reading_times(rankings, pathology, order, ratings, discrimination))
+    summary["plan"] = apply_plan(summary, plan, deviations)
     return summary
 
 
@@ -239,11 +264,22 @@ def _posthoc(ranks: pd.DataFrame, method: str) -> dict:
     return {"posthoc": _records(pairwise_posthoc(ranks, method))}
 
 
-def _reference(rankings: pd.DataFrame, reference: str | None) -> str | None:
-    """The reference source: as asked (it must be ranked in every structure), else "real" when ranked, else None."""
+def _reference(
+    rankings: pd.DataFrame,
+    reference: str | None,
+    planned: str | None = DEFAULT_REFERENCE,
+    deviations: list | None = None,
+) -> str | None:
+    """The reference source: as asked (it must be ranked in every structure), else the plan's when ranked in every
+    structure (a deviation when not), else None."""
     per_structure = rankings.groupby("structure")["source"].agg(set)
     if reference is None:
-        return DEFAULT_REFERENCE if all(DEFAULT_REFERENCE in s for s in per_structure) else None
+        if planned is not None and not all(planned in s for s in per_structure):
+            (deviations if deviations is not None else []).append(
+                f"the plan's reference {planned!r} is not ranked in every structure, so none was used"
+            )
+            return None
+        return planned
     for structure, sources in per_structure.items():
         if reference not in sources:
             raise StudyError(
