@@ -73,9 +73,12 @@ def interim_endpoints(study: Study, look: ResultsLook) -> list[dict[str, Any]]:
     fractions = [row.fraction for row in first_views(study) if row.look <= look.look]
     rows = []
     for row in look.summary["plan"]["endpoints"]:
-        if row["role"] != "primary" or not plan[row["task"]]["interim"] or row["p_adjusted"] is None:
+        if row["role"] != "primary" or not plan[row["task"]]["interim"] or row["test"] == "accuracy":
             continue
         alpha = look_alpha(plan, row["task"], fractions)
+        if row["p_adjusted"] is None:
+            rows.append({**row, "alpha": alpha, "decision": f"not computed: {row['why']}"})
+            continue
         crossed = row["p_adjusted"] <= alpha
         rows.append({**row, "alpha": alpha, "decision": "boundary crossed" if crossed else "continue"})
     return rows
