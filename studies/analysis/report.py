@@ -33,6 +33,9 @@ def report_markdown(summary: dict, title: str = "Reader study") -> str:
     parts, reference = [f"# {title}: results", ""], summary.get("reference")
     if summary.get("plan"):
         parts += plan_section(summary["plan"])
+    checks = summary.get("data_checks") or {}
+    if checks.get("reader_merges") or checks.get("notes"):
+        parts += ["## The data", "", *[f"- {line}." for line in checks["reader_merges"] + checks["notes"]], ""]
     if summary.get("readers"):
         parts += [readers_paragraph(summary["readers"]), ""]
     if summary.get("reading_time"):

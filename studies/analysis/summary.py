@@ -11,6 +11,13 @@ from studies.analysis.crossed import crossed_test
 from studies.analysis.design import Design
 from studies.analysis.discrimination import discrimination_summary
 from studies.analysis.endpoints import apply_plan, default_document
+from studies.analysis.export_checks import (
+    FILES,
+    check_one_study,
+    normalise_readers,
+    reconcile_readers,
+    single_reader_sets,
+)
 from studies.analysis.friedman import friedman_test
 from studies.analysis.kendall import reader_agreement
 from studies.analysis.pairwise import check_posthoc, pairwise_posthoc, pairwise_wilcoxon
@@ -69,18 +76,37 @@ def analyze(
     seed / draws: of the Monte Carlo permutations (used only where full enumeration is too large) and bootstraps.
     plan: the plan document (`studies.analysis.endpoints`); None: the documented defaults for the tasks given.
     """
-    tables = {"ranking": rankings, "recognition": pathology, "rating": ratings, "discrimination": discrimination}
-    given = {task: table for task, table in tables.items() if table is not None}
-    sources = {str(s) for table in given.values() if "source" in table.columns for s in table["source"]}
+    answers = {"rankings": rankings, "recognition": pathology, "rating": ratings, "discrimination": discrimination}
+    check_one_study(answers)
+    answers, readers, merges = normalise_readers(answers, readers)
+    validators = {
+        "rankings": validate_rankings,
+        "recognition": validate_pathology,
+        "rating": validate_ratings,
+        "discrimination": validate_discrimination,
+    }
+    answers = {
+        task: None if table is None else validators[task](table, design=design) for task, table in answers.items()
+    }
+    notes = []
+    if readers is not None:
+        readers = validate_readers(readers)
+        for task, table in answers.items():
+            if table is not None:
+                check_reader_ids(table, readers, FILES[task], "readers.csv")
+        answers, notes = reconcile_readers(answers, readers)
+    rankings, pathology, ratings, discrimination = answers.values()
+    given = {("ranking" if task == "rankings" else task): t for task, t in answers.items() if t is not None}
+    sources = {str(s) for table in given.values() for s in table["source"]}
     plan = plan or default_document(tuple(given), sources)
     deviations = []
     ranking_plan = plan["plan"].get("ranking") or {}
-    for name, given, planned in (
+    for name, asked, planned in (
         ("correction", adjust, ranking_plan.get("correction")),
         ("family", family, ranking_plan.get("family")),
     ):
-        if given is not None and planned is not None and given != planned:
-            deviations.append(f"{name} {given!r} was asked for at analysis time; the plan says {planned!r}")
+        if asked is not None and planned is not None and asked != planned:
+            deviations.append(f"{name} {asked!r} was asked for at analysis time; the plan says {planned!r}")
     adjust = check_method(adjust or ranking_plan.get("correction") or plan["plan"]["correction"])
     family = check_family(family or ranking_plan.get("family") or plan["plan"]["family"])
     planned_reference = ranking_plan.get("reference", plan["plan"]["reference"])
@@ -94,8 +120,8 @@ def analyze(
         "adjustment": {"method": adjust, "family": family},
         "ranking": {},
     }
-    if rankings is not None:
-        rankings = validate_rankings(rankings, design=design)
+    if rankings is not None and len(rankings):
+        notes += single_reader_sets(rankings)
         sources = design.sources() if design is not None else structure_sources(rankings)
         summary["reference"] = _reference(
             rankings, reference, planned_reference, deviations if plan["plan"]["written"] else None
@@ -113,22 +139,6 @@ def analyze(
             for structure in rankings["structure"].unique()
         }
         adjust_pairs(summary["ranking"], family, adjust)
-    if pathology is not None:
-        pathology = validate_pathology(pathology, design=design)
-    if ratings is not None:
-        ratings = validate_ratings(ratings, design=design)
-    if discrimination is not None:
-        discrimination = validate_discrimination(discrimination, design=design)
-    if readers is not None:
-        readers = validate_readers(readers)
-        for table, name in (
-            (rankings, "rankings.csv"),
-            (pathology, "pathology.csv"),
-            (ratings, "ratings.csv"),
-            (discrimination, "discrimination.csv"),
-        ):
-            if table is not None:
-                check_reader_ids(table, readers, name, "readers.csv")
     order = summary["reference"]
     summary["pathology"] = recognition_summary(pathology, seed, order) if pathology is not None else None
     summary["rating"] = None
@@ -149,6 +159,7 @@ def analyze(
     summary["readers"] = readers_summary(readers) if readers is not None else None
     summary["reading_time"] = _records(reading_times(rankings, pathology, order, ratings, discrimination))
     summary["plan"] = apply_plan(summary, plan, deviations)
+    summary["data_checks"] = {"reader_merges": merges, "notes": notes}
     return summary
 
 
