@@ -21,9 +21,10 @@ from studies.analysis.crossed import generalising_p, units_needed
 from studies.analysis.friedman import friedman_p, friedman_statistic
 from studies.analysis.pairwise import wilcoxon_p
 from studies.analysis.permutation import DRAWS, pair_test
+from studies.analysis.plan import DEFAULT_ALPHA
 from studies.errors import StudyError
 
-ALPHA = 0.05
+ALPHA = DEFAULT_ALPHA
 GOAL = 0.8
 PLAN_READERS = (3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30)
 """Reader counts `studies power` searches for the generalising test's plan (with the planned count)."""

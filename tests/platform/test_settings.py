@@ -76,3 +76,27 @@ def test_the_site_starts_without_collected_static_files_and_creates_no_folder_fo
     )
     assert result.returncode == 0 and result.stderr == "", result.stderr
     assert not static_root.exists() and not (tmp_path / "read-only").exists()
+
+
+def _example_environment(tmp_path) -> dict[str, str]:
+    """deploy/platform.env.example as an app host reads it, with this test's data folder and static root."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_", "DATABASE_", "PLATFORM_"))}
+    for line in (REPO / "deploy" / "platform.env.example").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            env[name] = value
+    env.update(PLATFORM_DATA_DIR=str(tmp_path / "data"), DJANGO_STATIC_ROOT=str(tmp_path / "static"))
+    return env
+
+
+@pytest.mark.slow
+def test_the_deployment_environment_passes_the_deployment_check(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=REPO,
+        env=_example_environment(tmp_path),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
