@@ -147,11 +147,10 @@ def min_f(ranks: np.ndarray, seen: np.ndarray | None = None) -> dict[str, np.nda
     }
 
 
-def smallest_p(units: int, k: int, exact_limit: int = EXACT_LIMIT, draws: int = DRAWS) -> float:
-    """The smallest p a permutation test over `units` sets (or readers) can give: 1 / (k!)^(n−1) when exact,
-    1 / (draws + 1) else."""
-    exact, _ = permutation_plan(units, k, exact_limit)
-    return 1 / math.factorial(k) ** (units - 1) if exact else 1 / (draws + 1)
+def smallest_p(units: int, k: int) -> float:
+    """The smallest p the exact permutation test over `units` sets (or readers) of k sources can give,
+    1 / (k!)^(n−1): what the design allows, whether the analysis enumerates or draws."""
+    return 1 / math.factorial(k) ** (units - 1)
 
 
 def units_needed(k: int, alpha: float) -> int:
