@@ -284,6 +284,7 @@ def study_document(
             "position": discrimination.position,
             "window": discrimination.window,
         },
+        "analysis": manifest.analysis,
     }
 
 

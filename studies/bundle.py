@@ -9,6 +9,7 @@ from typing import Any
 from contracts.digests import file_sha256
 from contracts.study_format import FORMAT, MEDIA_DIR, NAME_PATTERN, STUDY_FILE, VOLUMES_DIR
 from contracts.windows import RECOGNITION_WINDOW, WINDOWS
+from studies.analysis.plan import resolve_plan
 from studies.errors import StudyError
 from studies.manifest import DISCRIMINATION_POSITIONS, RATING_POSITIONS, SCALE_RANGE
 
@@ -116,6 +117,23 @@ def _check_study(study: Any, path: Path) -> None:
     ids = [volume["id"] for volume in volumes]
     _require(len(set(ids)) == len(ids), path, "volumes", "two volumes share an id")
     _check_tasks(study, names, path)
+    study_plan(study, path)
+
+
+def study_tasks(study: dict[str, Any]) -> tuple[str, ...]:
+    """The task kinds a study.json defines, in the plan's order."""
+    return tuple(task for task in ("ranking", "recognition", "rating", "discrimination") if study.get(task))
+
+
+def study_plan(study: dict[str, Any], path: Path) -> dict[str, Any]:
+    """study.json's analysis plan, checked; the documented defaults for a bundle built before plans existed."""
+    plan = study.get("analysis")
+    _require(plan is None or isinstance(plan, dict), path, "analysis", "must be an object or absent")
+
+    def fail(where: str, problem: str) -> StudyError:
+        return StudyError(f"{path}: analysis {where}: {problem}")
+
+    return resolve_plan(plan, study_tasks(study), {volume["source"] for volume in study["volumes"]}, fail)
 
 
 def _check_served_values(study: dict[str, Any], path: Path) -> None:

@@ -11,6 +11,7 @@ from contracts.study_format import DEFAULT_OPTIONS, VIDEO_TYPES, slugify
 from contracts.toml_file import TomlFile
 from contracts.volumes import HU_CLIP
 from contracts.windows import RECOGNITION_WINDOW, WINDOWS, default_window
+from studies.analysis.plan import resolve_plan
 from studies.errors import StudyError
 from studies.normalise import MAX_SERVED_VOXELS
 
@@ -35,7 +36,7 @@ RECOGNITION_KEYS = {"volumes", "options", "window"}
 RANKING_KEYS = {"structure", "volumes", "window"}
 RATING_KEYS = {"volumes", "scale", "question", "labels", "position", "window"}
 DISCRIMINATION_KEYS = {"volumes", "question", "real_sources", "position", "window"}
-TOP_KEYS = {"study", "volume", "recognition", "ranking", "rating", "discrimination"}
+TOP_KEYS = {"study", "volume", "recognition", "ranking", "rating", "discrimination", "analysis"}
 RATING_POSITIONS = ("shuffled", "first", "last")
 """Where rating tasks go in a reader's plan: shuffled among the other single-scan tasks, before or after all others."""
 DISCRIMINATION_POSITIONS = ("last", "shuffled")
@@ -130,6 +131,7 @@ class Manifest:
     dither: bool
     clip: tuple[int, int]
     allow_crop: bool
+    analysis: dict[str, Any]
 
 
 class _Checker(TomlFile):
@@ -178,6 +180,12 @@ def read_manifest(path: Path) -> Manifest:
             "[study]", f"'seed' must be an integer, not {seed!r}" if "seed" in study else "missing key 'seed'"
         )
     volumes = _read_volumes(raw.get("volume"), folder, check)
+    tasks = {
+        "ranking": raw.get("ranking"),
+        "recognition": raw.get("recognition"),
+        "rating": raw.get("rating"),
+        "discrimination": raw.get("discrimination"),
+    }
     return Manifest(
         path=path,
         title=title,
@@ -198,7 +206,17 @@ def read_manifest(path: Path) -> Manifest:
         dither=check.flag(study, "dither", "[study]", True),
         clip=_read_clip(study, check),
         allow_crop=check.flag(study, "allow_crop", "[study]", False),
+        analysis=_read_analysis(raw.get("analysis"), tuple(t for t, v in tasks.items() if v), volumes, check),
     )
+
+
+def _read_analysis(
+    table: Any, tasks: tuple[str, ...], volumes: tuple[VolumeEntry, ...], check: _Checker
+) -> dict[str, Any]:
+    """[analysis] and its per-task tables, resolved over the documented defaults (`studies.analysis.plan`)."""
+    if table is not None and (not isinstance(table, dict) or "written" in table):
+        raise check.fail("[analysis]", "must be a table of alpha, primary, correction, ... (see the README)")
+    return resolve_plan(table, tasks, {volume.source for volume in volumes}, check.fail)
 
 
 def _read_shape(study: dict[str, Any], check: _Checker) -> tuple[int, int, int] | None:

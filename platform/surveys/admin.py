@@ -16,7 +16,9 @@ from surveys.models import (
     RatingAnswer,
     Reader,
     RecognitionAnswer,
+    ResultsLook,
     Study,
+    set_status,
     with_answers,
 )
 
@@ -42,6 +44,10 @@ class StudyAdmin(admin.ModelAdmin):
         "options",
         "design",
         "bundle_digest",
+        "plan",
+        "plan_sha256",
+        "plan_frozen_at",
+        "closed_at",
         "video",
         "created_at",
         "progress_link",
@@ -72,13 +78,13 @@ class StudyAdmin(admin.ModelAdmin):
         """The staff results page: the analysis of the answers so far."""
         return format_html('<a href="{}">results so far</a>', reverse("surveys:results", args=[study.slug]))
 
-    @admin.action(description="Open the selected studies to their readers")
+    @admin.action(description="Open the selected studies to their readers (freezes each analysis plan)")
     def open_studies(self, request, queryset) -> None:
-        self.message_user(request, f"{queryset.update(status=Study.OPEN)} study(ies) opened.")
+        self.message_user(request, f"{set_status(queryset, Study.OPEN)} study(ies) opened.")
 
-    @admin.action(description="Close the selected studies")
+    @admin.action(description="Close the selected studies (unlocks their results)")
     def close_studies(self, request, queryset) -> None:
-        self.message_user(request, f"{queryset.update(status=Study.CLOSED)} study(ies) closed.")
+        self.message_user(request, f"{set_status(queryset, Study.CLOSED)} study(ies) closed.")
 
     @admin.action(description="Invite one new reader to each selected study (shows the link once)")
     def invite_one_reader(self, request, queryset) -> None:
@@ -203,3 +209,12 @@ class AnswerChangeAdmin(ReadOnlyAdmin):
 
     list_display = ["changed_at", "reader", "task", "value"]
     list_filter = ["reader__study"]
+
+
+@admin.register(ResultsLook)
+class ResultsLookAdmin(ReadOnlyAdmin):
+    """Who looked at which study's results, when, and what they were shown (read-only)."""
+
+    list_display = ["at", "study", "user", "what", "shown", "look", "fraction", "finished"]
+    list_filter = ["study", "shown"]
+    exclude = ["summary"]

@@ -19,7 +19,7 @@ from django.db import transaction
 
 from contracts.study_format import STUDY_FILE, VIDEO_TYPES
 from studies.audit import audit_bundle
-from studies.bundle import load_study
+from studies.bundle import load_study, study_plan
 from studies.delivery import write_served
 from studies.errors import StudyError
 from surveys.models import DiscriminationItem, RankingSet, RatingItem, RecognitionItem, Study, Volume
@@ -154,6 +154,7 @@ def _create_rows(spec: dict[str, Any], digest: str, raw_sizes: dict[str, int]) -
             "discrimination": spec.get("discrimination"),
         },
         bundle_digest=digest,
+        plan=study_plan(spec, Path(STUDY_FILE)),
     )
     volumes = {}
     for entry in spec["volumes"]:

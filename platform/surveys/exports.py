@@ -4,10 +4,12 @@ columns fixed by the contract, text cells neutralised against spreadsheet formul
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Any, Iterator
 
 from studies.analysis.design import DESIGN_COLUMNS
+from studies.analysis.endpoints import PLAN_FILE, plan_document
 from studies.analysis.spreadsheet import neutralise_row
 from studies.analysis.tables import STATUSES
 from surveys.models import (
@@ -16,6 +18,7 @@ from surveys.models import (
     RatingAnswer,
     Reader,
     RecognitionAnswer,
+    ResultsLook,
     Study,
     with_answers,
 )
@@ -41,7 +44,7 @@ COLUMNS = {
 }
 
 
-def _iso(moment) -> str:
+def iso(moment) -> str:
     """ISO 8601 UTC with a Z, or '' when unset."""
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else ""
 
@@ -149,8 +152,8 @@ def reader_rows(study: Study) -> Iterator[list]:
             reader.label,
             years,
             reader.level,
-            _iso(reader.started_at),
-            _iso(reader.finished_at),
+            iso(reader.started_at),
+            iso(reader.finished_at),
             round(reader.seconds_spent() / 60, 3),
             reader_status(reader),
         ]
@@ -190,8 +193,48 @@ def write_export(kind: str, study: Study, stream: IO[str]) -> int:
     return count
 
 
+def first_views(study: Study) -> list[ResultsLook]:
+    """The first view of each interim look taken, in look order: the analyses frozen at those looks."""
+    rows = ResultsLook.objects.filter(study=study, shown=ResultsLook.INTERIM, summary__isnull=False).order_by("at")
+    first: dict[int, ResultsLook] = {}
+    for row in rows:
+        first.setdefault(row.look, row)
+    return [first[look] for look in sorted(first)]
+
+
+def looks_taken(study: Study) -> list[dict[str, Any]]:
+    """plan.json's `looks`: each interim look taken (number, fraction, finished readers, when, by whom)."""
+    return [
+        {
+            "look": row.look,
+            "fraction": row.fraction,
+            "finished": row.finished,
+            "at": iso(row.at),
+            "by": row.user.get_username() if row.user else "",
+        }
+        for row in first_views(study)
+    ]
+
+
+def frozen_plan(study: Study) -> dict[str, Any]:
+    """The plan document the analysis follows and the export ships as plan.json."""
+    return plan_document(
+        study.analysis_plan,
+        "plan.json",
+        study.plan_sha256 or None,
+        iso(study.plan_frozen_at) or None,
+        looks_taken(study),
+    )
+
+
+def plan_json(study: Study) -> str:
+    """plan.json: the frozen analysis plan, its SHA-256, when it was frozen and the interim looks taken."""
+    return json.dumps(frozen_plan(study), indent=2, ensure_ascii=False) + "\n"
+
+
 def write_exports(study: Study, folder: Path) -> dict[str, int]:
-    """All the exports into `folder` (written to temporary names, then renamed); rows per file."""
+    """All the exports into `folder` (written to temporary names, then renamed), plan.json beside them; rows per
+    CSV file."""
     folder.mkdir(parents=True, exist_ok=True)
     counts = {}
     for kind in COLUMNS:
@@ -199,4 +242,7 @@ def write_exports(study: Study, folder: Path) -> dict[str, int]:
         with partial.open("w", encoding="utf-8", newline="") as stream:
             counts[kind] = write_export(kind, study, stream)
         partial.replace(folder / f"{kind}.csv")
+    partial = folder / f".{PLAN_FILE}.partial"
+    partial.write_text(plan_json(study), encoding="utf-8")
+    partial.replace(folder / PLAN_FILE)
     return counts

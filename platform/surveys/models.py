@@ -10,6 +10,7 @@ from django.db import models
 from django.utils import timezone
 
 from contracts.windows import RECOGNITION_WINDOW, WINDOWS
+from studies.analysis.plan import TESTS, plan_digest, resolve_plan
 from studies.delivery import SUFFIXES
 
 REAL, SYNTHETIC = "real", "synthetic"
@@ -56,6 +57,10 @@ class Study(models.Model):
     design = models.JSONField(help_text="seed, recognition and ranking of study.json: the input of the reader plans.")
     bundle_digest = models.CharField(max_length=64, help_text="SHA-256 of the imported study.json.")
     created_at = models.DateTimeField(default=timezone.now)
+    plan = models.JSONField(default=dict, blank=True, help_text="The analysis plan of study.json (resolved).")
+    plan_sha256 = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the plan when it was frozen.")
+    plan_frozen_at = models.DateTimeField(null=True, blank=True, help_text="When the study opened and froze it.")
+    closed_at = models.DateTimeField(null=True, blank=True, help_text="When the study last closed.")
 
     class Meta:
         verbose_name_plural = "studies"
@@ -63,6 +68,39 @@ class Study(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def save(self, *args, **kwargs) -> None:
+        """Freeze the plan when the study opens and refuse to change it once an answer exists (the pre-registered
+        analysis cannot follow the data); closing records when."""
+        stored = Study.objects.filter(pk=self.pk).values("plan").first() if self.pk else None
+        if stored is not None and stored["plan"] != self.plan:
+            if self.has_answers():
+                raise ValidationError("The analysis plan is frozen: this study has answers, so it cannot change.")
+            self.plan_frozen_at = None
+        if self.status == self.OPEN and self.plan_frozen_at is None:
+            self.plan_sha256, self.plan_frozen_at = plan_digest(self.analysis_plan), timezone.now()
+        if self.status == self.CLOSED and self.closed_at is None:
+            self.closed_at = timezone.now()
+        if self.status == self.OPEN:
+            self.closed_at = None
+        super().save(*args, **kwargs)
+
+    def has_answers(self) -> bool:
+        """Whether any reader has saved any answer."""
+        answers = (RecognitionAnswer, RankingAnswer, RatingAnswer, DiscriminationAnswer)
+        return any(model.objects.filter(reader__study=self).exists() for model in answers)
+
+    @property
+    def analysis_plan(self) -> dict[str, Any]:
+        """The resolved plan (studies imported before plans: the documented defaults for their tasks)."""
+        if self.plan:
+            return self.plan
+        tasks = tuple(task for task in TESTS if self.design.get(task))
+
+        def fail(where: str, problem: str) -> ValidationError:
+            return ValidationError(f"{self.slug}: analysis {where}: {problem}")
+
+        return resolve_plan(None, tasks, set(self.volumes.values_list("source", flat=True)), fail)
 
     @property
     def data_dir(self):
@@ -83,6 +121,16 @@ class Study(models.Model):
     def discrimination(self) -> dict[str, Any] | None:
         """study.json's discrimination definition (volumes, question, real_sources, position, window), or None."""
         return self.design.get("discrimination")
+
+
+def set_status(studies: models.QuerySet, status: str) -> int:
+    """Open or close each study through its save(), which freezes the plan or records the closing; the count."""
+    count = 0
+    for study in studies:
+        study.status = status
+        study.save()
+        count += 1
+    return count
 
 
 class Volume(models.Model):
@@ -376,6 +424,27 @@ class DiscriminationAnswer(Answer):
     def is_correct(self) -> bool:
         """The judgement matches the truth."""
         return self.answer == self.item.truth
+
+
+class ResultsLook(models.Model):
+    """Audit trail of the results: who looked at a study's results page or downloaded them, when, and what they were
+    shown (progress only, an interim look with its frozen analysis, or the final results after close)."""
+
+    PROGRESS, INTERIM, FINAL = "progress", "interim", "final"
+    SHOWN = [(PROGRESS, "progress only"), (INTERIM, "interim look"), (FINAL, "final results")]
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="results_looks")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    what = models.CharField(max_length=20, help_text="The page or the download (page, zip).")
+    shown = models.CharField(max_length=10, choices=SHOWN)
+    look = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Interim look number (1-based).")
+    fraction = models.FloatField(null=True, blank=True, help_text="Information fraction: finished / planned readers.")
+    finished = models.PositiveIntegerField(default=0, help_text="Finished readers at that moment.")
+    summary = models.JSONField(null=True, blank=True, help_text="The interim analysis, frozen at its first view.")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at"]
 
 
 class AnswerChange(models.Model):

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 import pandas as pd
 
 from studies.analysis.design import validate_design
+from studies.analysis.endpoints import PLAN_FILE
 from studies.analysis.notes import notes
 from studies.analysis.results import result_plots, result_tables, write_results
 from studies.analysis.summary import analyze
 from studies.analysis.tables import validate_pathology
 from studies.errors import StudyError
-from surveys.exports import COLUMNS, ROWS, write_export
+from surveys.exports import COLUMNS, ROWS, frozen_plan, plan_json, write_export
 from surveys.models import Study
 
 NO_ANSWERS = "No answers yet: results appear once a reader has answered a task."
@@ -47,8 +48,8 @@ def export_table(study: Study, kind: str) -> pd.DataFrame:
 
 
 def live_analysis(study: Study) -> LiveAnalysis:
-    """Analyse the answers so far as the command line would their export with its design.csv; an early or odd state
-    gives a problem."""
+    """Analyse the answers so far as the command line would their export with its design.csv and plan.json; an early
+    or odd state gives a problem."""
     answers = {kind: export_table(study, kind) for kind in ("rankings", "pathology", "ratings", "discrimination")}
     if all(table.empty for table in answers.values()):
         return LiveAnalysis(problem=NO_ANSWERS)
@@ -63,6 +64,7 @@ def live_analysis(study: Study) -> LiveAnalysis:
             design=design,
             ratings=given["ratings"],
             discrimination=given["discrimination"],
+            plan=frozen_plan(study),
         )
     except StudyError as error:
         return LiveAnalysis(problem=f"The answers so far cannot be analysed: {error}")
@@ -107,7 +109,7 @@ def plot_uris(summary: dict) -> dict[str, str]:
 
 def analysis_zip(study: Study, analysis: LiveAnalysis) -> bytes:
     """A zip of what `write_results` writes (summary.json, tables, report.md, plots) and the exports, design.csv
-    included, under export/."""
+    included, and plan.json under export/."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive, tempfile.TemporaryDirectory() as folder:
         for path in write_results(analysis.summary, folder, analysis.notes, study.title):
@@ -116,6 +118,7 @@ def analysis_zip(study: Study, analysis: LiveAnalysis) -> bytes:
             text = io.StringIO()
             write_export(kind, study, text)
             archive.writestr(f"export/{kind}.csv", text.getvalue())
+        archive.writestr(f"export/{PLAN_FILE}", plan_json(study))
     return buffer.getvalue()
 
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("r/<str:token>/scan/<slug:name>.nii", volumes.volume, name="volume"),
     path("r/<str:token>/media/<str:name>", volumes.video, name="video"),
     path("staff/studies/<slug:slug>/exports/", staff.exports, name="exports"),
+    path("staff/studies/<slug:slug>/exports/plan.json", staff.export_plan, name="export_plan"),
     path("staff/studies/<slug:slug>/exports/<slug:kind>.csv", staff.export_csv, name="export_csv"),
     path("staff/studies/<slug:slug>/progress/", staff.progress, name="progress"),
     path("staff/studies/<slug:slug>/results/", staff.results, name="results"),

@@ -6,7 +6,7 @@ import numpy as np
 
 from studies.errors import StudyError
 
-METHODS = ("bonferroni", "holm")
+METHODS = ("bonferroni", "holm", "none")
 FAMILIES = ("structure", "all")
 
 
@@ -17,11 +17,14 @@ def adjust_p(p: np.ndarray, method: str = "bonferroni") -> np.ndarray:
     Holm (1979), step-down: with :math:`p_{(1)} \le \dots \le p_{(m)}`,
     :math:`\tilde p_{(i)} = \max_{j \le i} \min(1, (m - j + 1) p_{(j)})`.
     Both equal statsmodels' `multipletests(method=...)` row by row. NaN (no test possible) stays NaN and counts in m.
+    "none" (a plan that corrects nothing) returns the p-values as they are.
     """
     check_method(method)
     p = np.asarray(p, dtype=float)
     m = p.shape[-1]
     if m == 0:
+        return p.copy()
+    if method == "none":
         return p.copy()
     if method == "bonferroni":
         return np.minimum(1.0, p * m)

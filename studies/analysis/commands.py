@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from contracts.study_format import STUDY_FILE
 from studies.analysis.adjust import FAMILIES, METHODS
 from studies.analysis.blocks import BLOCKINGS
-from studies.analysis.design import design_from_study
+from studies.analysis.design import DESIGN_FILE, design_from_study
+from studies.analysis.endpoints import PLAN_FILE, plan_document, read_plan
 from studies.analysis.notes import notes
 from studies.analysis.pairwise import POSTHOCS
 from studies.analysis.pilot import estimate_from_pilot
@@ -19,16 +21,20 @@ from studies.analysis.power import (
     ALPHA,
     CROSSED,
     GOAL,
+    PLAN_READERS,
     SCAN_LEVEL,
     Design,
+    cheapest_plan,
     default_effects,
     effects_from_mean_ranks,
+    generalising_grid,
     parse_effects,
+    plan_rationale,
     power_curve,
     sets_curve,
     smallest_count,
 )
-from studies.analysis.report import discrimination_line, rating_line
+from studies.analysis.report import discrimination_line, plan_line, rating_line
 from studies.analysis.results import write_results
 from studies.analysis.summary import analyze
 from studies.analysis.tables import (
@@ -39,12 +45,16 @@ from studies.analysis.tables import (
     read_ratings,
     read_readers,
 )
+from studies.bundle import load_study, study_plan
 from studies.cli import Command
 from studies.errors import StudyError
 
 
 def _analyze_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `analyze`."""
+    parser.add_argument(
+        "--export", type=Path, help="an export folder: its answer CSVs, readers.csv, design.csv and plan.json"
+    )
     parser.add_argument("--rankings", type=Path, help="rankings.csv exported by the platform")
     parser.add_argument("--pathology", type=Path, help="pathology.csv (recognition answers)")
     parser.add_argument("--ratings", type=Path, help="ratings.csv (realism ratings)")
@@ -62,22 +72,74 @@ def _analyze_arguments(parser: argparse.ArgumentParser) -> None:
     design.add_argument("--design", type=Path, help="design.csv exported with the answers: answers must fit it")
     design.add_argument("--study", type=Path, help="the bundle's study.json (or its folder), as the design")
     parser.add_argument(
+        "--plan",
+        type=Path,
+        help="plan.json exported with the answers (default: the one beside them, else study.json's with --study, "
+        "else the documented defaults)",
+    )
+    parser.add_argument(
         "--family",
         choices=FAMILIES,
-        default="structure",
-        help="pairs corrected together: each structure's, or all structures' pairs",
+        help="pairs corrected together: each structure's, or all structures' pairs (default: the plan's; another "
+        "is a deviation the report names)",
     )
-    parser.add_argument("--adjust", choices=METHODS, default="bonferroni", help="multiple-comparison adjustment")
+    parser.add_argument(
+        "--adjust", choices=METHODS, help="multiple-comparison adjustment (default: the plan's correction)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of Monte Carlo permutations and bootstraps")
     parser.add_argument("--title", default="Reader study", help="heading of report.md")
     parser.add_argument("--out", required=True, type=Path, help="folder for summary.json, tables, report.md, plots")
 
 
+EXPORT_FILES = {
+    "rankings": "rankings.csv",
+    "pathology": "pathology.csv",
+    "ratings": "ratings.csv",
+    "discrimination": "discrimination.csv",
+    "readers": "readers.csv",
+}
+
+
+def _export_files(args: argparse.Namespace) -> Path | None:
+    """Fill the file options from --export (those given stay); the folder whose design.csv and plan.json count."""
+    if args.export is not None:
+        if not args.export.is_dir():
+            raise StudyError(f"{args.export}: not a folder (--export takes the folder the platform exported)")
+        for option, name in EXPORT_FILES.items():
+            if getattr(args, option) is None and (args.export / name).is_file():
+                setattr(args, option, args.export / name)
+        return args.export
+    given = [getattr(args, option) for option in EXPORT_FILES if getattr(args, option) is not None]
+    return given[0].parent if given else None
+
+
+def _plan(args: argparse.Namespace, folder: Path | None, design) -> dict | None:
+    """The plan document: --plan, plan.json beside the answers, study.json's plan with --study, else None."""
+    sources = set(design.rows["source"]) if design is not None else None
+    path = args.plan or (folder / PLAN_FILE if folder is not None and (folder / PLAN_FILE).is_file() else None)
+    if path is not None:
+        return read_plan(path, sources)
+    if args.study:
+        study_file = args.study if args.study.is_file() else args.study / STUDY_FILE
+        return plan_document(study_plan(load_study(study_file.parent, verify_files=False), study_file), "study.json")
+    return None
+
+
 def _analyze(args: argparse.Namespace) -> int:
     """Read, analyse, write; print what was written."""
+    folder = _export_files(args)
     if not any((args.rankings, args.pathology, args.ratings, args.discrimination)):
-        raise StudyError("give at least one of --rankings, --pathology, --ratings, --discrimination")
-    design = read_design(args.design) if args.design else design_from_study(args.study) if args.study else None
+        raise StudyError("give at least one of --rankings, --pathology, --ratings, --discrimination (or --export)")
+    shipped = folder / DESIGN_FILE if folder is not None else None
+    design = (
+        read_design(args.design)
+        if args.design
+        else design_from_study(args.study)
+        if args.study
+        else read_design(shipped)
+        if shipped is not None and shipped.is_file()
+        else None
+    )
     rankings = read_rankings(args.rankings, design) if args.rankings else None
     pathology = read_pathology(args.pathology, design) if args.pathology else None
     ratings = read_ratings(args.ratings, design) if args.ratings else None
@@ -96,7 +158,9 @@ def _analyze(args: argparse.Namespace) -> int:
         seed=args.seed,
         ratings=ratings,
         discrimination=discrimination,
+        plan=_plan(args, folder, design),
     )
+    print(plan_line(summary["plan"]))
     written = write_results(summary, args.out, notes(pathology, ratings, discrimination), args.title)
     for structure, result in summary["ranking"].items():
         f = result["friedman"]
@@ -140,6 +204,12 @@ def _power_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--scan-sd", type=float, default=0.0, help="SD of a scan's own quality, shared by every reader who ranks it"
     )
+    parser.add_argument(
+        "--complete",
+        type=float,
+        default=1.0,
+        help="share of the sets each reader is expected to rank (default 1: every reader ranks every set)",
+    )
     parser.add_argument("--adjust", choices=METHODS, default="bonferroni", help="adjustment of the pairs")
     parser.add_argument("--simulations", type=int, default=1000, help="simulated studies per design (default 1000)")
     parser.add_argument("--max-readers", type=int, default=30, help="largest reader count searched (default 30)")
@@ -156,8 +226,10 @@ def _power(args: argparse.Namespace) -> int:
         )
     if args.reader_sd < 0 or args.scan_sd < 0:
         raise StudyError("--reader-sd and --scan-sd must not be negative")
+    if not 0 < args.complete <= 1:
+        raise StudyError(f"--complete must be a share in (0, 1], not {args.complete:g}")
     effects, reader_sd, scan_sd = _effects(args)
-    design = Design(effects, args.readers, args.sets, args.blocks, reader_sd, scan_sd, args.adjust)
+    design = Design(effects, args.readers, args.sets, args.blocks, reader_sd, scan_sd, args.adjust, args.complete)
     counts = list(range(2, max(args.max_readers, args.readers) + 1))
     curve = power_curve(design, counts, args.simulations, args.seed, scan_level=True)
     null = power_curve(design.resized(null=True), [args.readers], args.simulations, args.seed + 1, scan_level=True)
@@ -198,12 +270,20 @@ def _power(args: argparse.Namespace) -> int:
         for name in sets_needed:
             if name not in (SCAN_LEVEL, CROSSED):
                 print(f"  {name}: {sets_text(name)}")
+    plan_readers = sorted({r for r in PLAN_READERS if r <= args.max_readers} | {args.readers})
+    grid = generalising_grid(design, plan_readers, set_counts, args.simulations, args.seed)
+    if not no_effect:
+        plan = cheapest_plan(grid, plan_readers, set_counts)
+        print("rationale: " + plan_rationale(design, plan, plan_readers, set_counts, args.simulations, args.seed))
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame(grid, index=pd.Index(plan_readers, name="readers"), columns=set_counts).to_csv(
+            args.out / "power_plan.csv"
+        )
         pd.DataFrame({"readers": counts, **curve}).to_csv(args.out / "power.csv", index=False)
         pd.DataFrame({"sets": set_counts, **by_sets}).to_csv(args.out / "power_sets.csv", index=False)
         power_plot(curve, counts, args.out / "power.png", GOAL)
-        print(f"wrote power.csv, power_sets.csv and power.png to {args.out}")
+        print(f"wrote power.csv, power_sets.csv, power_plan.csv (readers × sets) and power.png to {args.out}")
     return 0
 
 
@@ -268,7 +348,8 @@ COMMANDS: dict[str, Command] = {
         description="How likely each test (pooled Friedman and Wilcoxon pairs; scan-level permutation tests; the "
         "crossed readers × scans quasi-F test) "
         "reaches p ≤ 0.05 with this many readers and sets, under a latent-quality model with reader preference and "
-        "shared scan quality; each test's type-I error at no effect; the readers and sets needed for 80 %.",
+        "shared scan quality; each test's type-I error at no effect; the readers and sets needed for 80 %, and for "
+        "the generalising test the cheapest readers × sets design, as a sentence a plan's rationale can quote.",
         add_arguments=_power_arguments,
         run=_power,
     ),

@@ -15,6 +15,7 @@ from contracts.study_format import STUDY_FILE
 from studies.bundle import load_study
 from studies.errors import StudyError
 
+DESIGN_FILE = "design.csv"
 DESIGN_COLUMNS = ("task", "structure", "set", "volume", "source", "truth")
 TASKS = ("recognition", "ranking", "rating", "discrimination")
 TRUTHS = ("real", "synthetic")

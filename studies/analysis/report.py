@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from studies.analysis.endpoints import WHAT
 from studies.analysis.kendall import interpret_w
+from studies.analysis.plan import DEFAULT_ALPHA
 from studies.analysis.sources import by_source_order, in_pair_order, source_order
 
-ALPHA = 0.05
 FEW_READERS = 5
 """Below this many readers the report warns that the AUC test ran slightly liberal in simulation."""
 
@@ -17,13 +18,24 @@ def format_p(p: float) -> str:
     return f"p = {p:.3f}".replace("0.", ".", 1) if p < 1 else "p = 1.000"
 
 
-METHODS = {"bonferroni": "Bonferroni", "holm": "Holm"}
+METHODS = {"bonferroni": "Bonferroni", "holm": "Holm", "none": "no"}
+TASK_WORDS = {
+    "ranking": "ranking",
+    "recognition": "recognition",
+    "rating": "realism rating",
+    "discrimination": "real or synthetic",
+}
 
 
 def report_markdown(summary: dict, title: str = "Reader study") -> str:
     """The whole report: readers, reading time, recognition, then one paragraph per ranked structure; sources always
     in `source_order`."""
     parts, reference = [f"# {title}: results", ""], summary.get("reference")
+    if summary.get("plan"):
+        parts += plan_section(summary["plan"])
+    checks = summary.get("data_checks") or {}
+    if checks.get("reader_merges") or checks.get("notes"):
+        parts += ["## The data", "", *[f"- {line}." for line in checks["reader_merges"] + checks["notes"]], ""]
     if summary.get("readers"):
         parts += [readers_paragraph(summary["readers"]), ""]
     if summary.get("reading_time"):
@@ -31,11 +43,13 @@ def report_markdown(summary: dict, title: str = "Reader study") -> str:
     if summary.get("pathology"):
         parts += ["## Pathology recognition", "", recognition_paragraph(summary["pathology"], reference), ""]
     if summary.get("rating"):
-        parts += ["## Realism rating", "", rating_paragraph(summary["rating"]), ""]
+        parts += ["## Realism rating", "", rating_paragraph(summary["rating"], task_alpha(summary, "rating")), ""]
     if summary.get("discrimination"):
-        parts += ["## Real or synthetic", "", discrimination_paragraph(summary["discrimination"]), ""]
+        alpha = task_alpha(summary, "discrimination")
+        parts += ["## Real or synthetic", "", discrimination_paragraph(summary["discrimination"], alpha), ""]
+    alpha = task_alpha(summary, "ranking")
     if summary["ranking"]:
-        parts += ["## Anatomical feasibility", "", _method_sentence(summary), ""]
+        parts += ["## Anatomical feasibility", "", _method_sentence(summary, alpha), ""]
     adjustment = _adjustment(summary)
     everything = sum(
         len((result.get("scan_level") or {}).get("pairwise", [])) for result in summary["ranking"].values()
@@ -45,16 +59,103 @@ def report_markdown(summary: dict, title: str = "Reader study") -> str:
         parts += [
             f"### {structure}",
             "",
-            structure_paragraph(structure, result, reference, adjustment),
+            structure_paragraph(structure, result, reference, adjustment, alpha),
             "",
         ]
-        scan = scan_level_paragraph(result, adjustment, None if family == "structure" else everything, reference)
+        scan = scan_level_paragraph(result, adjustment, None if family == "structure" else everything, reference, alpha)
         if scan:
             parts += [scan, ""]
     return "\n".join(parts)
 
 
-def rating_paragraph(rating: dict) -> str:
+def task_alpha(summary: dict, task: str) -> float:
+    """The α a task's tests are read at: the plan's (summaries written before plans: the documented default)."""
+    return ((summary.get("plan") or {}).get("tasks", {}).get(task) or {}).get("alpha", DEFAULT_ALPHA)
+
+
+def plan_section(plan: dict) -> list[str]:
+    """The pre-registered analysis first: where the plan came from, its primary and secondary endpoints judged at its
+    α, interim looks, and every deviation from it; everything after it is labelled exploratory."""
+    if plan["source"] == "defaults" or not plan["written"]:
+        origin = (
+            "No analysis plan was written for this study, so the documented defaults were used: "
+            + "; ".join(
+                f"{TASK_WORDS[task]}: {WHAT[entry['primary']]}, α = {entry['alpha']:g}, {entry['sided']}, "
+                f"{METHODS[entry['correction']]} correction"
+                for task, entry in plan["tasks"].items()
+            )
+            + "."
+        )
+    elif plan["frozen_at"]:
+        origin = (
+            f"The analysis follows the plan frozen when the study opened ({plan['frozen_at']}, SHA-256 "
+            f"{plan['sha256'][:12]}…)."
+        )
+    else:
+        origin = f"The analysis follows the plan of the study's {plan['source']} (not frozen by the platform)."
+    parts = ["## Analysis plan", "", origin]
+    if plan.get("rationale"):
+        parts[-1] += f" Rationale: {plan['rationale']}"
+    interim = plan.get("interim")
+    if interim:
+        taken = ", ".join(f"{look['fraction']:g}" for look in plan["looks"]) or "none"
+        finals = {f"{entry['final_alpha']:.4g}" for entry in plan["tasks"].values() if entry["interim"]}
+        parts[-1] += (
+            f" Interim looks were allowed at information fractions {', '.join(f'{t:g}' for t in interim['looks'])} "
+            f"of {interim['readers']} finished readers (Lan–DeMets O'Brien–Fleming spending); looks taken at: "
+            f"{taken}; the final primary test is judged at α = {', '.join(sorted(finals))}."
+        )
+    for role in ("primary", "secondary"):
+        rows = [row for row in plan["endpoints"] if row["role"] == role]
+        if rows:
+            parts += ["", f"### {role.capitalize()} endpoints", ""]
+            parts += [f"- {_endpoint(row, plan['tasks'][row['task']])}" for row in rows]
+    parts += ["", "### Deviations from the plan", ""]
+    parts += [f"- {deviation}." for deviation in plan["deviations"]] or ["- None."]
+    parts += [
+        "",
+        "Everything below is exploratory unless listed above as a primary or secondary endpoint: those p-values are "
+        "not corrected for how many were computed.",
+        "",
+    ]
+    return parts
+
+
+def _endpoint(row: dict, entry: dict) -> str:
+    """ "ranking, vessels: readers and scans random (quasi-F), p = .012 (Holm-adjusted: p = .024), two-sided;
+    ≤ α = 0.05: significant"."""
+    where = TASK_WORDS[row["task"]] + (f", {row['structure']}" if row["structure"] else "")
+    text = f"{where}: {WHAT[row['test']]}"
+    if row["decision"] == "not computed":
+        return f"{text}: not computed ({row['why']})"
+    if row["estimate"] is not None:
+        text += f": {row['estimate']:.3f}"
+        if row["ci95"]:
+            text += f" (95 % CI {row['ci95'][0]:.3f}–{row['ci95'][1]:.3f})"
+    if row["p"] is None:
+        return text
+    adjusted = (
+        f" ({METHODS[entry['correction']]}-adjusted: {format_p(row['p_adjusted'])})"
+        if entry["correction"] != "none" and row["p_adjusted"] != row["p"]
+        else ""
+    )
+    sign = "≤" if row["decision"] == "significant" else ">"
+    return f"{text}, {format_p(row['p'])}{adjusted}, {entry['sided']}; {sign} α = {row['alpha']:.4g}: {row['decision']}"
+
+
+def plan_line(plan: dict) -> str:
+    """One line for the terminal: where the plan came from, each primary endpoint's decision, deviations."""
+    origin = "documented defaults (no plan written)" if not plan["written"] else f"plan from {plan['source']}"
+    decisions = "; ".join(
+        f"{row['task']}{'/' + row['structure'] if row['structure'] else ''} {row['test']}: {row['decision']}"
+        for row in plan["endpoints"]
+        if row["role"] == "primary"
+    )
+    deviations = f"; {len(plan['deviations'])} deviation(s) named in report.md" if plan["deviations"] else ""
+    return f"analysis plan: {origin}; primary: {decisions or 'none analysed'}{deviations}"
+
+
+def rating_paragraph(rating: dict, alpha: float = DEFAULT_ALPHA) -> str:
     """Scores per source, the scan-level comparison with its pairs, and the readers' agreement."""
     if not rating.get("n_ratings"):
         return f"There are {rating.get('note', 'no rating answers yet')}."
@@ -75,7 +176,7 @@ def rating_paragraph(rating: dict) -> str:
             if comparison["exact"]
             else f"{comparison['permutations']:,} seeded Monte Carlo labellings, SE of p {comparison['mc_se']:.4f}"
         )
-        verdict = "differed" if comparison["p"] <= ALPHA else "were not shown to differ"
+        verdict = "differed" if comparison["p"] <= alpha else "were not shown to differ"
         text += (
             f" Scan-level permutation test (source labels permuted across the {comparison['scans']} rated scans, one "
             f"relabelling for every reader; statistic: the between-source spread of each scan's mean score; {how}): "
@@ -112,7 +213,7 @@ def rating_paragraph(rating: dict) -> str:
     return text
 
 
-def discrimination_paragraph(result: dict) -> str:
+def discrimination_paragraph(result: dict, alpha: float = DEFAULT_ALPHA) -> str:
     """Accuracy, the study AUC with its interval and test against chance (and what not rejecting means), per
     source and per reader."""
     if not result.get("n_answers"):
@@ -121,13 +222,13 @@ def discrimination_paragraph(result: dict) -> str:
     text = (
         f"{result['n_readers']} readers told real from synthetic on {result['n_volumes']} scans "
         f"({result['n_answers']} answers): {100 * result['accuracy']:.1f} % correct (95 % CI {100 * low:.1f}–"
-        f"{100 * high:.1f} %, allowing for answers clustered by reader and by scan)."
+        f"{100 * high:.1f} %, two-way cluster-robust: allowing for answers clustered by reader and by scan)."
     )
     by_truth = result.get("by_truth", {})
     named = {"synthetic": "synthetic scans called synthetic (sensitivity)", "real": "real called real (specificity)"}
     rates = [
-        f"{words} {100 * by_truth[truth]['accuracy']:.1f} % ({100 * by_truth[truth]['ci95_clustered'][0]:.1f}–"
-        f"{100 * by_truth[truth]['ci95_clustered'][1]:.1f} %)"
+        f"{words} {100 * by_truth[truth]['accuracy']:.1f} % ({100 * by_truth[truth]['ci95_two_way'][0]:.1f}–"
+        f"{100 * by_truth[truth]['ci95_two_way'][1]:.1f} %)"
         for truth, words in named.items()
         if truth in by_truth
     ]
@@ -149,9 +250,9 @@ def discrimination_paragraph(result: dict) -> str:
     df = f"t({test['df']:.1f}) = {test['t']:.2f}, " if test["df"] is not None and test["t"] is not None else ""
     verdict = (
         "readers told synthetic from real better than chance"
-        if result["auc_p"] <= ALPHA and result["auc"] > 0.5
+        if result["auc_p"] <= alpha and result["auc"] > 0.5
         else "readers called real scans synthetic more often than the synthetic ones"
-        if result["auc_p"] <= ALPHA
+        if result["auc_p"] <= alpha
         else "readers were not shown to tell synthetic from real better than chance"
     )
     aucs = ", ".join(f"{row['reader']} {row['auc']:.3f}" for row in result["by_reader"] if row["auc"] is not None)
@@ -167,7 +268,7 @@ def discrimination_paragraph(result: dict) -> str:
             "(6.3–6.6 % of null studies rejected at α = 5 % with 4 readers of differing skill; "
             "`python -m bench analysis-validity`)."
         )
-    if result["auc_p"] > ALPHA:
+    if result["auc_p"] > alpha:
         text += (
             " Not rejecting chance does not show the scans indistinguishable: the interval says which AUCs these "
             "data cannot rule out."
@@ -278,7 +379,11 @@ def recognition_paragraph(pathology: dict, reference: str | None = None) -> str:
 
 
 def structure_paragraph(
-    structure: str, result: dict, reference: str | None, adjustment: str = "Bonferroni correction within the structure"
+    structure: str,
+    result: dict,
+    reference: str | None,
+    adjustment: str = "Bonferroni correction within the structure",
+    alpha: float = DEFAULT_ALPHA,
 ) -> str:
     """Mean ranks, Friedman, the pairs after correction (claims about these scans), and W with its reading."""
     if result["friedman"] is None:
@@ -288,17 +393,19 @@ def structure_paragraph(
     f, w = result["friedman"], result["kendall_w"]
     text = (
         f"Over {result['n_blocks']} complete rankings, the mean ranks (1 = best preserved) were {means}. "
-        f"The Friedman test {'found' if f['p'] <= ALPHA else 'did not find'} a difference between these scans "
-        f"(χ²({f['df']}) = {f['statistic']:.2f}, {format_p(f['p'])}; readers as the sample, the same scans for "
-        "every reader)."
+        f"The Friedman test {'found' if f['p'] <= alpha else 'did not find'} a difference between these scans as "
+        f"these readers ranked them (χ²({f['df']}) = {f['statistic']:.2f}, {format_p(f['p'])}; each ranking a block, "
+        "the same scans for every reader: a claim about these readers and these scans)."
     )
     if result["n_incomplete"]:
         text += f" {result['n_incomplete']} incomplete ranking(s) were left out."
     pairs = in_pair_order(result["pairwise"], order)
-    significant = [_pair(pair, result) for pair in pairs if _adjusted(pair) <= ALPHA]
-    not_significant = [_pair(pair, result) for pair in pairs if _adjusted(pair) > ALPHA]
+    significant = [_pair(pair, result, alpha) for pair in pairs if _adjusted(pair) <= alpha]
+    not_significant = [_pair(pair, result, alpha) for pair in pairs if _adjusted(pair) > alpha]
     if significant:
-        text += f" Wilcoxon signed-rank tests, after {adjustment}: {'; '.join(significant)} (these scans)."
+        text += (
+            f" Wilcoxon signed-rank tests, after {adjustment}: {'; '.join(significant)} (these scans, these readers)."
+        )
     if not_significant:
         text += f" Not significant after correction: {'; '.join(not_significant)}."
     agreement = result.get("reader_agreement") or {}
@@ -327,6 +434,7 @@ def scan_level_paragraph(
     adjustment: str = "Bonferroni correction within the structure",
     family_size: int | None = None,
     reference: str | None = None,
+    alpha: float = DEFAULT_ALPHA,
 ) -> str:
     """The claim about the generators: the scan-level permutation tests, and what this design can reach.
 
@@ -341,11 +449,12 @@ def scan_level_paragraph(
         if scan["exact"]
         else f"{scan['permutations']:,} seeded Monte Carlo relabellings, SE of p {scan['mc_se']:.4f}"
     )
-    verdict = "differ" if scan["p"] <= ALPHA else "were not shown to differ"
+    verdict = "differ" if scan["p"] <= alpha else "were not shown to differ"
     text = (
-        f"Scan-level test (the claim about these generators, the scans being a sample of what each generator "
-        f"makes: source labels permuted among the scans of each of {scan['sets']} sets, one relabelling for all "
-        f"readers of a set; {how}): the generators {verdict} ({format_p(scan['p'])})."
+        f"Scan-level test (the claim about these generators as these readers see them, the scans being a sample of "
+        f"what each generator makes: source labels permuted among the scans of each of {scan['sets']} sets, one "
+        f"relabelling for all readers of a set; {how}): for these readers the generators {verdict} "
+        f"({format_p(scan['p'])})."
     )
     order = source_order(result["mean_rank"], reference)
     pairs = [
@@ -353,36 +462,51 @@ def scan_level_paragraph(
     ]
     if pairs:
         text += f" Pairs, after {adjustment}: {'; '.join(pairs)}."
-    crossed = result.get("crossed")
-    if crossed:
-        text += (
-            f" The permutation test holds the readers fixed (a reader's lasting taste for one generator counts as a "
-            f"difference); with readers and scans both random (quasi-F of the ranks over the {crossed['readers']} "
-            f"readers who ranked all {crossed['sets']} sets), F({crossed['df1']}, {crossed['df2']:.1f}) = "
-            f"{crossed['F']:.2f}, {format_p(crossed['p'])}."
-        )
+    text += generalising_sentence(result.get("crossed"))
     m = family_size or len(pairs)
-    needed = _sets_for_a_pair(m)
-    if scan["pairwise_exact"] and scan["pairwise_min_p"] > ALPHA:
+    needed = _sets_for_a_pair(m, alpha)
+    if scan["pairwise_exact"] and scan["pairwise_min_p"] > alpha:
         text += (
             f" With {scan['sets']} sets no pairwise scan-level p can fall below {scan['pairwise_min_p']:.3g} "
             f"(2 of {scan['pairwise_permutations']} swaps), so this design cannot show that any two generators "
             f"differ, however large the difference; corrected for {m} pairs, that takes at least {needed} sets per "
             "structure."
         )
-    elif scan["pairwise_exact"] and pairs and scan["pairwise_min_p"] * m > ALPHA:
+    elif scan["pairwise_exact"] and pairs and scan["pairwise_min_p"] * m > alpha:
         text += (
-            f" The smallest possible pairwise p, {scan['pairwise_min_p']:.3g}, is above {ALPHA} once corrected "
+            f" The smallest possible pairwise p, {scan['pairwise_min_p']:.3g}, is above {alpha} once corrected "
             f"for {m} pairs ({min(1.0, scan['pairwise_min_p'] * m):.3g}): no pair can be significant with "
             f"{scan['sets']} sets; that takes at least {needed} sets per structure."
         )
     return text
 
 
-def _sets_for_a_pair(pairs: int) -> int:
+def generalising_sentence(crossed: dict | None) -> str:
+    """The claim about readers and scans like these (`studies.analysis.crossed`), or why the design declines it."""
+    if not crossed:
+        return ""
+    text = (
+        " The permutation test holds the readers fixed (a reader's lasting taste for one generator counts as a "
+        "difference)."
+    )
+    if crossed.get("declined"):
+        return text + f" No claim about readers and scans like these: {crossed['declined']}."
+    alpha = crossed["alpha"]
+    verdict = "differ" if crossed["p"] <= alpha else "were not shown to differ"
+    f = "∞" if crossed["F"] is None else f"{crossed['F']:.2f}"
+    df2 = "∞" if crossed["df2"] is None else f"{crossed['df2']:.1f}"
+    return text + (
+        f" For readers and scans like these (both a sample; all {crossed['rankings']} rankings of "
+        f"{crossed['readers']} readers on {crossed['sets']} sets), the generators {verdict} ({format_p(crossed['p'])}, "
+        f"at α = {alpha:g}; the larger of Clark's min F′({crossed['df1']}, {df2}) = {f}, "
+        f"{format_p(crossed['p_min_f'])}, with readers and sets random, and the scan-level p: both must reject)."
+    )
+
+
+def _sets_for_a_pair(pairs: int, alpha: float = DEFAULT_ALPHA) -> int:
     """The fewest sets S at which the smallest exact pairwise p, 2 / 2^S, survives correction for `pairs` pairs."""
     sets = 1
-    while 2 * max(pairs, 1) / 2**sets > ALPHA:
+    while 2 * max(pairs, 1) / 2**sets > alpha:
         sets += 1
     return sets
 
@@ -399,17 +523,17 @@ def _adjustment(summary: dict) -> str:
     return f"{METHODS[adjustment['method']]} correction {family}"
 
 
-def _pair(pair: dict, result: dict) -> str:
+def _pair(pair: dict, result: dict, alpha: float = DEFAULT_ALPHA) -> str:
     """ "a was ranked better than b (p = ...)" or "a vs b (p = ...)" for a non-significant pair."""
     a, b = pair["a"], pair["b"]
     p = format_p(_adjusted(pair))
-    if _adjusted(pair) > ALPHA:
+    if _adjusted(pair) > alpha:
         return f"{a} vs {b} ({p})"
     better, worse = (a, b) if result["mean_rank"][a] < result["mean_rank"][b] else (b, a)
     return f"{better} was ranked better than {worse} ({p})"
 
 
-def _method_sentence(summary: dict) -> str:
+def _method_sentence(summary: dict, alpha: float = DEFAULT_ALPHA) -> str:
     """How the ranks were analysed, so the paragraph can be cited as is."""
     unit = (
         "each reader's ranking of one set"
@@ -417,12 +541,14 @@ def _method_sentence(summary: dict) -> str:
         else "each reader's ranks averaged over sets"
     )
     return (
-        "Two claims are tested apart. About these scans (readers are the sample; every reader ranked the same "
+        "Three claims are tested apart. About these scans, for these readers (every reader ranked the same "
         "scans): the Friedman test (blocks: " + unit + ") and two-sided Wilcoxon signed-rank tests of each pair, "
-        f"with {_adjustment(summary)}. About the generators (scans are a sample too): permutation tests in which "
-        "the source labels are exchanged among the scans of each set (readers held fixed), and a quasi-F test "
-        "with readers and scans both random. Agreement among readers is Kendall's W "
-        f"across the readers of each set, read on Schmidt's (1997) scale; significance at p ≤ {ALPHA}."
+        f"with {_adjustment(summary)}. About the generators for these readers (scans are a sample): permutation "
+        "tests in which the source labels are exchanged among the scans of each set (readers held fixed). About "
+        "readers and "
+        "scans like these (both a sample): a test that rejects only where both Clark's min F′ (readers and sets "
+        "random, every ranking used) and the scan-level test reject. Agreement among readers is Kendall's W "
+        f"across the readers of each set, read on Schmidt's (1997) scale; significance at p ≤ {alpha}."
     )
 
 

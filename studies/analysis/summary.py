@@ -10,10 +10,19 @@ from studies.analysis.blocks import structure_blocks
 from studies.analysis.crossed import crossed_test
 from studies.analysis.design import Design
 from studies.analysis.discrimination import discrimination_summary
+from studies.analysis.endpoints import apply_plan, default_document
+from studies.analysis.export_checks import (
+    FILES,
+    check_one_study,
+    normalise_readers,
+    reconcile_readers,
+    single_reader_sets,
+)
 from studies.analysis.friedman import friedman_test
 from studies.analysis.kendall import reader_agreement
 from studies.analysis.pairwise import check_posthoc, pairwise_posthoc, pairwise_wilcoxon
 from studies.analysis.permutation import DRAWS, scan_permutation_pairs, scan_permutation_test
+from studies.analysis.plan import DEFAULT_ALPHA
 from studies.analysis.rating import rating_summary
 from studies.analysis.readers import readers_summary
 from studies.analysis.recognition import recognition_summary
@@ -44,12 +53,13 @@ def analyze(
     blocks: str = "set",
     posthoc: str | None = None,
     design: Design | None = None,
-    family: str = "structure",
-    adjust: str = "bonferroni",
+    family: str | None = None,
+    adjust: str | None = None,
     seed: int = 0,
     draws: int = DRAWS,
     ratings: pd.DataFrame | None = None,
     discrimination: pd.DataFrame | None = None,
+    plan: dict | None = None,
 ) -> dict:
     """Validate the export tables and compute every statistic; returns the summary.json structure.
 
@@ -62,21 +72,63 @@ def analyze(
     few complete blocks gets none, and "posthoc_skipped" says why.
     design: the study's design; every answer must fit it. family / adjust: the multiple-comparison family
     ("structure": each structure's pairs; "all": every structure's pairs together) and method ("bonferroni",
-    "holm") of every pair's `p_adjusted`; `p_bonferroni` is always Bonferroni within the structure.
+    "holm", "none") of every pair's `p_adjusted`; `p_bonferroni` is always Bonferroni within the structure. None:
+    the plan's; a reference, family or method other than the plan's is a deviation the summary names.
     seed / draws: of the Monte Carlo permutations (used only where full enumeration is too large) and bootstraps.
+    plan: the plan document (`studies.analysis.endpoints`); None: the documented defaults for the tasks given. Its
+    ranking α is also the level at which the generalising test decides whether the design can support its claim.
     """
-    check_family(family)
-    check_method(adjust)
+    answers = {"rankings": rankings, "recognition": pathology, "rating": ratings, "discrimination": discrimination}
+    check_one_study(answers)
+    answers, readers, merges = normalise_readers(answers, readers)
+    validators = {
+        "rankings": validate_rankings,
+        "recognition": validate_pathology,
+        "rating": validate_ratings,
+        "discrimination": validate_discrimination,
+    }
+    answers = {
+        task: None if table is None else validators[task](table, design=design) for task, table in answers.items()
+    }
+    notes = []
+    if readers is not None:
+        readers = validate_readers(readers)
+        for task, table in answers.items():
+            if table is not None:
+                check_reader_ids(table, readers, FILES[task], "readers.csv")
+        answers, notes = reconcile_readers(answers, readers)
+    rankings, pathology, ratings, discrimination = answers.values()
+    given = {("ranking" if task == "rankings" else task): t for task, t in answers.items() if t is not None}
+    sources = {str(s) for table in given.values() for s in table["source"]}
+    plan = plan or default_document(tuple(given), sources)
+    deviations = []
+    ranking_plan = plan["plan"].get("ranking") or {}
+    for name, asked, planned in (
+        ("correction", adjust, ranking_plan.get("correction")),
+        ("family", family, ranking_plan.get("family")),
+    ):
+        if asked is not None and planned is not None and asked != planned:
+            deviations.append(f"{name} {asked!r} was asked for at analysis time; the plan says {planned!r}")
+    adjust = check_method(adjust or ranking_plan.get("correction") or plan["plan"]["correction"])
+    family = check_family(family or ranking_plan.get("family") or plan["plan"]["family"])
+    planned_reference = ranking_plan.get("reference", plan["plan"]["reference"])
+    alpha = ranking_plan.get("alpha", plan["plan"]["alpha"])
+    if reference is not None and reference != planned_reference:
+        deviations.append(
+            f"reference {reference!r} was asked for at analysis time; the plan says {planned_reference!r}"
+        )
     summary = {
         "reference": None,
         "blocks": blocks,
         "adjustment": {"method": adjust, "family": family},
         "ranking": {},
     }
-    if rankings is not None:
-        rankings = validate_rankings(rankings, design=design)
+    if rankings is not None and len(rankings):
+        notes += single_reader_sets(rankings)
         sources = design.sources() if design is not None else structure_sources(rankings)
-        summary["reference"] = _reference(rankings, reference)
+        summary["reference"] = _reference(
+            rankings, reference, planned_reference, deviations if plan["plan"]["written"] else None
+        )
         summary["ranking"] = {
             structure: structure_summary(
                 rankings,
@@ -86,32 +138,18 @@ def analyze(
                 sources=source_order(sources[structure], summary["reference"]),
                 seed=seed,
                 draws=draws,
+                alpha=alpha,
             )
             for structure in rankings["structure"].unique()
         }
         adjust_pairs(summary["ranking"], family, adjust)
-    if pathology is not None:
-        pathology = validate_pathology(pathology, design=design)
-    if ratings is not None:
-        ratings = validate_ratings(ratings, design=design)
-    if discrimination is not None:
-        discrimination = validate_discrimination(discrimination, design=design)
-    if readers is not None:
-        readers = validate_readers(readers)
-        for table, name in (
-            (rankings, "rankings.csv"),
-            (pathology, "pathology.csv"),
-            (ratings, "ratings.csv"),
-            (discrimination, "discrimination.csv"),
-        ):
-            if table is not None:
-                check_reader_ids(table, readers, name, "readers.csv")
     order = summary["reference"]
     summary["pathology"] = recognition_summary(pathology, seed, order) if pathology is not None else None
     summary["rating"] = None
     if ratings is not None:
+        rating_adjust = (plan["plan"].get("rating") or {}).get("correction", adjust)
         summary["rating"] = (
-            rating_summary(ratings, source_order(ratings["source"], order), adjust, draws, seed)
+            rating_summary(ratings, source_order(ratings["source"], order), rating_adjust, draws, seed)
             if len(ratings)
             else {"n_ratings": 0, "note": NO_RATINGS}
         )
@@ -124,6 +162,8 @@ def analyze(
         )
     summary["readers"] = readers_summary(readers) if readers is not None else None
     summary["reading_time"] = _records(reading_times(rankings, pathology, order, ratings, discrimination))
+    summary["plan"] = apply_plan(summary, plan, deviations)
+    summary["data_checks"] = {"reader_merges": merges, "notes": notes}
     return summary
 
 
@@ -136,10 +176,12 @@ def structure_summary(
     sources: list[str] | None = None,
     seed: int = 0,
     draws: int = DRAWS,
+    alpha: float = DEFAULT_ALPHA,
 ) -> dict:
     """Mean ranks, rank counts, Friedman, Kendall's W, pairwise tests, reader agreement per set, the scan-level
-    permutation tests and the crossed readers × scans test of one structure over its complete rankings; every
-    per-source entry and pair in the order of `sources` (analyze passes them in `source_order`)."""
+    permutation tests and the crossed readers × scans test (`crossed_test`: every complete ranking, declined with
+    its reason where the design cannot support it) of one structure over its complete rankings; every per-source
+    entry and pair in the order of `sources` (analyze passes them in `source_order`)."""
     found = structure_blocks(rankings, structure, blocks, sources)
     ranks, k = found.ranks, found.ranks.shape[1]
     counts = found.rows.groupby("source")["rank"].value_counts().unstack(fill_value=0)
@@ -171,8 +213,7 @@ def structure_summary(
     result["pairwise"] = _records(pairwise_wilcoxon(long))
     result["reader_agreement"] = _agreement(reader_agreement(found.rows))
     result["scan_level"] = _scan_level(found.rows, list(ranks.columns), seed, draws)
-    crossed = _records(crossed_test(found.rows))
-    result["crossed"] = crossed[0] if crossed else None
+    result["crossed"] = crossed_test(found.rows, alpha, seed=seed, draws=draws)
     return result
 
 
@@ -239,11 +280,22 @@ def _posthoc(ranks: pd.DataFrame, method: str) -> dict:
     return {"posthoc": _records(pairwise_posthoc(ranks, method))}
 
 
-def _reference(rankings: pd.DataFrame, reference: str | None) -> str | None:
-    """The reference source: as asked (it must be ranked in every structure), else "real" when ranked, else None."""
+def _reference(
+    rankings: pd.DataFrame,
+    reference: str | None,
+    planned: str | None = DEFAULT_REFERENCE,
+    deviations: list | None = None,
+) -> str | None:
+    """The reference source: as asked (it must be ranked in every structure), else the plan's when ranked in every
+    structure (a deviation when not), else None."""
     per_structure = rankings.groupby("structure")["source"].agg(set)
     if reference is None:
-        return DEFAULT_REFERENCE if all(DEFAULT_REFERENCE in s for s in per_structure) else None
+        if planned is not None and not all(planned in s for s in per_structure):
+            (deviations if deviations is not None else []).append(
+                f"the plan's reference {planned!r} is not ranked in every structure, so none was used"
+            )
+            return None
+        return planned
     for structure, sources in per_structure.items():
         if reference not in sources:
             raise StudyError(

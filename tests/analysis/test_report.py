@@ -46,4 +46,6 @@ def test_it_gives_reading_times_and_who_did_not_take_part(rankings):
     report = report_markdown(analyze(rankings, make_pathology(), readers))
     assert "4 of 6 invited readers took part; 4 finished. Not started: reader-05." in report
     assert "Invitation revoked (left out of these counts): reader-06." in report
-    assert "Reading time, median (IQR) in seconds: a ranking 41.5 (41.5–41.5, n = 72)" in report
+    assert "- 48 row(s) of rankings.csv from revoked reader(s) 'reader-06' were left out." in report
+    assert "readers.csv says 'reader-05' has not started, but rankings.csv holds 48 answer row(s)" in report
+    assert "Reading time, median (IQR) in seconds: a ranking 41.5 (41.5–41.5, n = 60)" in report

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from surveys.models import Reader, Study
+from surveys.models import Reader, Study, set_status
 from tests.platform.conftest import answer_everything, start
 
 
@@ -16,7 +16,9 @@ def staff_client(client, coordinator, alice):
     return client
 
 
-@pytest.mark.parametrize("model", ["study", "reader", "recognitionanswer", "rankinganswer", "answerchange"])
+@pytest.mark.parametrize(
+    "model", ["study", "reader", "recognitionanswer", "rankinganswer", "answerchange", "resultslook"]
+)
 def test_every_admin_list_loads(staff_client, model):
     assert staff_client.get(f"/admin/surveys/{model}/").status_code == 200
 
@@ -93,6 +95,7 @@ def test_staff_pages_name_the_platform_not_django(staff_client, study):
 
 
 def test_the_results_page_renders_the_report_as_html(staff_client, study):
+    set_status(Study.objects.filter(pk=study.pk), Study.CLOSED)  # closing unlocks the results
     page = staff_client.get(f"/staff/studies/{study.slug}/results/").content.decode()
     report = page.split('<div class="results-report">', 1)[1].split("</div>", 1)[0]
     assert report.startswith("<h1>") and "<p>" in report

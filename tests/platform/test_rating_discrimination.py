@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from surveys.models import DiscriminationAnswer, RatingAnswer
+from surveys.models import DiscriminationAnswer, RatingAnswer, Study, set_status
 from tests.platform.conftest import answer_everything, invite, post_answer, start, task_payload, valid_answer
 
 SYNTHESIS = re.compile(r"synthe|generat|fake|artificial", re.IGNORECASE)
@@ -195,6 +195,7 @@ def test_the_results_page_and_zip_analyse_ratings_and_judgements(client, mixed_s
         invited = invite(mixed_study, name)
         start(reader_client, invited)
         answer_everything(reader_client, invited)
+    set_status(Study.objects.filter(pk=mixed_study.pk), Study.CLOSED)  # closing unlocks the results
     client.force_login(coordinator)
     page = client.get(reverse("surveys:results", args=[mixed_study.slug])).content.decode()
     assert "Realism rating" in page and "Real or synthetic" in page
@@ -211,6 +212,7 @@ def test_notes_of_ratings_and_judgements_reach_the_review_table(client, dana, mi
     answer_everything(client, dana)
     judged = positions_of(dana, "discrimination")[0]
     post_answer(client, dana, **task_payload(dana, judged), note="vessels end abruptly")
+    set_status(Study.objects.filter(pk=mixed_study.pk), Study.CLOSED)  # closing unlocks the results
     client.force_login(coordinator)
     page = client.get(reverse("surveys:results", args=[mixed_study.slug])).content.decode()
     assert "notes.csv" in page and "vessels end abruptly" in page and "synthetic, confidence 4" in page

@@ -8,10 +8,11 @@ import zipfile
 import pytest
 from django.urls import reverse
 
+from studies.analysis.endpoints import read_plan
 from studies.analysis.summary import analyze
 from studies.analysis.tables import read_design, read_pathology, read_rankings, read_readers
 from surveys.exports import write_exports
-from surveys.models import RankingAnswer, RankingSet, Volume
+from surveys.models import RankingAnswer, RankingSet, Study, Volume, set_status
 from tests.platform.conftest import answer_everything, post_answer, start, task_payload
 
 
@@ -21,6 +22,11 @@ def _results(study) -> str:
 
 def _zip(study) -> str:
     return reverse("surveys:results_zip", args=[study.slug])
+
+
+def _close(study) -> None:
+    """Close the study: what unlocks its results."""
+    set_status(Study.objects.filter(pk=study.pk), Study.CLOSED)
 
 
 def _positions(invited, kind: str) -> list[int]:
@@ -75,11 +81,14 @@ def test_an_unknown_study_is_not_found(client, coordinator, study):
 def test_before_any_answer_it_says_so_and_counts_the_readers(client, coordinator, study, alice):
     client.force_login(coordinator)
     page = client.get(_results(study)).content.decode()
-    assert "No answers yet" in page and "1 reader invited, 0 started, 0 finished" in page
+    assert "Results are locked" in page and "1 reader invited, 0 started, 0 finished" in page
     assert "analysis.zip" not in page
+    _close(study)
+    assert "No answers yet" in client.get(_results(study)).content.decode()
 
 
 def test_it_shows_mean_ranks_computed_from_the_answers_so_far(client, coordinator, study, answered):
+    _close(study)
     client.force_login(coordinator)
     response = client.get(_results(study))
     page = response.content.decode()
@@ -98,6 +107,7 @@ def test_it_shows_mean_ranks_computed_from_the_answers_so_far(client, coordinato
 
 
 def test_the_page_shows_what_the_command_line_computes_from_the_export(client, coordinator, study, answered, tmp_path):
+    _close(study)
     write_exports(study, tmp_path)
     design = read_design(tmp_path / "design.csv")
     expected = analyze(
@@ -105,12 +115,14 @@ def test_the_page_shows_what_the_command_line_computes_from_the_export(client, c
         read_pathology(tmp_path / "pathology.csv", design),
         read_readers(tmp_path / "readers.csv"),
         design=design,
+        plan=read_plan(tmp_path / "plan.json"),
     )
     client.force_login(coordinator)
     assert client.get(_results(study)).context["analysis"].summary == expected
 
 
 def test_the_analysis_download_is_a_zip_with_summary_json(client, coordinator, study, answered):
+    _close(study)
     client.force_login(coordinator)
     response = client.get(_zip(study))
     assert response.status_code == 200 and response["Content-Type"] == "application/zip"
@@ -142,6 +154,7 @@ def test_recognition_answers_alone_give_recognition_results(client, coordinator,
     start(client, alice)
     for position in _positions(alice, "recognition"):
         post_answer(client, alice, **task_payload(alice, position), option="Pleural effusion", seconds=2.0)
+    _close(study)
     client.force_login(coordinator)
     response = client.get(_results(study))
     assert response.status_code == 200
@@ -155,6 +168,7 @@ def test_a_structure_with_only_incomplete_rankings_shows_no_tests_yet(client, co
     ranking_set = RankingSet.objects.get(study=study, structure="lobes and fissures")
     _store_ranks(alice, ranking_set, 3)
     _store_ranks(bob, ranking_set, 3, order="-key_id")  # each lacks a different source: no complete block
+    _close(study)
     client.force_login(coordinator)
     response = client.get(_results(study))
     assert response.status_code == 200
@@ -167,6 +181,7 @@ def test_answers_that_cannot_be_analysed_show_the_problem_not_a_server_error(cli
     _store_ranks(alice, ranking_set, 4)
     blanked = ranking_set.volumes.order_by("key_id").first()
     Volume.objects.filter(pk=blanked.pk).update(source="")  # blanked by hand in the admin: the design no longer holds
+    _close(study)
     client.force_login(coordinator)
     page = client.get(_results(study)).content.decode()
     assert "cannot be analysed" in page and "empty source" in page
@@ -177,6 +192,7 @@ def test_answers_that_cannot_be_analysed_show_the_problem_not_a_server_error(cli
 
 def test_a_ranking_of_fewer_scans_than_the_design_is_listed_as_incomplete(client, coordinator, study, alice):
     _store_ranks(alice, RankingSet.objects.get(study=study, structure="vessels"), 1)
+    _close(study)
     client.force_login(coordinator)
     assert "No complete ranking of vessels yet (1 incomplete)" in client.get(_results(study)).content.decode()
 
@@ -192,6 +208,7 @@ def test_every_table_plot_and_paragraph_of_the_page_lists_the_reference_first_th
     client, coordinator, study, answered
 ):
     order = ["real", "ha-gan", "medical-diffusion", "medsyn"]  # the design lists each set's volumes by id: real last
+    _close(study)
     client.force_login(coordinator)
     response = client.get(_results(study))
     tables = {table.name: table for table in response.context["tables"]}

@@ -11,7 +11,7 @@ from django.db import transaction
 
 from surveys.bundles import BundleError, import_bundle
 from surveys.invitations import invite_reader, reissue
-from surveys.models import Study
+from surveys.models import Study, set_status
 
 DEMO_READER = "demo-reader"
 
@@ -34,7 +34,7 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from None
         password = password or secrets.token_urlsafe(12)
         with transaction.atomic():
-            Study.objects.filter(pk=study.pk).update(status=Study.OPEN)
+            set_status(Study.objects.filter(pk=study.pk), Study.OPEN)
             user, _ = get_user_model().objects.get_or_create(username=username)
             user.is_staff = user.is_superuser = True
             user.set_password(password)
