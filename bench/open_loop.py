@@ -24,6 +24,7 @@ import os
 import queue
 import random
 import signal
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -41,7 +42,7 @@ from bench.platform_server import (
     task_page_data,
 )
 from deploy.nginx import Nginx
-from deploy.probe import delivery_problems
+from deploy.probe import delivery_problems_after
 
 CHROMIUM_ACCEPT = "gzip, deflate, br, zstd"
 CAPACITY_P99_MS = 100.0
@@ -336,9 +337,9 @@ def serving(kind: str, env: dict[str, str], args, work: Path, static_root: Path)
         Path(env["PLATFORM_DATA_DIR"]),
     )
     with hosts[0], hosts[1], proxy:
-        problems = delivery_problems(proxy.url)
+        problems = delivery_problems_after(proxy.url, 60)
         if problems:
-            raise RuntimeError("nginx is not serving as deployed: " + " | ".join(problems))
+            sys.exit("bench load: nginx is not serving as deployed: " + " | ".join(problems))
         yield Site(proxy.url, hosts, proxy)
 
 

@@ -126,10 +126,10 @@ def main(argv: list[str] | None = None) -> None:
     step("Setting up the database and importing the study")
     run("manage.py", "migrate", "--noinput", "-v", "0")
     run("manage.py", "demo_study", str(bundle))
-    step("Collecting the static files (hashed names, gzip and brotli copies: served with year-long cache headers)")
-    run("manage.py", "collectstatic", "--noinput", "-v", "0")
     if args.no_serve:
         return
+    step("Collecting the static files (hashed names, gzip and brotli copies: served with year-long cache headers)")
+    run("manage.py", "collectstatic", "--noinput", "-v", "0")
     step(f"Serving with gunicorn on http://127.0.0.1:{args.port} (Ctrl-C stops)")
     run(
         "--chdir",

@@ -9,6 +9,7 @@ differ between files: ETag, Last-Modified, Accept-Ranges) and the collected stat
 from __future__ import annotations
 
 import http.client
+import time
 from urllib.parse import urlsplit
 
 from contracts.serving import HEALTH_URL, PROBE_BYTES, PROBE_URL, STATIC_PROBE
@@ -72,3 +73,14 @@ def delivery_problems(base: str) -> list[str]:
             f"{STATIC_PROBE}: HTTP {status}: run `manage.py collectstatic` into the static root nginx serves"
         )
     return problems
+
+
+def delivery_problems_after(base: str, wait: float) -> list[str]:
+    """`delivery_problems`, asked again every second for up to `wait` seconds while there are any (a server still
+    starting, a loaded machine)."""
+    deadline = time.monotonic() + wait
+    while True:
+        problems = delivery_problems(base)
+        if not problems or time.monotonic() >= deadline:
+            return problems
+        time.sleep(1)

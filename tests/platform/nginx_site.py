@@ -10,7 +10,7 @@ from django.core.management import call_command
 
 from bench.platform_server import free_port
 from deploy.nginx import Nginx, nginx_binary
-from deploy.probe import delivery_problems
+from deploy.probe import delivery_problems_after
 
 
 @pytest.fixture(scope="session")
@@ -35,5 +35,5 @@ def nginx_site(live_server, settings, data_dir, collected_static, tmp_path) -> N
     settings.PLATFORM_X_ACCEL = True
     upstream = live_server.url.split("//", 1)[1]
     with Nginx(tmp_path / "nginx", free_port(), [upstream], collected_static, data_dir) as site:
-        assert delivery_problems(site.url) == []
+        assert delivery_problems_after(site.url, 30) == []
         yield site

@@ -1,10 +1,8 @@
 """`manage.py check_delivery URL`: does the nginx at URL serve the platform as deploy/ sets it up? (run at start)"""
 
-import time
-
 from django.core.management.base import BaseCommand, CommandError
 
-from deploy.probe import delivery_problems
+from deploy.probe import delivery_problems_after
 
 
 class Command(BaseCommand):
@@ -18,12 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--wait", type=float, default=0, help="keep trying for this many seconds (default 0)")
 
     def handle(self, *args, url: str, wait: float, **options):
-        deadline = time.monotonic() + wait
-        while True:
-            problems = delivery_problems(url.rstrip("/"))
-            if not problems or time.monotonic() >= deadline:
-                break
-            time.sleep(1)
+        problems = delivery_problems_after(url.rstrip("/"), wait)
         if problems:
             raise CommandError(f"nginx at {url} is not serving the platform as it must: " + " | ".join(problems))
         self.stdout.write(
