@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from contracts.study_format import STUDY_FILE
+from contracts.study_format import STUDY_FILE, slugify
 from studies.analysis.adjust import FAMILIES, METHODS
 from studies.analysis.blocks import BLOCKINGS
 from studies.analysis.design import DESIGN_FILE, design_from_study
 from studies.analysis.endpoints import PLAN_FILE, plan_document, read_plan
+from studies.analysis.export_checks import check_one_study, reader_id, split_by_study, studies_in
 from studies.analysis.notes import notes
 from studies.analysis.pairwise import POSTHOCS
 from studies.analysis.pilot import estimate_from_pilot
@@ -44,10 +45,13 @@ from studies.analysis.tables import (
     read_rankings,
     read_ratings,
     read_readers,
+    read_table,
 )
 from studies.bundle import load_study, study_plan
 from studies.cli import Command
 from studies.errors import StudyError
+
+ANSWER_TASKS = ("rankings", "recognition", "rating", "discrimination")
 
 
 def _analyze_arguments(parser: argparse.ArgumentParser) -> None:
@@ -88,6 +92,11 @@ def _analyze_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of Monte Carlo permutations and bootstraps")
     parser.add_argument("--title", default="Reader study", help="heading of report.md")
+    parser.add_argument(
+        "--each-study",
+        action="store_true",
+        help="an export holding several studies (its study column): analyse each into OUT/<study>/ (default: refuse)",
+    )
     parser.add_argument("--out", required=True, type=Path, help="folder for summary.json, tables, report.md, plots")
 
 
@@ -140,11 +149,34 @@ def _analyze(args: argparse.Namespace) -> int:
         if shipped is not None and shipped.is_file()
         else None
     )
+    raw = {task: read_table(path, ()) for task, path in _answer_files(args).items()}
+    if args.each_study and len(studies_in(raw)) > 1:
+        for study, tables in split_by_study(raw).items():
+            print(f"study {study}:")
+            answering = {r for t in tables.values() for r in t["reader"].map(reader_id)}
+            readers = read_readers(args.readers) if args.readers else None
+            own = None if readers is None else readers[readers["reader"].map(reader_id).isin(answering)]
+            _analyze_one(args, folder, design, tables, own, args.out / slugify(study))
+        return 0
+    check_one_study(raw)
     rankings = read_rankings(args.rankings, design) if args.rankings else None
     pathology = read_pathology(args.pathology, design) if args.pathology else None
     ratings = read_ratings(args.ratings, design) if args.ratings else None
     discrimination = read_discrimination(args.discrimination, design) if args.discrimination else None
     readers = read_readers(args.readers) if args.readers else None
+    answers = {"rankings": rankings, "recognition": pathology, "rating": ratings, "discrimination": discrimination}
+    return _analyze_one(args, folder, design, answers, readers, args.out)
+
+
+def _answer_files(args: argparse.Namespace) -> dict[str, Path]:
+    """The answer files given, keyed as `analyze` keys its tables."""
+    given = {"rankings": args.rankings, "recognition": args.pathology, "rating": args.ratings}
+    return {task: path for task, path in {**given, "discrimination": args.discrimination}.items() if path}
+
+
+def _analyze_one(args: argparse.Namespace, folder, design, answers: dict, readers, out: Path) -> int:
+    """Analyse one study's answers into out; print what was written."""
+    rankings, pathology, ratings, discrimination = (answers.get(task) for task in ANSWER_TASKS)
     summary = analyze(
         rankings,
         pathology,
@@ -161,7 +193,7 @@ def _analyze(args: argparse.Namespace) -> int:
         plan=_plan(args, folder, design),
     )
     print(plan_line(summary["plan"]))
-    written = write_results(summary, args.out, notes(pathology, ratings, discrimination), args.title)
+    written = write_results(summary, out, notes(pathology, ratings, discrimination), args.title)
     for structure, result in summary["ranking"].items():
         f = result["friedman"]
         line = f"{structure}: {result['n_blocks']} complete rankings"
@@ -179,7 +211,7 @@ def _analyze(args: argparse.Namespace) -> int:
     for line in (rating_line(summary["rating"]), discrimination_line(summary["discrimination"])):
         if line:
             print(line)
-    print(f"wrote {len(written)} files to {args.out}")
+    print(f"wrote {len(written)} files to {out}")
     return 0
 
 

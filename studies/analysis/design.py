@@ -117,6 +117,13 @@ def validate_design(table: pd.DataFrame, name: str = "design.csv") -> Design:
             f"{', '.join(TRUTHS)}"
         )
     ranking = _ranking(table)
+    for volume, rows in ranking.groupby("volume", sort=False):
+        if rows["set"].nunique() > 1:
+            raise StudyError(
+                f"{name}, rows {', '.join(map(str, rows['row']))}: volume {volume!r} is in sets "
+                f"{', '.join(dict.fromkeys(rows['set']))}; a scan belongs to one ranking set (the scan-level tests "
+                "permute each set's scans independently)"
+            )
     for set_id, rows in ranking.groupby("set", sort=False):
         structures = rows["structure"].unique()
         if len(structures) > 1:

@@ -49,7 +49,8 @@ def check_one_study(answers: dict[str, pd.DataFrame | None]) -> None:
     for study in studies:
         for task, table in answers.items():
             if table is not None and "study" in table.columns:
-                rows = table.loc[table["study"].map(reader_id) == study, "row"] if "row" in table.columns else []
+                lines = table["row"] if "row" in table.columns else pd.Series(range(2, len(table) + 2), table.index)
+                rows = lines[table["study"].map(reader_id) == study]
                 if len(rows):
                     where.append(f"{study!r} ({FILES[task]} row {rows.iloc[0]}, {len(rows)} rows)")
                     break
