@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from studies.analysis.kendall import interpret_w
 from studies.analysis.sources import by_source_order, in_pair_order, source_order
+from studies.analysis.wording import counted
 
 ALPHA = 0.05
 FEW_READERS = 5
@@ -65,7 +66,8 @@ def rating_paragraph(rating: dict) -> str:
         for source, r in rating["by_source"].items()
     )
     text = (
-        f"{rating['n_readers']} readers gave {rating['n_ratings']} realism ratings of {rating['n_volumes']} scans "
+        f"{counted(rating['n_readers'], 'reader')} gave {counted(rating['n_ratings'], 'realism rating')} of "
+        f"{counted(rating['n_volumes'], 'scan')} "
         f"on a {scale}-point scale (1 = least realistic): {means}."
     )
     comparison = rating.get("comparison")
@@ -91,8 +93,9 @@ def rating_paragraph(rating: dict) -> str:
         crossed = comparison.get("crossed") or {}
         if crossed.get("p") is not None:
             text += (
-                f" With readers and scans both random (quasi-F of the scores over the {crossed['readers']} readers "
-                f"who rated all {crossed['scans_per_source']} scans of every source), F({crossed['df1']}, "
+                " With readers and scans both random (quasi-F of the scores over the "
+                f"{counted(crossed['readers'], 'reader')} "
+                f"who rated all {counted(crossed['scans_per_source'], 'scan')} of every source), F({crossed['df1']}, "
                 f"{crossed['df2']:.1f}) = {crossed['F']:.2f}, {format_p(crossed['p'])}."
             )
         elif crossed.get("skipped"):
@@ -104,10 +107,13 @@ def rating_paragraph(rating: dict) -> str:
             low, high = agreement["icc_ci95"]
             text += (
                 f"; ICC = {agreement['icc']:.3f} (95 % CI {low:.2f} to {high:.2f}; {agreement['icc_kind']}) over the "
-                f"{agreement['icc_scans']} scans every one of the {agreement['icc_readers']} readers rated"
+                f"{counted(agreement['icc_scans'], 'scan')} every one of the "
+                f"{counted(agreement['icc_readers'], 'reader')} rated"
             )
             if agreement["icc_scans_left_out"]:
-                text += f" ({agreement['icc_scans_left_out']} scans rated by fewer readers left out of the ICC)"
+                text += (
+                    f" ({counted(agreement['icc_scans_left_out'], 'scan')} rated by fewer readers left out of the ICC)"
+                )
         text += "."
     return text
 
@@ -119,8 +125,9 @@ def discrimination_paragraph(result: dict) -> str:
         return f"There are {result.get('note', 'no discrimination answers yet')}."
     low, high = result["accuracy_ci95"]
     text = (
-        f"{result['n_readers']} readers told real from synthetic on {result['n_volumes']} scans "
-        f"({result['n_answers']} answers): {100 * result['accuracy']:.1f} % correct (95 % CI {100 * low:.1f}–"
+        f"{counted(result['n_readers'], 'reader')} told real from synthetic on {counted(result['n_volumes'], 'scan')} "
+        f"({counted(result['n_answers'], 'answer')}): {100 * result['accuracy']:.1f} % correct (95 % CI "
+        f"{100 * low:.1f}–"
         f"{100 * high:.1f} %, allowing for answers clustered by reader and by scan)."
     )
     by_truth = result.get("by_truth", {})
@@ -163,7 +170,8 @@ def discrimination_paragraph(result: dict) -> str:
     )
     if result["n_readers"] < FEW_READERS:
         text += (
-            f" With fewer than {FEW_READERS} readers the test of AUC = 0.5 ran slightly liberal in simulation "
+            f" With fewer than {counted(FEW_READERS, 'reader')} the test of AUC = 0.5 ran slightly liberal in "
+            "simulation "
             "(6.3–6.6 % of null studies rejected at α = 5 % with 4 readers of differing skill; "
             "`python -m bench analysis-validity`)."
         )
@@ -194,7 +202,7 @@ def discrimination_line(result: dict | None) -> str:
         return ""
     if not result.get("n_answers"):
         return f"discrimination: {result['note']}"
-    line = f"discrimination: {result['n_answers']} answers, accuracy {result['accuracy']:.3f}"
+    line = f"discrimination: {counted(result['n_answers'], 'answer')}, accuracy {result['accuracy']:.3f}"
     if result["auc"] is not None:
         line += f"; AUC = {result['auc']:.3f} ({result['auc_ci95'][0]:.3f}–{result['auc_ci95'][1]:.3f}), "
         line += f"p = {result['auc_p']:.4g} against 0.5"
@@ -238,9 +246,10 @@ def _seconds(time: dict) -> str:
 def readers_paragraph(readers: dict) -> str:
     """Who took part and how long it took."""
     experience, minutes = readers["experience"], readers["minutes"]
-    text = f"{readers['count']} readers took part; {readers['finished']} finished."
+    text = f"{counted(readers['count'], 'reader')} took part; {readers['finished']} finished."
     if readers.get("invited", readers["count"]) != readers["count"]:
-        text = f"{readers['count']} of {readers['invited']} invited readers took part; {readers['finished']} finished."
+        invited = counted(readers["invited"], "invited reader")
+        text = f"{readers['count']} of {invited} took part; {readers['finished']} finished."
     if readers.get("not_started"):
         text += f" Not started: {', '.join(readers['not_started'])}."
     if readers.get("revoked"):
@@ -262,9 +271,8 @@ def readers_paragraph(readers: dict) -> str:
 def recognition_paragraph(pathology: dict, reference: str | None = None) -> str:
     """Overall and per-source accuracy with Wilson intervals, then per condition."""
     overall = pathology["overall"]
-    text = (
-        f"Readers named the finding correctly in {overall['correct']} of {overall['n']} answers ({_percent(overall)})."
-    )
+    answers = counted(overall["n"], "answer")
+    text = f"Readers named the finding correctly in {overall['correct']} of {answers} ({_percent(overall)})."
     by_source = [
         f"{source}: {r['correct']}/{r['n']} ({_percent(r)})"
         for source, r in by_source_order(pathology["by_source"], reference).items()
@@ -306,7 +314,8 @@ def structure_paragraph(
         text += (
             f" Agreement among the readers of a set (Kendall's W across the readers who ranked the same scans) was "
             f"{interpret_w(agreement['w_mean'])} on Schmidt's (1997) scale: mean W = {agreement['w_mean']:.3f} "
-            f"(range {agreement['w_min']:.3f}–{agreement['w_max']:.3f} over {len(agreement['w_by_set'])} sets)."
+            f"(range {agreement['w_min']:.3f}–{agreement['w_max']:.3f} over "
+            f"{counted(len(agreement['w_by_set']), 'set')})."
         )
     text += (
         f" Consistency across all {result['n_blocks']} rankings pooled (different scans, so not agreement among "
@@ -344,7 +353,8 @@ def scan_level_paragraph(
     verdict = "differ" if scan["p"] <= ALPHA else "were not shown to differ"
     text = (
         f"Scan-level test (the claim about these generators, the scans being a sample of what each generator "
-        f"makes: source labels permuted among the scans of each of {scan['sets']} sets, one relabelling for all "
+        f"makes: source labels permuted among the scans of each of {counted(scan['sets'], 'set')}, one relabelling "
+        "for all "
         f"readers of a set; {how}): the generators {verdict} ({format_p(scan['p'])})."
     )
     order = source_order(result["mean_rank"], reference)
@@ -358,23 +368,25 @@ def scan_level_paragraph(
         text += (
             f" The permutation test holds the readers fixed (a reader's lasting taste for one generator counts as a "
             f"difference); with readers and scans both random (quasi-F of the ranks over the {crossed['readers']} "
-            f"readers who ranked all {crossed['sets']} sets), F({crossed['df1']}, {crossed['df2']:.1f}) = "
+            f"readers who ranked all {counted(crossed['sets'], 'set')}), F({crossed['df1']}, {crossed['df2']:.1f}) = "
             f"{crossed['F']:.2f}, {format_p(crossed['p'])}."
         )
     m = family_size or len(pairs)
     needed = _sets_for_a_pair(m)
     if scan["pairwise_exact"] and scan["pairwise_min_p"] > ALPHA:
         text += (
-            f" With {scan['sets']} sets no pairwise scan-level p can fall below {scan['pairwise_min_p']:.3g} "
+            f" With {counted(scan['sets'], 'set')} no pairwise scan-level p can fall below "
+            f"{scan['pairwise_min_p']:.3g} "
             f"(2 of {scan['pairwise_permutations']} swaps), so this design cannot show that any two generators "
-            f"differ, however large the difference; corrected for {m} pairs, that takes at least {needed} sets per "
+            f"differ, however large the difference; corrected for {counted(m, 'pair')}, that takes at least "
+            f"{counted(needed, 'set')} per "
             "structure."
         )
     elif scan["pairwise_exact"] and pairs and scan["pairwise_min_p"] * m > ALPHA:
         text += (
             f" The smallest possible pairwise p, {scan['pairwise_min_p']:.3g}, is above {ALPHA} once corrected "
-            f"for {m} pairs ({min(1.0, scan['pairwise_min_p'] * m):.3g}): no pair can be significant with "
-            f"{scan['sets']} sets; that takes at least {needed} sets per structure."
+            f"for {counted(m, 'pair')} ({min(1.0, scan['pairwise_min_p'] * m):.3g}): no pair can be significant with "
+            f"{counted(scan['sets'], 'set')}; that takes at least {counted(needed, 'set')} per structure."
         )
     return text
 
