@@ -9,7 +9,7 @@ from django.test import Client
 from playwright.sync_api import expect
 
 from surveys.models import DiscriminationAnswer, RatingAnswer
-from tests.browser.conftest import SCREENSHOTS
+from tests.browser.conftest import SCREENSHOTS, _wait_for_the_live_server_to_finish_its_requests
 from tests.browser.test_reading_room import LAPTOP, _inside
 from tests.platform.conftest import invite, post_answer, start, task_payload, valid_answer
 
@@ -58,6 +58,9 @@ def test_a_reader_scores_and_judges_scans_with_the_keyboard(live_server, mixed_s
     with page.expect_navigation():
         page.keyboard.press("n")
     assert page.url.endswith(invited.path("task", rating + 2))
+    # The new page's own requests would hold SQLite's table lock while the test client writes: let them finish.
+    page.goto("about:blank")
+    _wait_for_the_live_server_to_finish_its_requests()
 
     first = _answer_before(invited, client, "discrimination")
     page.set_viewport_size({"width": LAPTOP[0], "height": LAPTOP[1]})
