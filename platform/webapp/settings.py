@@ -15,9 +15,14 @@ REPO_DIR = Path(__file__).resolve().parents[2]
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 # The test suite runs these settings through webapp.test_settings, which only supplies a throwaway key and plain HTTP.
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "insecure-development-key-only-for-DJANGO_DEBUG" if DEBUG else None)
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "insecure-development-key-only-for-DJANGO_DEBUG" if DEBUG else "")
 if not DEBUG and len(SECRET_KEY) < 50:
-    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 50 characters long when DJANGO_DEBUG is off")
+    raise ImproperlyConfigured(
+        f"DJANGO_SECRET_KEY {'is not set' if not SECRET_KEY else 'is shorter than 50 characters'}: set it to 50 or "
+        "more "
+        "random characters (python -c 'import secrets; print(secrets.token_urlsafe(50))'), or DJANGO_DEBUG=1 for "
+        "development; for the demo's database run `python -m demo manage COMMAND ...`"
+    )
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 

@@ -6,6 +6,7 @@ from studies.analysis.endpoints import WHAT
 from studies.analysis.kendall import interpret_w
 from studies.analysis.plan import DEFAULT_ALPHA
 from studies.analysis.sources import by_source_order, in_pair_order, source_order
+from studies.analysis.wording import counted
 
 FEW_READERS = 5
 """Below this many readers the report warns that the AUC test ran slightly liberal in simulation."""
@@ -166,7 +167,8 @@ def rating_paragraph(rating: dict, alpha: float = DEFAULT_ALPHA) -> str:
         for source, r in rating["by_source"].items()
     )
     text = (
-        f"{rating['n_readers']} readers gave {rating['n_ratings']} realism ratings of {rating['n_volumes']} scans "
+        f"{counted(rating['n_readers'], 'reader')} gave {counted(rating['n_ratings'], 'realism rating')} of "
+        f"{counted(rating['n_volumes'], 'scan')} "
         f"on a {scale}-point scale (1 = least realistic): {means}."
     )
     comparison = rating.get("comparison")
@@ -192,8 +194,9 @@ def rating_paragraph(rating: dict, alpha: float = DEFAULT_ALPHA) -> str:
         crossed = comparison.get("crossed") or {}
         if crossed.get("p") is not None:
             text += (
-                f" With readers and scans both random (quasi-F of the scores over the {crossed['readers']} readers "
-                f"who rated all {crossed['scans_per_source']} scans of every source), F({crossed['df1']}, "
+                " With readers and scans both random (quasi-F of the scores over the "
+                f"{counted(crossed['readers'], 'reader')} "
+                f"who rated all {counted(crossed['scans_per_source'], 'scan')} of every source), F({crossed['df1']}, "
                 f"{crossed['df2']:.1f}) = {crossed['F']:.2f}, {format_p(crossed['p'])}."
             )
         elif crossed.get("skipped"):
@@ -205,10 +208,13 @@ def rating_paragraph(rating: dict, alpha: float = DEFAULT_ALPHA) -> str:
             low, high = agreement["icc_ci95"]
             text += (
                 f"; ICC = {agreement['icc']:.3f} (95 % CI {low:.2f} to {high:.2f}; {agreement['icc_kind']}) over the "
-                f"{agreement['icc_scans']} scans every one of the {agreement['icc_readers']} readers rated"
+                f"{counted(agreement['icc_scans'], 'scan')} every one of the "
+                f"{counted(agreement['icc_readers'], 'reader')} rated"
             )
             if agreement["icc_scans_left_out"]:
-                text += f" ({agreement['icc_scans_left_out']} scans rated by fewer readers left out of the ICC)"
+                text += (
+                    f" ({counted(agreement['icc_scans_left_out'], 'scan')} rated by fewer readers left out of the ICC)"
+                )
         text += "."
     return text
 
@@ -220,8 +226,8 @@ def discrimination_paragraph(result: dict, alpha: float = DEFAULT_ALPHA) -> str:
         return f"There are {result.get('note', 'no discrimination answers yet')}."
     low, high = result["accuracy_ci95"]
     text = (
-        f"{result['n_readers']} readers told real from synthetic on {result['n_volumes']} scans "
-        f"({result['n_answers']} answers): {100 * result['accuracy']:.1f} % correct (95 % CI {100 * low:.1f}–"
+        f"{counted(result['n_readers'], 'reader')} told real from synthetic on {counted(result['n_volumes'], 'scan')} "
+        f"({counted(result['n_answers'], 'answer')}): {100 * result['accuracy']:.1f} % correct (95 % CI {100 * low:.1f}–"
         f"{100 * high:.1f} %, two-way cluster-robust: allowing for answers clustered by reader and by scan)."
     )
     by_truth = result.get("by_truth", {})
@@ -264,7 +270,8 @@ def discrimination_paragraph(result: dict, alpha: float = DEFAULT_ALPHA) -> str:
     )
     if result["n_readers"] < FEW_READERS:
         text += (
-            f" With fewer than {FEW_READERS} readers the test of AUC = 0.5 ran slightly liberal in simulation "
+            f" With fewer than {counted(FEW_READERS, 'reader')} the test of AUC = 0.5 ran slightly liberal in "
+            "simulation "
             "(6.3–6.6 % of null studies rejected at α = 5 % with 4 readers of differing skill; "
             "`python -m bench analysis-validity`)."
         )
@@ -295,7 +302,7 @@ def discrimination_line(result: dict | None) -> str:
         return ""
     if not result.get("n_answers"):
         return f"discrimination: {result['note']}"
-    line = f"discrimination: {result['n_answers']} answers, accuracy {result['accuracy']:.3f}"
+    line = f"discrimination: {counted(result['n_answers'], 'answer')}, accuracy {result['accuracy']:.3f}"
     if result["auc"] is not None:
         line += f"; AUC = {result['auc']:.3f} ({result['auc_ci95'][0]:.3f}–{result['auc_ci95'][1]:.3f}), "
         line += f"p = {result['auc_p']:.4g} against 0.5"
@@ -339,9 +346,10 @@ def _seconds(time: dict) -> str:
 def readers_paragraph(readers: dict) -> str:
     """Who took part and how long it took."""
     experience, minutes = readers["experience"], readers["minutes"]
-    text = f"{readers['count']} readers took part; {readers['finished']} finished."
+    text = f"{counted(readers['count'], 'reader')} took part; {readers['finished']} finished."
     if readers.get("invited", readers["count"]) != readers["count"]:
-        text = f"{readers['count']} of {readers['invited']} invited readers took part; {readers['finished']} finished."
+        invited = counted(readers["invited"], "invited reader")
+        text = f"{readers['count']} of {invited} took part; {readers['finished']} finished."
     if readers.get("not_started"):
         text += f" Not started: {', '.join(readers['not_started'])}."
     if readers.get("revoked"):
@@ -363,9 +371,8 @@ def readers_paragraph(readers: dict) -> str:
 def recognition_paragraph(pathology: dict, reference: str | None = None) -> str:
     """Overall and per-source accuracy with Wilson intervals, then per condition."""
     overall = pathology["overall"]
-    text = (
-        f"Readers named the finding correctly in {overall['correct']} of {overall['n']} answers ({_percent(overall)})."
-    )
+    answers = counted(overall["n"], "answer")
+    text = f"Readers named the finding correctly in {overall['correct']} of {answers} ({_percent(overall)})."
     by_source = [
         f"{source}: {r['correct']}/{r['n']} ({_percent(r)})"
         for source, r in by_source_order(pathology["by_source"], reference).items()
@@ -413,7 +420,8 @@ def structure_paragraph(
         text += (
             f" Agreement among the readers of a set (Kendall's W across the readers who ranked the same scans) was "
             f"{interpret_w(agreement['w_mean'])} on Schmidt's (1997) scale: mean W = {agreement['w_mean']:.3f} "
-            f"(range {agreement['w_min']:.3f}–{agreement['w_max']:.3f} over {len(agreement['w_by_set'])} sets)."
+            f"(range {agreement['w_min']:.3f}–{agreement['w_max']:.3f} over "
+            f"{counted(len(agreement['w_by_set']), 'set')})."
         )
     text += (
         f" Consistency across all {result['n_blocks']} rankings pooled (different scans, so not agreement among "
@@ -452,7 +460,7 @@ def scan_level_paragraph(
     verdict = "differ" if scan["p"] <= alpha else "were not shown to differ"
     text = (
         f"Scan-level test (the claim about these generators as these readers see them, the scans being a sample of "
-        f"what each generator makes: source labels permuted among the scans of each of {scan['sets']} sets, one "
+        f"what each generator makes: source labels permuted among the scans of each of {counted(scan['sets'], 'set')}, one "
         f"relabelling for all readers of a set; {how}): for these readers the generators {verdict} "
         f"({format_p(scan['p'])})."
     )
@@ -467,16 +475,15 @@ def scan_level_paragraph(
     needed = _sets_for_a_pair(m, alpha)
     if scan["pairwise_exact"] and scan["pairwise_min_p"] > alpha:
         text += (
-            f" With {scan['sets']} sets no pairwise scan-level p can fall below {scan['pairwise_min_p']:.3g} "
+            f" With {counted(scan['sets'], 'set')} no pairwise scan-level p can fall below "
+            f"{scan['pairwise_min_p']:.3g} "
             f"(2 of {scan['pairwise_permutations']} swaps), so this design cannot show that any two generators "
-            f"differ, however large the difference; corrected for {m} pairs, that takes at least {needed} sets per "
+            f"differ, however large the difference; corrected for {counted(m, 'pair')}, that takes at least "
+            f"{counted(needed, 'set')} per "
             "structure."
         )
     elif scan["pairwise_exact"] and pairs and scan["pairwise_min_p"] * m > alpha:
         text += (
-            f" The smallest possible pairwise p, {scan['pairwise_min_p']:.3g}, is above {alpha} once corrected "
-            f"for {m} pairs ({min(1.0, scan['pairwise_min_p'] * m):.3g}): no pair can be significant with "
-            f"{scan['sets']} sets; that takes at least {needed} sets per structure."
         )
     return text
 

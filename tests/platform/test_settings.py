@@ -54,11 +54,16 @@ def test_production_settings_pass_the_deployment_check(tmp_path):
 
 
 @pytest.mark.slow
-def test_production_refuses_to_start_without_a_secret_key(tmp_path):
+@pytest.mark.parametrize("key, says", [(None, "is not set"), ("short", "is shorter than 50 characters")])
+def test_production_refuses_to_start_without_a_secret_key_in_one_line_saying_what_to_set(tmp_path, key, says):
     env = _production_env(tmp_path)
     del env["DJANGO_SECRET_KEY"]
+    if key:
+        env["DJANGO_SECRET_KEY"] = key
     result = subprocess.run([sys.executable, "manage.py", "check"], cwd=REPO, env=env, capture_output=True, text=True)
-    assert result.returncode != 0 and "DJANGO_SECRET_KEY must be set" in result.stderr
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert f"DJANGO_SECRET_KEY {says}" in line and "token_urlsafe(50)" in line and "python -m demo manage" in line
 
 
 @pytest.mark.slow
