@@ -227,8 +227,9 @@ def discrimination_paragraph(result: dict, alpha: float = DEFAULT_ALPHA) -> str:
     low, high = result["accuracy_ci95"]
     text = (
         f"{counted(result['n_readers'], 'reader')} told real from synthetic on {counted(result['n_volumes'], 'scan')} "
-        f"({counted(result['n_answers'], 'answer')}): {100 * result['accuracy']:.1f} % correct (95 % CI {100 * low:.1f}–"
-        f"{100 * high:.1f} %, two-way cluster-robust: allowing for answers clustered by reader and by scan)."
+        f"({counted(result['n_answers'], 'answer')}): {100 * result['accuracy']:.1f} % correct "
+        f"(95 % CI {100 * low:.1f}–{100 * high:.1f} %, two-way cluster-robust: allowing for answers clustered by "
+        "reader and by scan)."
     )
     by_truth = result.get("by_truth", {})
     named = {"synthetic": "synthetic scans called synthetic (sensitivity)", "real": "real called real (specificity)"}
@@ -460,8 +461,9 @@ def scan_level_paragraph(
     verdict = "differ" if scan["p"] <= alpha else "were not shown to differ"
     text = (
         f"Scan-level test (the claim about these generators as these readers see them, the scans being a sample of "
-        f"what each generator makes: source labels permuted among the scans of each of {counted(scan['sets'], 'set')}, one "
-        f"relabelling for all readers of a set; {how}): for these readers the generators {verdict} "
+        f"what each generator makes: source labels permuted among the scans of each of "
+        f"{counted(scan['sets'], 'set')}, one relabelling for all readers of a set; {how}): for these readers the "
+        f"generators {verdict} "
         f"({format_p(scan['p'])})."
     )
     order = source_order(result["mean_rank"], reference)
@@ -483,8 +485,7 @@ def scan_level_paragraph(
             "structure."
         )
     elif scan["pairwise_exact"] and pairs and scan["pairwise_min_p"] * m > alpha:
-        text += (
-        )
+        text += ()
     return text
 
 
