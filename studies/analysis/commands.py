@@ -149,7 +149,7 @@ def _analyze(args: argparse.Namespace) -> int:
         if shipped is not None and shipped.is_file()
         else None
     )
-    raw = {task: read_table(path, ()) for task, path in _answer_files(args).items()}
+    raw = {task: read_table(path, (), allow_empty=True) for task, path in _answer_files(args).items()}
     if args.each_study and len(studies_in(raw)) > 1:
         for study, tables in split_by_study(raw).items():
             print(f"study {study}:")
