@@ -10,9 +10,13 @@ def main() -> None:
     """Run a Django management command with the project's settings."""
     sys.path.insert(0, str(Path(__file__).resolve().parent / "platform"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(sys.argv)
+    try:
+        execute_from_command_line(sys.argv)
+    except ImproperlyConfigured as error:  # a setting from the environment: one line saying what to set
+        sys.exit(f"manage.py: {error}")
 
 
 if __name__ == "__main__":

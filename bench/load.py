@@ -26,9 +26,12 @@ Run: `python -m bench load [--readers 200] [--workers 4] [--saves 2] [--postgres
 `--open-loop` measures instead at a realistic rate (`bench/open_loop.py`): Poisson autosaves, each reader every
 `--interval` seconds on average (2), the offered rates of `--rates` one after the other (`--step-seconds` each),
 p50/p99 from the moment each save was due, the capacity (highest offered rate with p99 < 100 ms), the padded scans of
-each page downloaded alongside, a worker SIGKILLed half-way through a last step at the headline rate, and the same
-database check. `python -m bench load --open-loop [--interval 2] [--rates 25,50,100,200,400] [--step-seconds 20]
-[--saves-per-page 10] [--delivery-threads 4] [--size 32]`.
+each page downloaded alongside, a worker SIGKILLed half-way through a last step at the headline rate (behind nginx,
+then nginx reloaded), and the same database check; each database served both ways in the same run: gunicorn alone
+(`--workers` sync workers, as before) and as deployed (nginx in front of two gunicorn processes on two ports,
+`--host-workers` gthread workers × `--threads` each, scans by X-Accel-Redirect). `python -m bench load --open-loop
+[--interval 2] [--rates 25,50,100,200,400] [--step-seconds 20] [--saves-per-page 10] [--delivery-threads 4]
+[--size 32] [--serving gunicorn,nginx] [--host-workers 2] [--threads 4]`.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ from bench.platform_server import (
     Gunicorn,
     ThrowawayDatabase,
     free_port,
+    manage,
     platform_environment,
     postgres_server,
     set_up_study,
@@ -510,6 +514,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--saves-per-page", type=int, default=10, help="open loop: saves before a page move (10)")
     parser.add_argument("--delivery-threads", type=int, default=4, help="open loop: concurrent scan downloads (4)")
     parser.add_argument("--size", type=int, default=32, help="grid of the study's scans (default 32)")
+    parser.add_argument(
+        "--serving",
+        type=lambda text: text.split(","),
+        default=["gunicorn", "nginx"],
+        help="open loop: ways to serve, measured one after the other (default gunicorn,nginx: before and after)",
+    )
+    parser.add_argument("--host-workers", type=int, default=2, help="open loop, nginx: gthread workers per host (2)")
+    parser.add_argument("--threads", type=int, default=4, help="open loop, nginx: threads per worker (4)")
     parser.add_argument("--verify", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.verify:
@@ -549,20 +561,30 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def open_loop(args, databases: list[tuple[str, str | None]], skipped: list[str]) -> None:
-    """The open-loop mode on each database (`bench.open_loop`)."""
+    """The open-loop mode on each database, served each way of `--serving` one after the other (`bench.open_loop`)."""
     from bench.open_loop import run_open_loop, table
+    from deploy.nginx import nginx_binary
 
+    if "nginx" in args.serving and nginx_binary() is None:
+        skipped.append("nginx: skipped, not installed (Debian: apt-get install nginx)")
+        args.serving = [kind for kind in args.serving if kind != "nginx"]
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-load-") as temporary:
         bundle = make_bundle(Path(temporary) / "study", args.size)
+        static = Path(temporary) / "static"
+        if "nginx" in args.serving:
+            print("collecting static files for nginx …", file=sys.stderr, flush=True)
+            env = platform_environment(Path(temporary) / "collect", free_port())
+            manage({**env, "DJANGO_STATIC_ROOT": str(static)}, "collectstatic", "--noinput", "-v", "0")
         for label, url in databases:
-            print(f"{label}: open loop, {args.readers} readers …", file=sys.stderr, flush=True)
-            work = Path(temporary) / f"{label}-open"
-            if url:
-                with ThrowawayDatabase(url) as database_url:
-                    results.append(run_open_loop(label, database_url, args, bundle, work))
-            else:
-                results.append(run_open_loop(label, None, args, bundle, work))
+            for kind in args.serving:
+                print(f"{label}, {kind}: open loop, {args.readers} readers …", file=sys.stderr, flush=True)
+                work = Path(temporary) / f"{label}-{kind}"
+                if url:
+                    with ThrowawayDatabase(url) as database_url:
+                        results.append(run_open_loop(label, database_url, kind, args, bundle, work, static))
+                else:
+                    results.append(run_open_loop(label, None, kind, args, bundle, work, static))
     print(table(results, args, skipped))
 
 

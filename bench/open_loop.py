@@ -24,8 +24,10 @@ import os
 import queue
 import random
 import signal
+import sys
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +41,8 @@ from bench.platform_server import (
     start_reader,
     task_page_data,
 )
+from deploy.nginx import Nginx
+from deploy.probe import delivery_problems_after
 
 CHROMIUM_ACCEPT = "gzip, deflate, br, zstd"
 CAPACITY_P99_MS = 100.0
@@ -66,6 +70,8 @@ class Step:
     delivery_bytes: int = 0
     delivery_lengths: set[int] = field(default_factory=set)
     killed: str = ""
+    load: float = float("nan")
+    """The 1-minute load average when the step ended (the machine is shared)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def error(self, kind: str) -> None:
@@ -93,7 +99,7 @@ def start_readers(base: str, tokens: list[str]) -> list[Reader]:
     """Open each invitation and press Start (not measured); the readers on their first task page."""
     readers = []
     for number, token in enumerate(tokens):
-        reader = Reader(token, number, Client(base, timeout=120))
+        reader = Reader(token, number, Client(base, timeout=120, keep_alive=True))
         status, page = start_reader(reader.client, token)
         if status != 200:
             raise RuntimeError(f"reader {number}: first task page answered {status}")
@@ -233,63 +239,135 @@ def offer(
     seconds: float,
     saves_per_page: int,
     delivery: Delivery,
-    server: Gunicorn | None = None,
+    disrupt=None,
 ) -> Step:
-    """Offer `rate` saves per second for `seconds` (SIGKILLing a worker of `server` half-way, if given)."""
+    """Offer `rate` saves per second for `seconds`; `disrupt(seconds)`, if given, runs meanwhile (from half-way) and
+    returns what it did."""
     step = Step(rate, seconds, len(readers) / rate)
     delivery.step = step
     end = time.monotonic() + seconds
     threads = [
         threading.Thread(
             target=run_reader,
-            args=(reader, step, end, saves_per_page, delivery, hash((rate, reader.number, server is None))),
+            args=(reader, step, end, saves_per_page, delivery, hash((rate, reader.number, disrupt is None))),
             daemon=True,
         )
         for reader in readers
     ]
     for thread in threads:
         thread.start()
-    if server is not None:
+    if disrupt is not None:
         time.sleep(seconds / 2)
-        before = server.worker_pids()
-        victim = before[0]
-        os.kill(victim, signal.SIGKILL)
-        moment = time.monotonic()
-        replaced = float("nan")
-        while time.monotonic() - moment < 30:
-            now = server.worker_pids()
-            if victim not in now and len(now) == len(before):
-                replaced = time.monotonic() - moment
-                break
-            time.sleep(0.01)
-        step.killed = f"worker {victim} SIGKILLed at {seconds / 2:.0f} s, replaced after {replaced:.2f} s"
+        step.killed = disrupt(seconds)
     for thread in threads:
         thread.join(timeout=seconds + 150)
     stuck = sum(thread.is_alive() for thread in threads)
     if stuck:
         step.error(f"reader threads still waiting at the end: {stuck}")
+    step.load = os.getloadavg()[0]
     return step
 
 
-def run_open_loop(database: str, database_url: str | None, args, bundle: Path, work: Path) -> dict:
-    """Fresh platform, the rate sweep, the SIGKILL step, the database check: everything the table needs."""
+def kill_worker(server: Gunicorn, label: str = "") -> str:
+    """SIGKILL the longest-serving worker of `server`; say when its master replaced it."""
+    before = server.worker_pids()
+    victim = before[0]
+    os.kill(victim, signal.SIGKILL)
+    moment = time.monotonic()
+    replaced = float("nan")
+    while time.monotonic() - moment < 30:
+        now = server.worker_pids()
+        if victim not in now and len(now) == len(before):
+            replaced = time.monotonic() - moment
+            break
+        time.sleep(0.01)
+    return f"{label}worker {victim} SIGKILLed, replaced after {replaced:.2f} s"
+
+
+@dataclass
+class Site:
+    """How one serving set-up is reached and disrupted: its URL, its gunicorn masters, its nginx (or None)."""
+
+    url: str
+    hosts: list[Gunicorn]
+    nginx: Nginx | None = None
+
+    def disrupt(self, seconds: float) -> str:
+        """SIGKILL a worker half-way; behind nginx also reload nginx a quarter of the step later."""
+        done = [kill_worker(self.hosts[0], "host 1: " if self.nginx else "") + f" at {seconds / 2:.0f} s"]
+        if self.nginx is not None:
+            time.sleep(seconds / 4)
+            self.nginx.reload()
+            done.append(f"nginx reloaded at {3 * seconds / 4:.0f} s")
+        return "; ".join(done)
+
+    def statuses(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for host in self.hosts:
+            for status, count in host.access_statuses().items():
+                counts[status] = counts.get(status, 0) + count
+        return counts
+
+
+SERVINGS = {
+    "gunicorn": "gunicorn alone: {workers} sync workers stream scans and take saves (before nginx)",
+    "nginx": "nginx + 2 gunicorn hosts × {host_workers} gthread workers × {threads} threads, scans by X-Accel",
+}
+
+
+@contextmanager
+def serving(kind: str, env: dict[str, str], args, work: Path, static_root: Path):
+    """The platform served one way: gunicorn alone (sync workers, the old way), or nginx in front of two gunicorn
+    processes on two ports standing in for two app hosts (deploy/), checked by the start-up probe."""
+    if kind == "gunicorn":
+        port = int(env["PLATFORM_BASE_URL"].rsplit(":", 1)[1])
+        with Gunicorn(env, port, workers=args.workers, logs=work / "logs") as server:
+            yield Site(server.url, [server])
+        return
+    ports = [free_port(), free_port()]
+    hosts = [
+        Gunicorn(env, port, workers=args.host_workers, logs=work / f"logs-{n}", threads=args.threads)
+        for n, port in enumerate(ports, start=1)
+    ]
+    proxy = Nginx(
+        work / "nginx",
+        int(env["PLATFORM_BASE_URL"].rsplit(":", 1)[1]),
+        [f"127.0.0.1:{port}" for port in ports],
+        static_root,
+        Path(env["PLATFORM_DATA_DIR"]),
+    )
+    with hosts[0], hosts[1], proxy:
+        problems = delivery_problems_after(proxy.url, 60)
+        if problems:
+            sys.exit("bench load: nginx is not serving as deployed: " + " | ".join(problems))
+        yield Site(proxy.url, hosts, proxy)
+
+
+def run_open_loop(database: str, database_url: str | None, kind: str, args, bundle: Path, work: Path, static: Path):
+    """Fresh platform served as `kind`, the rate sweep, the disrupted step, the database check: what the table needs."""
     port = free_port()
     env = platform_environment(work / "data", port, database_url)
+    env["DJANGO_STATIC_ROOT"] = str(static)
+    if kind == "nginx":
+        env["PLATFORM_X_ACCEL"] = "true"
     tokens = set_up_study(env, bundle, SLUG, args.readers)
     headline = args.readers / args.interval
     rates = sorted({*args.rates, headline})
-    with Gunicorn(env, port, workers=args.workers, logs=work / "logs") as server:
-        readers = start_readers(server.url, tokens)
-        delivery = Delivery(server.url, args.delivery_threads)
+    with serving(kind, env, args, work, static) as site:
+        readers = start_readers(site.url, tokens)
+        delivery = Delivery(site.url, args.delivery_threads)
         steps = [offer(readers, rate, args.step_seconds, args.saves_per_page, delivery) for rate in rates]
         killed = (
-            None if args.no_kill else offer(readers, headline, args.step_seconds, args.saves_per_page, delivery, server)
+            None
+            if args.no_kill
+            else offer(readers, headline, args.step_seconds, args.saves_per_page, delivery, site.disrupt)
         )
         delivery.close()
-        statuses = server.access_statuses()
+        statuses = site.statuses()
     check = verify(env, {reader.token: reader.record for reader in readers}, work)
     return {
         "database": database,
+        "serving": kind,
         "steps": steps,
         "killed": killed,
         "check": check,
@@ -298,56 +376,67 @@ def run_open_loop(database: str, database_url: str | None, args, bundle: Path, w
     }
 
 
+def capacity(result: dict) -> float:
+    """The highest offered rate with p99 < CAPACITY_P99_MS, nothing unsent and no errors (0: none)."""
+    good = [
+        step.rate
+        for step in result["steps"]
+        if percentile(step.save_ms, 0.99) < CAPACITY_P99_MS and not step.unsent and not step.errors
+    ]
+    return max(good, default=0.0)
+
+
 def table(results: list[dict], args, skipped: list[str]) -> str:
-    """The open-loop table: one row per database and offered rate, then capacity and the SIGKILL step."""
+    """The open-loop table: one row per database, serving and offered rate; then capacity, the disrupted step and
+    the new serving's capacity and headline p99 as ratios to the old one's, measured in the same run."""
     lines = [
         f"Open loop: {args.readers} readers, Poisson autosaves ({args.step_seconds:g} s per offered rate), a page move "
         f"every {args.saves_per_page} saves with its scans downloaded alongside (zstd, padded; {args.delivery_threads} "
-        f"downloaders); gunicorn {args.workers} sync workers on 127.0.0.1, {os.cpu_count()} CPUs shared with the "
-        "client; latency from the moment each save was due",
-        f"{'database':<11} {'offered/s':>9} {'per reader':>10} {'acked/s':>7} {'p50 ms':>7} {'p99 ms':>7} "
+        f"downloaders); {os.cpu_count()} CPUs shared with the client (and, here, with other users: see load); "
+        "latency from the moment each save was due",
+        *(f"  {kind}: {text.format(**vars(args))}" for kind, text in SERVINGS.items() if kind in args.serving),
+        f"{'database':<11} {'serving':<9} {'offered/s':>9} {'acked/s':>7} {'p50 ms':>7} {'p99 ms':>7} "
         f"{'max ms':>7} {'late':>5} {'unsent':>6} {'errors':>6} {'scans':>6} {'scan MB/s':>9} {'scan p50 ms':>11} "
-        f"{'scan sizes':>10}",
+        f"{'scan sizes':>10} {'load':>5}",
     ]
 
-    def row(database: str, step: Step, label: str = "") -> str:
+    def row(result: dict, step: Step, label: str = "") -> str:
         sizes = len(step.delivery_lengths)
         return (
-            f"{database:<11} {step.rate:>9.0f} {step.interval:>9.2f}s {step.acknowledged / step.seconds:>7.0f} "
+            f"{result['database']:<11} {result['serving']:<9} {step.rate:>9.0f} "
+            f"{step.acknowledged / step.seconds:>7.0f} "
             f"{percentile(step.save_ms, 0.5):>7.0f} {percentile(step.save_ms, 0.99):>7.0f} "
             f"{max(step.save_ms, default=float('nan')):>7.0f} {step.late:>5} {step.unsent:>6} "
             f"{sum(step.errors.values()):>6} "
             f"{len(step.delivery_ms):>6} {step.delivery_bytes / step.seconds / 1e6:>9.1f} "
-            f"{percentile(step.delivery_ms, 0.5):>11.0f} {('one' if sizes == 1 else sizes):>10}{label}"
+            f"{percentile(step.delivery_ms, 0.5):>11.0f} {('one' if sizes == 1 else sizes):>10} "
+            f"{step.load:>5.1f}{label}"
         )
 
     for result in results:
         for step in result["steps"]:
             mark = "  ← headline" if step.rate == result["headline"] else ""
-            lines.append(row(result["database"], step, mark))
+            lines.append(row(result, step, mark))
         if result["killed"]:
-            lines.append(row(result["database"], result["killed"], "  ← worker SIGKILLed half-way"))
+            lines.append(row(result, result["killed"], "  ← disrupted (below)"))
     lines.append(
         "late = saves sent more than 10 ms after they were due (the reader's previous save was still waiting); "
         f"unsent = saves still due {OVERRUN_SECONDS:g} s after the step ended, not sent (the server was saturated); "
-        "scan sizes = distinct byte lengths of the scans downloaded (one: padded delivery)."
+        "scan sizes = distinct byte lengths of the scans downloaded (one: padded delivery); load = 1-minute load "
+        "average at the step's end."
     )
+    tested = sorted({step.rate for result in results for step in result["steps"]})
     for result in results:
-        good = [
-            step.rate
-            for step in result["steps"]
-            if percentile(step.save_ms, 0.99) < CAPACITY_P99_MS and not step.unsent and not step.errors
-        ]
-        tested = [step.rate for step in result["steps"]]
-        if not good:
-            capacity = f"below {min(tested):.0f} saves/s"
-        elif max(good) == max(tested):
-            capacity = f"at least {max(good):.0f} saves/s (the highest offered)"
+        found = capacity(result)
+        if not found:
+            text = f"below {min(tested):.0f} saves/s"
+        elif found == max(tested):
+            text = f"at least {found:.0f} saves/s (the highest offered)"
         else:
-            capacity = f"{max(good):.0f} saves/s"
+            text = f"{found:.0f} saves/s"
         c = result["check"]
         lost = c["missing_in_audit"] + c["wrong_final"]
-        notes = [f"capacity (p99 < {CAPACITY_P99_MS:.0f} ms, nothing unsent, no errors): {capacity}"]
+        notes = [f"capacity (p99 < {CAPACITY_P99_MS:.0f} ms, nothing unsent, no errors): {text}"]
         errors = {}
         for step in [*result["steps"], *([result["killed"]] if result["killed"] else [])]:
             for kind, count in step.errors.items():
@@ -359,8 +448,21 @@ def table(results: list[dict], args, skipped: list[str]) -> str:
         server_errors = {s: n for s, n in result["statuses"].items() if s.startswith("5")}
         notes.append(f"server log 5xx: {server_errors or 0}")
         notes.append(f"database: {c['acked']} acknowledged saves checked, {lost} lost")
-        lines.append(f"  {result['database']}: " + "; ".join(notes))
+        lines.append(f"  {result['database']} / {result['serving']}: " + "; ".join(notes))
         for example in c["examples"]:
             lines.append(f"    LOST: {example}")
+    for database in dict.fromkeys(result["database"] for result in results):
+        pair = {result["serving"]: result for result in results if result["database"] == database}
+        if {"gunicorn", "nginx"} <= set(pair):
+            old, new = pair["gunicorn"], pair["nginx"]
+            headline = [
+                percentile(next(s for s in r["steps"] if s.rate == r["headline"]).save_ms, 0.99) for r in (old, new)
+            ]
+            ratio = f"{capacity(new) / capacity(old):.0f}×" if capacity(old) else "(old: none)"
+            lines.append(
+                f"  {database}: nginx + 2 hosts against gunicorn alone, same run: capacity {capacity(new):.0f} against "
+                f"{capacity(old):.0f} saves/s ({ratio}); p99 at the headline rate {headline[1]:.0f} ms against "
+                f"{headline[0]:.0f} ms ({headline[0] / headline[1]:.1f}× lower)"
+            )
     lines += [f"  {line}" for line in skipped]
     return "\n".join(lines)

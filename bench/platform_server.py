@@ -24,6 +24,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
+GUNICORN_CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
 CI_POSTGRES = "postgres://medsyn:medsyn@127.0.0.1:5432/medsyn"
 """The server and role .ci/run sets up."""
 ACCESS_LOG_FORMAT = "%(s)s %(m)s %(U)s %(M)s"
@@ -77,19 +78,25 @@ def set_up_study(env: dict[str, str], bundle: Path, slug: str, readers: int) -> 
 
 @dataclass
 class Gunicorn:
-    """`gunicorn --chdir platform webapp.wsgi:application` on 127.0.0.1:`port` with sync workers, logs in `logs`."""
+    """`gunicorn --chdir platform webapp.wsgi:application` on 127.0.0.1:`port`, logs in `logs`: sync workers (gunicorn
+    alone, as before nginx), or with `threads` the deployment's gthread workers (deploy/gunicorn.conf.py)."""
 
     env: dict[str, str]
     port: int
     workers: int
     logs: Path
+    threads: int = 0
     process: subprocess.Popen | None = None
 
     def __enter__(self) -> "Gunicorn":
         self.logs.mkdir(parents=True, exist_ok=True)
+        deployed = ["-c", str(GUNICORN_CONFIG), "--threads", str(self.threads)] if self.threads else []
         self.process = subprocess.Popen(
             [
                 str(GUNICORN),
+                *deployed,
+                "--control-socket",
+                str(self.logs / "gunicorn.ctl"),
                 "--chdir",
                 str(ROOT / "platform"),
                 "--bind",
@@ -173,13 +180,29 @@ class Client:
     base: str
     timeout: float = 60.0
     cookies: dict[str, str] = field(default_factory=dict)
+    keep_alive: bool = False
+    _connection: http.client.HTTPConnection | None = field(default=None, repr=False)
 
     def request(
         self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
     ) -> tuple[int, dict[str, str], bytes]:
-        """One request on a fresh connection (gunicorn's sync workers close each one); (status, headers, body)."""
+        """One request; (status, headers, body). With `keep_alive`, on the connection the last reply left open (as a
+        browser does; gunicorn's sync workers close each one), and once more on a fresh connection when a reused one
+        turns out closed before any reply came, as browsers retry; otherwise on a fresh connection."""
+        reused = self._connection is not None
+        try:
+            return self._send(method, path, body, headers)
+        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+            if not reused:
+                raise
+            return self._send(method, path, body, headers)
+
+    def _send(
+        self, method: str, path: str, body: bytes | None, headers: dict[str, str] | None
+    ) -> tuple[int, dict[str, str], bytes]:
         parts = urlsplit(self.base)
-        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=self.timeout)
+        connection = self._connection or http.client.HTTPConnection(parts.hostname, parts.port, timeout=self.timeout)
+        self._connection = None
         sent = {"Accept-Encoding": "identity", "User-Agent": "bench"}
         if self.cookies:
             sent["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
@@ -188,12 +211,17 @@ class Client:
             connection.request(method, path, body=body, headers=sent)
             response = connection.getresponse()
             data = response.read()
-            for cookie in response.headers.get_all("Set-Cookie") or []:
-                name, _, value = cookie.split(";", 1)[0].partition("=")
-                self.cookies[name.strip()] = value.strip()
-            return response.status, dict(response.headers), data
-        finally:
+        except BaseException:
             connection.close()
+            raise
+        for cookie in response.headers.get_all("Set-Cookie") or []:
+            name, _, value = cookie.split(";", 1)[0].partition("=")
+            self.cookies[name.strip()] = value.strip()
+        if self.keep_alive and not response.will_close:
+            self._connection = connection
+        else:
+            connection.close()
+        return response.status, dict(response.headers), data
 
     def get(self, path: str) -> tuple[int, dict[str, str], bytes]:
         return self.request("GET", path)

@@ -31,7 +31,8 @@ welcome page to prefetch from). The table gives medians and the ratio naive / wa
 Inputs are made in the work folder: 4 procedural phantoms (`python -m generator phantoms`, realistic CT noise),
 rendered as four sources that compress differently (the phantom, Gaussian-smoothed by 0.6 and 1.2 voxels, 4×
 down-sampled), and a bundle (`python -m studies build`). After the table: what padding costs per source and coding,
-how long the import took, and each source's time to first and last byte of its scans (plain HTTP client).
+how long the import took, each source's time to first and last byte of its scans (plain HTTP client), and a reader
+page's first and repeat visit, bytes by kind and time, gunicorn alone against nginx as deployed (bench/page_visits.py).
 `--mbit N` throttles downloads to N Mbit/s (Chrome's network emulation) to see a remote reader's link instead of
 loopback. Run: `python -m bench delivery [--repeats 5] [--size 256] [--work DIR] [--mbit N] [--timing-rounds 20]`.
 """
@@ -65,6 +66,7 @@ from bench.platform_server import (
     Gunicorn,
     answer_payload,
     free_port,
+    manage,
     platform_environment,
     set_up_study,
     start_reader,
@@ -587,6 +589,40 @@ def table(results: dict[str, list[dict]], raw_mb: float, repeats: int, version: 
     return "\n".join(lines)
 
 
+def reader_page_visits(env: dict[str, str], run_dir: Path, old_url: str, path: str, repeats: int) -> str:
+    """`bench.page_visits` of the task page `path`: gunicorn alone at `old_url` against nginx in front of a deployed
+    app host (static files collected here), alternating, `repeats` times each."""
+    from playwright.sync_api import sync_playwright
+
+    from bench.page_visits import table, visit_twice
+    from deploy.nginx import Nginx, nginx_binary
+
+    if nginx_binary() is None:
+        return "Reader page visits: skipped, nginx is not installed (Debian: apt-get install nginx)"
+    static = run_dir / "collected"
+    manage({**env, "DJANGO_STATIC_ROOT": str(static)}, "collectstatic", "--noinput", "-v", "0")
+    deployed = {**env, "PLATFORM_X_ACCEL": "true", "DJANGO_STATIC_ROOT": str(static)}
+    app = Gunicorn(deployed, free_port(), workers=2, logs=run_dir / "logs-deployed", threads=4)
+    with app, Nginx(run_dir / "nginx", free_port(), [f"127.0.0.1:{app.port}"], static, run_dir / "data") as nginx:
+        urls = {"gunicorn": old_url + path, "nginx": nginx.url + path}
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+            try:
+                runs: dict[str, list[dict]] = {key: [] for key in urls}
+                for _ in range(repeats):
+                    for key, url in urls.items():
+                        runs[key].append(visit_twice(browser, url, WATCH, CHROMIUM, ARGS, VIEWPORT))
+            finally:
+                browser.close()
+    return table(
+        runs,
+        {
+            "gunicorn": "gunicorn alone, static from the finders (before)",
+            "nginx": "nginx: hashed, brotli, immutable static; X-Accel scans",
+        },
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m bench delivery", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -667,11 +703,14 @@ def main(argv: list[str] | None = None) -> None:
                 finally:
                     browser.close()
             timing = response_times(server.url, token, bundle, args.timing_rounds)
+            recognition = next(path for kind, path, _ in pages if kind == "recognition")
+            visits = reader_page_visits(env, run_dir, server.url, recognition, args.repeats)
             statuses = server.access_statuses()
     print(table(results, raw_mb, args.repeats, version, args.mbit))
     print(padding_cost(bundle))
     print(f"Migrate, import (read, compress, pad, audit the served copies) and invite: {imported:.1f} s")
     print(timing)
+    print(visits)
     canvases = {key: runs[0]["canvas"] for key, runs in results.items()}
     print("first viewer's canvas (px): " + ", ".join(f"{key} {w}×{h}" for key, (w, h) in canvases.items()))
     errors = {status: count for status, count in statuses.items() if status.startswith("5")}

@@ -25,6 +25,7 @@ SIZE = 128
 N_PHANTOMS = 24
 SEED = 2024
 TRAIN_MINUTES = 10.0
+DEMO_WORK = ROOT / "var" / "demo"
 
 
 def step(message: str) -> None:
@@ -47,6 +48,15 @@ def platform_environment(work: Path) -> None:
     os.environ.setdefault("DJANGO_SECRET_KEY", key_file.read_text().strip())
     os.environ.setdefault("DJANGO_HTTPS", "false")
     os.environ.setdefault("PLATFORM_DATA_DIR", str(work / "platform"))
+
+
+def manage(command: list[str], work: Path) -> int:
+    """Run a management command against the demo's database: its secret key, data folder and SQLite file."""
+    if not (work / "secret-key").exists():
+        sys.exit(f"demo: no demo database in {work}: run `make demo` (or `python -m demo --no-serve`) first")
+    platform_environment(work)
+    os.environ.setdefault("PLATFORM_BASE_URL", "http://127.0.0.1:8000")
+    return subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT).returncode
 
 
 def choose_model(args: argparse.Namespace, work: Path) -> tuple[Path, str]:
@@ -77,8 +87,17 @@ def choose_model(args: argparse.Namespace, work: Path) -> tuple[Path, str]:
 
 def main(argv: list[str] | None = None) -> None:
     """Build the demo study, import it, and serve it with gunicorn (or stop after the import with --no-serve)."""
-    parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__)
-    parser.add_argument("--work", type=Path, default=ROOT / "var" / "demo", help="demo folder (default: var/demo)")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["manage"]:
+        work = Path(argv[2]) if argv[1:2] == ["--work"] and len(argv) > 2 else DEMO_WORK
+        sys.exit(manage(argv[3:] if work is not DEMO_WORK else argv[1:], work.resolve()))
+    parser = argparse.ArgumentParser(
+        prog="python -m demo",
+        description=__doc__,
+        epilog="python -m demo manage [--work DIR] COMMAND ... runs any `manage.py` command against the demo's "
+        "database (e.g. python -m demo manage invite_reader demo --count 5).",
+    )
+    parser.add_argument("--work", type=Path, default=DEMO_WORK, help="demo folder (default: var/demo)")
     parser.add_argument("--size", type=int, default=SIZE, help=f"study grid and phantom size (default: {SIZE})")
     parser.add_argument(
         "--train", action="store_true", help="train a model on this machine instead of using the shipped one"
@@ -128,7 +147,12 @@ def main(argv: list[str] | None = None) -> None:
     run("manage.py", "demo_study", str(bundle))
     if args.no_serve:
         return
-    step(f"Serving with gunicorn on http://127.0.0.1:{args.port} (Ctrl-C stops)")
+    step("Collecting the static files (hashed names, gzip and brotli copies: served with year-long cache headers)")
+    run("manage.py", "collectstatic", "--noinput", "-v", "0")
+    step(
+        f"Serving with gunicorn on http://127.0.0.1:{args.port} (Ctrl-C stops); any management command runs against "
+        "this database as `python -m demo manage COMMAND ...`, e.g. `python -m demo manage invite_reader demo`"
+    )
     run(
         "--chdir",
         "platform",
@@ -136,6 +160,8 @@ def main(argv: list[str] | None = None) -> None:
         f"127.0.0.1:{args.port}",
         "--workers",
         "2",
+        "--control-socket",
+        str(work / "gunicorn.ctl"),
         "webapp.wsgi:application",
         program=str(Path(sys.executable).with_name("gunicorn")),
     )

@@ -8,3 +8,6 @@ class SurveysConfig(AppConfig):
 
     name = "surveys"
     verbose_name = "Reader studies"
+
+    def ready(self) -> None:
+        from surveys import checks  # noqa: F401 - registers the system checks

@@ -232,9 +232,10 @@ class RankingSet(models.Model):
     def __str__(self) -> str:
         return self.key
 
-    def check_ranks(self, ranks: dict[str, int]) -> None:
-        """Refuse ranks that are not a permutation of 1..k over exactly this set's scans."""
-        names = {volume.name for volume in self.volumes.all()}
+    def check_ranks(self, ranks: dict[str, int], names: set[str] | None = None) -> None:
+        """Refuse ranks that are not a permutation of 1..k over exactly this set's scans (`names`, when the caller
+        has them: a reader's plan lists each set's scans)."""
+        names = {volume.name for volume in self.volumes.all()} if names is None else set(names)
         if set(ranks) != names:
             raise ValidationError("Rank every scan of this set, and only those scans.")
         values = list(ranks.values())
@@ -282,12 +283,10 @@ class Reader(models.Model):
         return self.plan[position]
 
     def answers_by_position(self) -> dict[int, Any]:
-        """This reader's answers keyed by plan position."""
+        """This reader's answers keyed by plan position: one query per kind of task the plan has."""
+        kinds = {task["kind"] for task in self.plan}
         by_kind = {
-            "recognition": {a.item.volume.name: a for a in self.answers_of("recognition_answers")},
-            "rating": {a.item.volume.name: a for a in self.answers_of("rating_answers")},
-            "discrimination": {a.item.volume.name: a for a in self.answers_of("discrimination_answers")},
-            "ranking": {a.ranking_set.key: a for a in self.answers_of("ranking_answers")},
+            kind: {_answer_key(kind, answer): answer for answer in self.answers_of(f"{kind}_answers")} for kind in kinds
         }
         found = {}
         for position, task in enumerate(self.plan):
@@ -296,18 +295,18 @@ class Reader(models.Model):
                 found[position] = answer
         return found
 
-    def first_incomplete(self) -> int | None:
-        """The first task without a complete answer, or None when all are done."""
-        answers = self.answers_by_position()
+    def first_incomplete(self, answers: dict[int, Any] | None = None) -> int | None:
+        """The first task without a complete answer, or None when all are done (`answers`: answers_by_position())."""
+        answers = self.answers_by_position() if answers is None else answers
         for position in range(len(self.plan)):
             if position not in answers or not answers[position].is_complete:
                 return position
         return None
 
-    def progress(self) -> tuple[int, int]:
-        """(tasks answered, tasks in the plan)."""
-        done = sum(1 for answer in self.answers_by_position().values() if answer.is_complete)
-        return done, len(self.plan)
+    def progress(self, answers: dict[int, Any] | None = None) -> tuple[int, int]:
+        """(tasks answered, tasks in the plan); `answers`: answers_by_position(), if already at hand."""
+        answers = self.answers_by_position() if answers is None else answers
+        return sum(1 for answer in answers.values() if answer.is_complete), len(self.plan)
 
     def seconds_spent(self) -> float:
         """Total time on the tasks: the sum of the per-item seconds."""
@@ -319,6 +318,11 @@ class Reader(models.Model):
         if kind in getattr(self, "_prefetched_objects_cache", {}):
             return getattr(self, kind).all()
         return getattr(self, kind).select_related(ANSWER_KINDS[kind])
+
+
+def _answer_key(kind: str, answer: Any) -> str:
+    """What an answer of `kind` answers, as task_key names it: its scan's opaque name, or its ranking set."""
+    return answer.ranking_set.key if kind == "ranking" else answer.item.volume.name
 
 
 def with_answers(readers: models.QuerySet) -> models.QuerySet:

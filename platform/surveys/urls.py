@@ -2,11 +2,13 @@
 
 from django.urls import path
 
-from surveys.views import answers, reader, staff, volumes
+from surveys.views import answers, health, reader, staff, volumes
 
 app_name = "surveys"
 
 urlpatterns = [
+    path("healthz", health.health, name="health"),
+    path("healthz/delivery/<slug:location>", health.delivery_probe, name="delivery_probe"),
     path("r/<str:token>/", reader.welcome, name="welcome"),
     path("r/<str:token>/start", reader.start, name="start"),
     path("r/<str:token>/task/<int:number>/", reader.task, name="task"),

@@ -15,14 +15,22 @@ REPO_DIR = Path(__file__).resolve().parents[2]
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 # The test suite runs these settings through webapp.test_settings, which only supplies a throwaway key and plain HTTP.
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "insecure-development-key-only-for-DJANGO_DEBUG" if DEBUG else None)
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", "insecure-development-key-only-for-DJANGO_DEBUG" if DEBUG else "")
 if not DEBUG and len(SECRET_KEY) < 50:
-    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be at least 50 characters long when DJANGO_DEBUG is off")
+    raise ImproperlyConfigured(
+        f"DJANGO_SECRET_KEY {'is not set' if not SECRET_KEY else 'is shorter than 50 characters'}: set it to 50 or "
+        "more "
+        "random characters (python -c 'import secrets; print(secrets.token_urlsafe(50))'), or DJANGO_DEBUG=1 for "
+        "development; for the demo's database run `python -m demo manage COMMAND ...`"
+    )
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
 # Where imported volumes and media live (never under static files): one folder per study.
 PLATFORM_DATA_DIR = env_path("PLATFORM_DATA_DIR", REPO_DIR / "var")
+# nginx in front (deploy/nginx.conf.template): Django decides who may see a scan and hands the file to nginx with
+# X-Accel-Redirect to its internal /_accel/ locations. Off: gunicorn or runserver send the file themselves.
+PLATFORM_X_ACCEL = env_bool("PLATFORM_X_ACCEL", False)
 # The scheme and host that invitation links start with.
 PLATFORM_BASE_URL = env_str("PLATFORM_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -33,7 +41,7 @@ if not DATABASE_URL:
 DATABASES = {
     "default": dj_database_url.parse(
         DATABASE_URL,
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 600),
         conn_health_checks=True,
     )
 }
@@ -59,6 +67,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "surveys.unavailable.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -92,8 +101,9 @@ USE_TZ = True
 
 # Static files: our own under static/, Papaya's standard build straight from node_modules (never committed).
 STATIC_URL = "static/"
-# Filled by `collectstatic` (which creates it) with compressed copies. WhiteNoise serves through the finders as well,
-# so a deployment without it still works: its "No directory at" warning about STATIC_ROOT is not a problem here.
+# Filled by `collectstatic` (which creates it) with hashed names and gzip and brotli copies, served by nginx (or
+# WhiteNoise) with year-long cache headers. WhiteNoise serves through the finders as well, so a site without it still
+# works under plain names: its "No directory at" warning about STATIC_ROOT is not a problem here.
 STATIC_ROOT = env_path("DJANGO_STATIC_ROOT", REPO_DIR / "staticfiles")
 warnings.filterwarnings("ignore", message=re.escape(f"No directory at: {STATIC_ROOT}"))
 STATICFILES_DIRS = [
@@ -102,7 +112,7 @@ STATICFILES_DIRS = [
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "webapp.static_storage.StaticStorage"},
 }
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
@@ -112,6 +122,7 @@ LOGIN_URL = "admin:login"
 # HTTPS hardening: on in production; DJANGO_HTTPS=false for plain-HTTP set-ups (tests, a demo on loopback).
 HTTPS = env_bool("DJANGO_HTTPS", not DEBUG)
 SECURE_SSL_REDIRECT = HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^healthz"]  # a load balancer probes app hosts directly over plain HTTP
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000) if HTTPS else 0

@@ -27,7 +27,8 @@
   window.setInterval(tick, TICK_MS);
 
   /* POST the fields with the seconds not yet sent; they count as reported only once the server acknowledges them,
-     so a failed save leaves them for the next one. */
+     so a failed save leaves them for the next one. A failure is `retry` when sending again may succeed: the server
+     could not be reached, or answered 5xx (nginx without an app host, a database that is down). */
   function post(fields, keepalive) {
     tick();
     var seconds = unreported - sending;
@@ -36,28 +37,51 @@
       method: "POST", credentials: "same-origin", keepalive: Boolean(keepalive),
       headers: {"Content-Type": "application/json", "X-CSRFToken": config.csrf},
       body: JSON.stringify(Object.assign({}, task, fields, {seconds: seconds}))
+    }).catch(function () {
+      throw {retry: true, message: "the study server cannot be reached"};
     }).then(function (response) {
       return response.json().catch(function () {
-        return {error: "The server refused the answer (HTTP " + response.status + "). Please reload the page."};
+        return {error: response.status >= 500 ? "the study server is not answering (HTTP " + response.status + ")"
+          : "The server refused the answer (HTTP " + response.status + "). Please reload the page."};
       }).then(function (reply) {
-        if (!response.ok) { throw new Error(reply.error || "The answer was not saved."); }
+        if (!response.ok) { throw {retry: response.status >= 500, message: reply.error || "The answer was not saved."}; }
         unreported -= seconds;
         return reply;
       });
     }).finally(function () { sending -= seconds; });
   }
 
+  /* Every field given and not yet acknowledged waits in `pending`: a save sends all of them, a retryable failure
+     keeps them (a newer value wins) and tries again after 1, 2, 4 … up to 30 seconds, saying so; nothing is lost
+     while the page stays open. */
+  var pending = {}, retryTimer = null, retryDelay = 0, RETRY_FIRST_MS = 1000, RETRY_MAX_MS = 30000;
   function save(fields) {
+    Object.assign(pending, fields);
+    window.clearTimeout(retryTimer);
     saveStatus.textContent = "Saving…";
     saveStatus.className = "save-status";
-    queue = queue.then(function () { return post(fields); }).then(function (reply) {
-      saveStatus.textContent = "Saved";
-      if (progressDone) { progressDone.textContent = reply.done + " answered"; }
-      return true;
-    }, function (error) {
-      saveStatus.textContent = "Not saved: " + error.message;
-      saveStatus.className = "save-status error";
-      return false;
+    queue = queue.then(function () {
+      var sent = pending;
+      pending = {};
+      return post(sent).then(function (reply) {
+        retryDelay = 0;
+        saveStatus.textContent = "Saved";
+        saveStatus.className = "save-status";
+        if (progressDone) { progressDone.textContent = reply.done + " answered"; }
+        return true;
+      }, function (error) {
+        saveStatus.className = "save-status error";
+        if (!error.retry) {
+          saveStatus.textContent = "Not saved: " + error.message;
+          return false;
+        }
+        pending = Object.assign(sent, pending);
+        retryDelay = Math.min(RETRY_MAX_MS, retryDelay ? 2 * retryDelay : RETRY_FIRST_MS);
+        saveStatus.textContent = "Not saved yet: " + error.message + ". Trying again in " + retryDelay / 1000 +
+          " s; your answer stays on this page.";
+        retryTimer = window.setTimeout(function () { save({}); }, retryDelay);
+        return false;
+      });
     });
     return queue;
   }

@@ -22,11 +22,15 @@ from studies.analysis.power import (
     ALPHA,
     CROSSED,
     GOAL,
+    PLAN_READERS,
     SCAN_LEVEL,
     Design,
+    cheapest_plan,
     default_effects,
     effects_from_mean_ranks,
+    generalising_grid,
     parse_effects,
+    plan_rationale,
     power_curve,
     sets_curve,
     smallest_count,
@@ -232,6 +236,12 @@ def _power_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--scan-sd", type=float, default=0.0, help="SD of a scan's own quality, shared by every reader who ranks it"
     )
+    parser.add_argument(
+        "--complete",
+        type=float,
+        default=1.0,
+        help="share of the sets each reader is expected to rank (default 1: every reader ranks every set)",
+    )
     parser.add_argument("--adjust", choices=METHODS, default="bonferroni", help="adjustment of the pairs")
     parser.add_argument("--simulations", type=int, default=1000, help="simulated studies per design (default 1000)")
     parser.add_argument("--max-readers", type=int, default=30, help="largest reader count searched (default 30)")
@@ -248,8 +258,10 @@ def _power(args: argparse.Namespace) -> int:
         )
     if args.reader_sd < 0 or args.scan_sd < 0:
         raise StudyError("--reader-sd and --scan-sd must not be negative")
+    if not 0 < args.complete <= 1:
+        raise StudyError(f"--complete must be a share in (0, 1], not {args.complete:g}")
     effects, reader_sd, scan_sd = _effects(args)
-    design = Design(effects, args.readers, args.sets, args.blocks, reader_sd, scan_sd, args.adjust)
+    design = Design(effects, args.readers, args.sets, args.blocks, reader_sd, scan_sd, args.adjust, args.complete)
     counts = list(range(2, max(args.max_readers, args.readers) + 1))
     curve = power_curve(design, counts, args.simulations, args.seed, scan_level=True)
     null = power_curve(design.resized(null=True), [args.readers], args.simulations, args.seed + 1, scan_level=True)
@@ -290,12 +302,20 @@ def _power(args: argparse.Namespace) -> int:
         for name in sets_needed:
             if name not in (SCAN_LEVEL, CROSSED):
                 print(f"  {name}: {sets_text(name)}")
+    plan_readers = sorted({r for r in PLAN_READERS if r <= args.max_readers} | {args.readers})
+    grid = generalising_grid(design, plan_readers, set_counts, args.simulations, args.seed)
+    if not no_effect:
+        plan = cheapest_plan(grid, plan_readers, set_counts)
+        print("rationale: " + plan_rationale(design, plan, plan_readers, set_counts, args.simulations, args.seed))
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
+        pd.DataFrame(grid, index=pd.Index(plan_readers, name="readers"), columns=set_counts).to_csv(
+            args.out / "power_plan.csv"
+        )
         pd.DataFrame({"readers": counts, **curve}).to_csv(args.out / "power.csv", index=False)
         pd.DataFrame({"sets": set_counts, **by_sets}).to_csv(args.out / "power_sets.csv", index=False)
         power_plot(curve, counts, args.out / "power.png", GOAL)
-        print(f"wrote power.csv, power_sets.csv and power.png to {args.out}")
+        print(f"wrote power.csv, power_sets.csv, power_plan.csv (readers × sets) and power.png to {args.out}")
     return 0
 
 
@@ -360,7 +380,8 @@ COMMANDS: dict[str, Command] = {
         description="How likely each test (pooled Friedman and Wilcoxon pairs; scan-level permutation tests; the "
         "crossed readers × scans quasi-F test) "
         "reaches p ≤ 0.05 with this many readers and sets, under a latent-quality model with reader preference and "
-        "shared scan quality; each test's type-I error at no effect; the readers and sets needed for 80 %.",
+        "shared scan quality; each test's type-I error at no effect; the readers and sets needed for 80 %, and for "
+        "the generalising test the cheapest readers × sets design, as a sentence a plan's rationale can quote.",
         add_arguments=_power_arguments,
         run=_power,
     ),

@@ -84,16 +84,19 @@ def or_test(auc: np.ndarray, leave_out: np.ndarray, case_df: float, chance: floa
     With R readers and V cases, jackknife covariances over cases
     :math:`\mathrm{Cov}(\hat\theta_r, \hat\theta_{r'}) = \frac{V-1}{V}\sum_v (\hat\theta_{r(v)} - \bar\theta_{r(\cdot)})
     (\hat\theta_{r'(v)} - \bar\theta_{r'(\cdot)})`, Cov₂ their mean over pairs of different readers and MS_R the
-    readers' mean square, :math:`\widehat{\mathrm{Var}}(\bar\theta) = MS_R / R + \max(\mathrm{Cov}_2, 0)`
-    (Obuchowski & Rockette 1995; Hillis, Obuchowski, Schartz & Berbaum 2005; Hillis 2007, the single-test case).
-    Denominator degrees of freedom: Satterthwaite's for the two terms, MS_R/R with R − 1 and Cov₂ with `case_df`
-    (min(synthetic, real scans) − 1, the smaller class driving an AUC's case variance):
-    :math:`\widehat{\mathrm{Var}}^2 / ((MS_R/R)^2/(R-1) + \mathrm{Cov}_2^2/\mathrm{case\_df})`. Hillis' ddf,
-    :math:`(MS_R + R\,\mathrm{Cov}_2)^2 / (MS_R^2/(R-1))`, treats Cov₂ as known and rejected 7.4 % of 3,000 null
-    studies of 10 readers × 20 scans when scans' looks dominate, this one 5.1 % (4.8 % of 2,000 in
-    `python -m bench analysis-validity`); both
-    give R − 1 when Cov₂ ≤ 0. One reader: the jackknife variance of its AUC and a normal reference (cases random,
-    the reader fixed). Returns auc, ci95, p (two-sided), t, df, se, cov2, ms_r, method.
+    readers' mean square, :math:`\widehat{\mathrm{Var}}(\bar\theta) = [MS_R + R\max(\mathrm{Cov}_2, 0)] / R`
+    (Obuchowski & Rockette 1995; Hillis, Obuchowski, Schartz & Berbaum 2005). Denominator degrees of freedom:
+    Hillis' (2007, Stat. Med. 26: 596–619; 2008, Acad. Radiol. 15: 647–661),
+    :math:`\mathrm{ddf}_H = [MS(T{*}R) + \max(R(\mathrm{Cov}_2 - \mathrm{Cov}_3), 0)]^2 / \{[MS(T{*}R)]^2 /
+    ((t-1)(R-1))\}` for t modalities; for one modality against a fixed value the treatment × reader mean square
+    becomes the readers' MS_R on R − 1 df and Cov₂ − Cov₃ (covariances that a difference of modalities cancels)
+    becomes Cov₂, :math:`\mathrm{ddf}_H = [MS_R + R\max(\mathrm{Cov}_2, 0)]^2 / (MS_R^2 / (R - 1))`, the
+    single-treatment form of Hillis (2007) and RJafroc's `ciAvgRdrEachTrt`; R − 1 when Cov₂ ≤ 0. Also returned,
+    df_satterthwaite and p_satterthwaite: the earlier Satterthwaite df over readers and cases, MS_R/R on R − 1 df
+    and Cov₂ on `case_df` (min(synthetic, real scans) − 1), more cautious when few scans make Cov₂ uncertain
+    (`python -m bench analysis-validity` gives both sizes). One reader: the jackknife variance of its AUC and a
+    normal reference (cases random, the reader fixed). Returns auc, ci95, p (two-sided), t, df, se, cov2, ms_r,
+    method, df_satterthwaite, p_satterthwaite.
     """
     keep = ~np.isnan(auc)
     auc, leave_out = auc[keep], leave_out[keep]
@@ -103,25 +106,20 @@ def or_test(auc: np.ndarray, leave_out: np.ndarray, case_df: float, chance: floa
     covariance = (n_volumes - 1) / n_volumes * centred @ centred.T
     if n_readers == 1:
         variance, df, cov2, ms_r = float(covariance[0, 0]), math.inf, None, None
+        satterthwaite = math.inf
         method = "one reader: jackknife variance over volumes, normal reference (the reader fixed)"
     else:
         cov2 = float(covariance[~np.eye(n_readers, dtype=bool)].mean())
         ms_r = float(auc.var(ddof=1))
-        variance = ms_r / n_readers + max(cov2, 0.0)
+        denominator = ms_r + n_readers * max(cov2, 0.0)
+        variance = denominator / n_readers
+        df = hillis_ddf(ms_r, cov2, n_readers)
         parts = (ms_r / n_readers) ** 2 / (n_readers - 1) + max(cov2, 0.0) ** 2 / max(case_df, 1.0)
-        df = variance**2 / parts if parts > 0 else math.inf
-        method = (
-            "Obuchowski–Rockette, jackknife covariances, Satterthwaite df over readers and cases "
-            "(readers and volumes random)"
-        )
+        satterthwaite = variance**2 / parts if parts > 0 else math.inf
+        method = "Obuchowski–Rockette, jackknife covariances, Hillis (2007) df (readers and volumes random)"
     se = math.sqrt(max(variance, 0.0))
-    reference = stats.norm if math.isinf(df) else stats.t(df)
-    if se > 0:
-        t = (mean - chance) / se
-        p = float(2 * reference.sf(abs(t)))
-        half = float(reference.ppf(0.975)) * se
-    else:
-        t, p, half = (math.inf if mean != chance else 0.0), (0.0 if mean != chance else 1.0), 0.0
+    t, p, half = _t_test(mean - chance, se, df)
+    p_satterthwaite = _t_test(mean - chance, se, satterthwaite)[1]
     return {
         "auc": mean,
         "ci95": [max(0.0, mean - half), min(1.0, mean + half)],
@@ -132,7 +130,26 @@ def or_test(auc: np.ndarray, leave_out: np.ndarray, case_df: float, chance: floa
         "cov2": cov2,
         "ms_r": ms_r,
         "method": method,
+        "df_satterthwaite": satterthwaite if math.isfinite(satterthwaite) else None,
+        "p_satterthwaite": p_satterthwaite,
     }
+
+
+def hillis_ddf(ms_r: float, cov2: float, readers: int) -> float:
+    """Hillis' (2007) denominator df of one modality's OR test: [MS_R + R max(Cov₂, 0)]² / (MS_R² / (R − 1));
+    infinite when the readers agree exactly (MS_R = 0)."""
+    if ms_r <= 0:
+        return math.inf
+    return (ms_r + readers * max(cov2, 0.0)) ** 2 / (ms_r**2 / (readers - 1))
+
+
+def _t_test(difference: float, se: float, df: float) -> tuple[float, float, float]:
+    """(t, two-sided p, half-width of the 95 % interval) on df (normal when infinite); se 0 gives t ±∞ or 0."""
+    if se <= 0:
+        return (math.inf if difference else 0.0), (0.0 if difference else 1.0), 0.0
+    reference = stats.norm if math.isinf(df) else stats.t(df)
+    t = difference / se
+    return t, float(2 * reference.sf(abs(t))), float(reference.ppf(0.975)) * se
 
 
 def roc_points(scores: np.ndarray, synthetic: np.ndarray) -> dict[str, list[float]]:
@@ -157,7 +174,8 @@ def case_df(synthetic: np.ndarray) -> float:
 
 
 def discrimination_summary(answers: pd.DataFrame, sources: list[str], seed: int = 0) -> dict:
-    """summary.json["discrimination"]: accuracy (clustered over readers and volumes) overall, per truth (synthetic:
+    """summary.json["discrimination"]: accuracy (two-way cluster-robust over readers and volumes: accuracy_ci95; the
+    bootstrap interval as accuracy_ci95_bootstrap, Wilson's as accuracy_ci95_wilson) overall, per truth (synthetic:
     the sensitivity of calling a scan synthetic; real: the specificity), per reader and per source; each reader's
     AUC, the study AUC with its OR interval and p against 0.5; per synthetic source, its AUC against the real scans;
     the ROC points of each reader and of all answers pooled."""
@@ -189,7 +207,8 @@ def discrimination_summary(answers: pd.DataFrame, sources: list[str], seed: int 
                 "truth": truth,
                 "n": result["n"],
                 "accuracy": result["accuracy"],
-                "accuracy_ci95": result["ci95_clustered"],
+                "accuracy_ci95": result["ci95_two_way"],
+                "accuracy_ci95_bootstrap": result["ci95_clustered"],
                 "auc_vs_real": (against[2] or {}).get("auc") if against else None,
                 "auc_vs_real_ci95": (against[2] or {}).get("ci95") if against else None,
             }
@@ -201,9 +220,11 @@ def discrimination_summary(answers: pd.DataFrame, sources: list[str], seed: int 
         "n_volumes": int(answers["volume"].nunique()),
         "correct": overall["correct"],
         "accuracy": overall["accuracy"],
-        "accuracy_ci95": overall["ci95_clustered"],
+        "accuracy_ci95": overall["ci95_two_way"],
         "accuracy_ci95_wilson": overall["ci95"],
-        "accuracy_method": "two-way (reader × volume) bootstrap design effect on Wilson's interval",
+        "accuracy_ci95_bootstrap": overall["ci95_clustered"],
+        "accuracy_method": "two-way (reader × volume) cluster-robust variance, Satterthwaite df, as a design effect "
+        "on Wilson's interval (Korn & Graubard)",
         "by_truth": {truth: accuracy(rows, seed) for truth, rows in answers.groupby("truth", sort=True)},
         "auc": test["auc"] if test else None,
         "auc_ci95": test["ci95"] if test else None,

@@ -1,9 +1,11 @@
-"""Planning a ranking study: simulated power (and type-I error) of the pooled tests and the scan-level tests.
+"""Planning a ranking study: simulated power (and type-I error) of the pooled tests, the scan-level tests and the
+generalising test (readers and sets random, `studies.analysis.crossed`), the very statistics the analysis reports.
 
 Latent-quality (Thurstone case V) model: reader r sees the scan of source j in set s with perceived quality
 μ_j + u_{r,j} + v_{s,j} + e_{r,s,j}: e ~ N(0, 1) the reader's noise on that look, u ~ N(0, reader_sd²) a reader's
 lasting preference for a source, v ~ N(0, scan_sd²) the quality of that particular scan, shared by every reader
-who ranks it. The reader ranks by perceived quality (1 = best). μ is in units of the per-look noise.
+who ranks it. The reader ranks by perceived quality (1 = best). μ is in units of the per-look noise. A design may be
+incomplete: each reader then ranks each set with probability `complete` (at least one set each).
 """
 
 from __future__ import annotations
@@ -15,18 +17,22 @@ import numpy as np
 from scipy import optimize, stats
 
 from studies.analysis.adjust import adjust_p
-from studies.analysis.crossed import crossed_f
+from studies.analysis.crossed import generalising_p, units_needed
 from studies.analysis.friedman import friedman_p, friedman_statistic
 from studies.analysis.pairwise import wilcoxon_p
-from studies.analysis.permutation import global_test, pair_test, permutation_plan
+from studies.analysis.permutation import DRAWS, pair_test
+from studies.analysis.plan import DEFAULT_ALPHA
 from studies.errors import StudyError
 
-ALPHA = 0.05
+ALPHA = DEFAULT_ALPHA
 GOAL = 0.8
+PLAN_READERS = (3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30)
+"""Reader counts `studies power` searches for the generalising test's plan (with the planned count)."""
 SIMULATION_PERMUTATIONS = 2000
 """Relabellings per simulated study: exact when (k!)^(S−1) is at most this, else this many Monte Carlo draws."""
 SCAN_LEVEL = "scan-level"
 CROSSED = "crossed (readers and scans random)"
+"""The generalising test, under the name the plan's `primary = "crossed"` selects."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,7 @@ class Design:
     reader_sd: float = 0.0
     scan_sd: float = 0.0
     adjust: str = "bonferroni"
+    complete: float = 1.0
 
     def resized(self, readers: int | None = None, sets: int | None = None, null: bool = False) -> "Design":
         """The same design with other reader or set counts, or with no source effect (null)."""
@@ -53,6 +60,7 @@ class Design:
             self.reader_sd,
             self.scan_sd,
             self.adjust,
+            self.complete,
         )
 
 
@@ -66,6 +74,17 @@ def simulate_ranks(design: Design, n_studies: int, rng: np.random.Generator) -> 
     if design.scan_sd:
         quality = quality + rng.normal(0.0, design.scan_sd, (n_studies, 1, design.sets, k))
     return stats.rankdata(-quality, axis=-1)
+
+
+def simulate_seen(design: Design, n_studies: int, rng: np.random.Generator) -> np.ndarray:
+    """Which rankings exist, (n_studies, readers, sets): each with probability `design.complete`, and one random
+    set for a reader who would otherwise have ranked none (all, for a complete design)."""
+    shape = (n_studies, design.readers, design.sets)
+    if design.complete >= 1:
+        return np.ones(shape, dtype=bool)
+    seen = rng.random(shape) < design.complete
+    rescue = np.arange(design.sets) == rng.integers(design.sets, size=shape[:2])[..., None]
+    return seen | (rescue & ~seen.any(axis=-1, keepdims=True))
 
 
 def block_ranks(ranks: np.ndarray, blocks: str) -> np.ndarray:
@@ -97,15 +116,16 @@ def scan_level_pvalues(
     adjust: str = "bonferroni",
     permutations: int = SIMULATION_PERMUTATIONS,
     seed: int = 0,
+    seen: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """Per simulated study (ranks: (studies, readers, sets, k)): the scan-level permutation p of all sources, the
-    adjusted p of every pair, as `studies.analysis.permutation` computes them for one study (exact where
-    (k!)^(S−1) ≤ permutations, else that many seeded draws), and the crossed quasi-F p (`crossed_f`)."""
-    totals = ranks.sum(axis=1)
+    """Per simulated study (ranks: (studies, readers, sets, k); seen: which rankings exist, default all): the
+    scan-level permutation p of all sources, the adjusted p of every pair, as `studies.analysis.permutation` computes
+    them for one study (exact where (k!)^(S−1) ≤ permutations, else that many seeded draws, at most the analysis's
+    DRAWS for the generalising test), and the generalising test's p (`generalising_p`) under CROSSED."""
+    test = generalising_p(ranks, seen, exact_limit=permutations, draws=min(permutations, DRAWS), seed=seed)
+    totals = (ranks if seen is None else np.where(seen[..., None], ranks, 0.0)).sum(axis=1)
     n_sets, k = totals.shape[-2:]
-    exact, _ = permutation_plan(n_sets, k, permutations)
-    _, p = global_test(totals, exact, permutations, seed)
-    result = {SCAN_LEVEL: p, CROSSED: crossed_f(ranks)[3]}
+    result = {SCAN_LEVEL: test["p_scan_level"], CROSSED: test["p"]}
     pairs = list(combinations(range(k), 2))
     pair_exact = 2**n_sets <= permutations
     raw = np.stack(
@@ -138,15 +158,100 @@ def power_curve(
 
 
 def sets_curve(design: Design, sets: list[int], n_studies: int = 1000, seed: int = 0) -> dict[str, list[float]]:
-    """Power of the scan-level tests at each number of sets per structure (design.readers readers); the studies of
-    s sets are the first s sets of the largest simulated studies."""
-    ranks = simulate_ranks(design.resized(sets=max(sets)), n_studies, np.random.default_rng(seed))
+    """Power of the scan-level tests and the generalising test at each number of sets per structure (design.readers
+    readers, the design's completeness); the studies of s sets are the first s sets of the largest simulated
+    studies."""
+    largest = design.resized(sets=max(sets))
+    rng = np.random.default_rng(seed)
+    ranks, seen = simulate_ranks(largest, n_studies, rng), simulate_seen(largest, n_studies, rng)
     curve: dict[str, list[float]] = {}
     for count in sets:
-        pvalues = scan_level_pvalues(ranks[:, :, :count], list(design.effects), design.adjust, seed=seed)
+        pvalues = scan_level_pvalues(
+            ranks[:, :, :count], list(design.effects), design.adjust, seed=seed, seen=seen[:, :, :count]
+        )
         for name, p in pvalues.items():
             curve.setdefault(name, []).append(float(np.mean(p <= ALPHA)))
     return curve
+
+
+def generalising_grid(
+    design: Design, readers: list[int], sets: list[int], n_studies: int = 1000, seed: int = 0, alpha: float = ALPHA
+) -> np.ndarray:
+    """Power of the generalising test (CROSSED) at every (readers, sets) pair, shape (len(readers), len(sets)); the
+    studies of r readers × s sets are the first r readers and s sets of the largest simulated studies, with the
+    design's reader, scan and completeness model."""
+    largest = design.resized(readers=max(readers), sets=max(sets))
+    rng = np.random.default_rng(seed)
+    ranks, seen = simulate_ranks(largest, n_studies, rng), simulate_seen(largest, n_studies, rng)
+    grid = np.zeros((len(readers), len(sets)))
+    for j, count in enumerate(sets):
+        if count < units_needed(len(design.effects), alpha):
+            continue
+        for i, people in enumerate(readers):
+            if people < units_needed(len(design.effects), alpha):
+                continue
+            test = generalising_p(
+                ranks[:, :people, :count],
+                seen[:, :people, :count],
+                exact_limit=SIMULATION_PERMUTATIONS,
+                draws=SIMULATION_PERMUTATIONS,
+                seed=seed,
+            )
+            grid[i, j] = float(np.mean(test["p"] <= alpha))
+    return grid
+
+
+def cheapest_plan(
+    grid: np.ndarray, readers: list[int], sets: list[int], goal: float = GOAL
+) -> tuple[int, int, float] | None:
+    """(readers, sets, power) of the design reaching the goal with the fewest rankings per structure (readers × sets;
+    ties: fewer sets), None when no design in the grid does."""
+    reached = [
+        (people * count, count, people, float(grid[i, j]))
+        for i, people in enumerate(readers)
+        for j, count in enumerate(sets)
+        if grid[i, j] >= goal
+    ]
+    if not reached:
+        return None
+    _, count, people, value = min(reached)
+    return people, count, value
+
+
+def plan_rationale(
+    design: Design,
+    plan: tuple[int, int, float] | None,
+    readers: list[int],
+    sets: list[int],
+    n_studies: int,
+    seed: int,
+    alpha: float = ALPHA,
+    goal: float = GOAL,
+) -> str:
+    """One paragraph a plan's `rationale` can quote: the effect and variance assumed, how it was simulated, and the
+    readers and sets the generalising test needs for the goal (or that none in the range does)."""
+    effects = ", ".join(f"{source} {value:+.2f}" for source, value in design.effects.items())
+    assumed = (
+        f"Assuming latent source effects {effects} (in SDs of one reader's look), a reader-preference SD of "
+        f"{design.reader_sd:g}, a shared scan-quality SD of {design.scan_sd:g}"
+        + (f" and each reader ranking {design.complete:.0%} of the sets" if design.complete < 1 else "")
+        + f", {n_studies} simulated studies per design (seed {seed}) of the test the analysis reports for readers "
+        f"and scans like these (Clark's min F′, the scan-level and the reader-level permutation tests, all must "
+        f"reject) at "
+        f"α = {alpha:g}"
+    )
+    needed = units_needed(len(design.effects), alpha)
+    if plan is None:
+        return (
+            f"{assumed}: no design of up to {max(readers)} readers × {max(sets)} sets per structure reaches "
+            f"{goal:.0%} power; fewer than {needed} sets or readers cannot support the claim at all."
+        )
+    people, count, value = plan
+    return (
+        f"{assumed}: {people} readers ranking {count} sets per structure reach {value:.0%} power (goal {goal:.0%}; "
+        f"the design with the fewest rankings per structure that does); fewer than {needed} sets or readers "
+        "cannot support the claim at all."
+    )
 
 
 def _rejection_rates(ranks: np.ndarray, design: Design, scan_level: bool = False) -> dict[str, float]:

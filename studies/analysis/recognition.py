@@ -6,6 +6,7 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
 from studies.analysis.sources import source_order
@@ -69,9 +70,54 @@ def cluster_bootstrap_interval(
     return [max(0.0, float(low)), min(1.0, float(high))]
 
 
+def two_way_cluster_interval(
+    data: pd.DataFrame, reader: str = "reader", volume: str = "volume", correct: str = "correct"
+) -> list[float]:
+    r"""95 % interval of accuracy from the two-way cluster-robust variance over readers and volumes, closed form.
+
+    With residuals e = c − p̂ over the n answers, G readers and H volumes (Cameron, Gelbach & Miller 2011, J. Bus.
+    Econ. Stat. 29(2), for a mean, each one-way part with its G/(G − 1) small-sample factor):
+
+    .. math::
+        V = \frac{G}{G-1}\sum_r \Big(\sum_v e_{rv}\Big)^2 / n^2 + \frac{H}{H-1}\sum_v \Big(\sum_r e_{rv}\Big)^2 / n^2
+            - \frac{n}{n-1}\sum_{rv} e_{rv}^2 / n^2
+
+    (statsmodels' two-way cluster covariance of a mean; the larger one-way part where V ≤ 0), on
+    ν = V² / (V_R²/(G − 1) + V_V²/(H − 1)) degrees of freedom (V_R, V_V the one-way parts), a
+    Satterthwaite count of how well the few readers and volumes pin V down. The interval is Wilson's at the
+    effective size n / d, d = max(1, V / (p̂(1 − p̂)/n)), shrunk by (z / t_ν)² (Korn & Graubard 1998, Survey
+    Methodology 24(2)), so it stays inside [0, 1] and is never narrower than Wilson's. Chosen over the bootstrap
+    design effect (`cluster_bootstrap_interval`) by simulation: over 2,000 studies per setting of 3–20 readers ×
+    10–40 scans with reader and scan effects of SD 0.3–1 on the logit scale it covered 94.7–99.5 % (the bootstrap
+    91–99 %, Wilson alone 50–85 %); see README, 'The analysis'.
+    """
+    n = len(data)
+    if n == 0:
+        return [0.0, 1.0]
+    values = data[correct].to_numpy(dtype=float)
+    share = float(values.mean())
+    residual = pd.Series(values - share)
+    parts = []
+    for key in (reader, volume):
+        sums = residual.groupby(data[key].to_numpy()).sum()
+        if len(sums) > 1:
+            parts.append((len(sums) / (len(sums) - 1) * float((sums**2).sum()) / n**2, len(sums) - 1))
+    variance = sum(part for part, _ in parts) - n / max(n - 1, 1) * float((residual**2).sum()) / n**2
+    if variance <= 0:
+        variance = max((part for part, _ in parts), default=0.0)
+    spread = sum(part**2 / df for part, df in parts)
+    df = max(1.0, variance**2 / spread) if spread > 0 and variance > 0 else np.inf
+    effect = max(1.0, variance / (share * (1 - share) / n)) if 0 < share < 1 else 1.0
+    shrink = (stats.norm.ppf(0.975) / stats.t.ppf(0.975, df)) ** 2 if np.isfinite(df) else 1.0
+    size = n / effect * shrink
+    low, high = proportion_confint(share * size, size, alpha=0.05, method="wilson")
+    return [max(0.0, float(low)), min(1.0, float(high))]
+
+
 def accuracy(answers: pd.DataFrame, seed: int = 0) -> dict:
-    """{"n", "correct", "accuracy", "ci95", "ci95_clustered"} of answered rows (`correct` is a boolean column):
-    Wilson's interval and the reader × volume cluster bootstrap interval."""
+    """{"n", "correct", "accuracy", "ci95", "ci95_clustered", "ci95_two_way"} of answered rows (`correct` is a
+    boolean column): Wilson's interval, the reader × volume cluster bootstrap interval and the two-way
+    cluster-robust interval."""
     n, correct = int(len(answers)), int(answers["correct"].sum())
     return {
         "n": n,
@@ -79,6 +125,7 @@ def accuracy(answers: pd.DataFrame, seed: int = 0) -> dict:
         "accuracy": correct / n if n else 0.0,
         "ci95": wilson_interval(correct, n),
         "ci95_clustered": cluster_bootstrap_interval(answers, seed=seed),
+        "ci95_two_way": two_way_cluster_interval(answers),
     }
 
 

@@ -6,6 +6,7 @@ from studies.analysis.endpoints import WHAT
 from studies.analysis.kendall import interpret_w
 from studies.analysis.plan import DEFAULT_ALPHA
 from studies.analysis.sources import by_source_order, in_pair_order, source_order
+from studies.analysis.wording import counted
 
 FEW_READERS = 5
 """Below this many readers the report warns that the AUC test ran slightly liberal in simulation."""
@@ -166,7 +167,8 @@ def rating_paragraph(rating: dict, alpha: float = DEFAULT_ALPHA) -> str:
         for source, r in rating["by_source"].items()
     )
     text = (
-        f"{rating['n_readers']} readers gave {rating['n_ratings']} realism ratings of {rating['n_volumes']} scans "
+        f"{counted(rating['n_readers'], 'reader')} gave {counted(rating['n_ratings'], 'realism rating')} of "
+        f"{counted(rating['n_volumes'], 'scan')} "
         f"on a {scale}-point scale (1 = least realistic): {means}."
     )
     comparison = rating.get("comparison")
@@ -192,8 +194,9 @@ def rating_paragraph(rating: dict, alpha: float = DEFAULT_ALPHA) -> str:
         crossed = comparison.get("crossed") or {}
         if crossed.get("p") is not None:
             text += (
-                f" With readers and scans both random (quasi-F of the scores over the {crossed['readers']} readers "
-                f"who rated all {crossed['scans_per_source']} scans of every source), F({crossed['df1']}, "
+                " With readers and scans both random (quasi-F of the scores over the "
+                f"{counted(crossed['readers'], 'reader')} "
+                f"who rated all {counted(crossed['scans_per_source'], 'scan')} of every source), F({crossed['df1']}, "
                 f"{crossed['df2']:.1f}) = {crossed['F']:.2f}, {format_p(crossed['p'])}."
             )
         elif crossed.get("skipped"):
@@ -205,10 +208,13 @@ def rating_paragraph(rating: dict, alpha: float = DEFAULT_ALPHA) -> str:
             low, high = agreement["icc_ci95"]
             text += (
                 f"; ICC = {agreement['icc']:.3f} (95 % CI {low:.2f} to {high:.2f}; {agreement['icc_kind']}) over the "
-                f"{agreement['icc_scans']} scans every one of the {agreement['icc_readers']} readers rated"
+                f"{counted(agreement['icc_scans'], 'scan')} every one of the "
+                f"{counted(agreement['icc_readers'], 'reader')} rated"
             )
             if agreement["icc_scans_left_out"]:
-                text += f" ({agreement['icc_scans_left_out']} scans rated by fewer readers left out of the ICC)"
+                text += (
+                    f" ({counted(agreement['icc_scans_left_out'], 'scan')} rated by fewer readers left out of the ICC)"
+                )
         text += "."
     return text
 
@@ -220,15 +226,16 @@ def discrimination_paragraph(result: dict, alpha: float = DEFAULT_ALPHA) -> str:
         return f"There are {result.get('note', 'no discrimination answers yet')}."
     low, high = result["accuracy_ci95"]
     text = (
-        f"{result['n_readers']} readers told real from synthetic on {result['n_volumes']} scans "
-        f"({result['n_answers']} answers): {100 * result['accuracy']:.1f} % correct (95 % CI {100 * low:.1f}–"
-        f"{100 * high:.1f} %, allowing for answers clustered by reader and by scan)."
+        f"{counted(result['n_readers'], 'reader')} told real from synthetic on {counted(result['n_volumes'], 'scan')} "
+        f"({counted(result['n_answers'], 'answer')}): {100 * result['accuracy']:.1f} % correct "
+        f"(95 % CI {100 * low:.1f}–{100 * high:.1f} %, two-way cluster-robust: allowing for answers clustered by "
+        "reader and by scan)."
     )
     by_truth = result.get("by_truth", {})
     named = {"synthetic": "synthetic scans called synthetic (sensitivity)", "real": "real called real (specificity)"}
     rates = [
-        f"{words} {100 * by_truth[truth]['accuracy']:.1f} % ({100 * by_truth[truth]['ci95_clustered'][0]:.1f}–"
-        f"{100 * by_truth[truth]['ci95_clustered'][1]:.1f} %)"
+        f"{words} {100 * by_truth[truth]['accuracy']:.1f} % ({100 * by_truth[truth]['ci95_two_way'][0]:.1f}–"
+        f"{100 * by_truth[truth]['ci95_two_way'][1]:.1f} %)"
         for truth, words in named.items()
         if truth in by_truth
     ]
@@ -264,7 +271,8 @@ def discrimination_paragraph(result: dict, alpha: float = DEFAULT_ALPHA) -> str:
     )
     if result["n_readers"] < FEW_READERS:
         text += (
-            f" With fewer than {FEW_READERS} readers the test of AUC = 0.5 ran slightly liberal in simulation "
+            f" With fewer than {counted(FEW_READERS, 'reader')} the test of AUC = 0.5 ran slightly liberal in "
+            "simulation "
             "(6.3–6.6 % of null studies rejected at α = 5 % with 4 readers of differing skill; "
             "`python -m bench analysis-validity`)."
         )
@@ -295,7 +303,7 @@ def discrimination_line(result: dict | None) -> str:
         return ""
     if not result.get("n_answers"):
         return f"discrimination: {result['note']}"
-    line = f"discrimination: {result['n_answers']} answers, accuracy {result['accuracy']:.3f}"
+    line = f"discrimination: {counted(result['n_answers'], 'answer')}, accuracy {result['accuracy']:.3f}"
     if result["auc"] is not None:
         line += f"; AUC = {result['auc']:.3f} ({result['auc_ci95'][0]:.3f}–{result['auc_ci95'][1]:.3f}), "
         line += f"p = {result['auc_p']:.4g} against 0.5"
@@ -339,9 +347,10 @@ def _seconds(time: dict) -> str:
 def readers_paragraph(readers: dict) -> str:
     """Who took part and how long it took."""
     experience, minutes = readers["experience"], readers["minutes"]
-    text = f"{readers['count']} readers took part; {readers['finished']} finished."
+    text = f"{counted(readers['count'], 'reader')} took part; {readers['finished']} finished."
     if readers.get("invited", readers["count"]) != readers["count"]:
-        text = f"{readers['count']} of {readers['invited']} invited readers took part; {readers['finished']} finished."
+        invited = counted(readers["invited"], "invited reader")
+        text = f"{readers['count']} of {invited} took part; {readers['finished']} finished."
     if readers.get("not_started"):
         text += f" Not started: {', '.join(readers['not_started'])}."
     if readers.get("revoked"):
@@ -363,9 +372,8 @@ def readers_paragraph(readers: dict) -> str:
 def recognition_paragraph(pathology: dict, reference: str | None = None) -> str:
     """Overall and per-source accuracy with Wilson intervals, then per condition."""
     overall = pathology["overall"]
-    text = (
-        f"Readers named the finding correctly in {overall['correct']} of {overall['n']} answers ({_percent(overall)})."
-    )
+    answers = counted(overall["n"], "answer")
+    text = f"Readers named the finding correctly in {overall['correct']} of {answers} ({_percent(overall)})."
     by_source = [
         f"{source}: {r['correct']}/{r['n']} ({_percent(r)})"
         for source, r in by_source_order(pathology["by_source"], reference).items()
@@ -393,9 +401,9 @@ def structure_paragraph(
     f, w = result["friedman"], result["kendall_w"]
     text = (
         f"Over {result['n_blocks']} complete rankings, the mean ranks (1 = best preserved) were {means}. "
-        f"The Friedman test {'found' if f['p'] <= alpha else 'did not find'} a difference between these scans "
-        f"(χ²({f['df']}) = {f['statistic']:.2f}, {format_p(f['p'])}; readers as the sample, the same scans for "
-        "every reader)."
+        f"The Friedman test {'found' if f['p'] <= alpha else 'did not find'} a difference between these scans as "
+        f"these readers ranked them (χ²({f['df']}) = {f['statistic']:.2f}, {format_p(f['p'])}; each ranking a block, "
+        "the same scans for every reader: a claim about these readers and these scans)."
     )
     if result["n_incomplete"]:
         text += f" {result['n_incomplete']} incomplete ranking(s) were left out."
@@ -403,7 +411,9 @@ def structure_paragraph(
     significant = [_pair(pair, result, alpha) for pair in pairs if _adjusted(pair) <= alpha]
     not_significant = [_pair(pair, result, alpha) for pair in pairs if _adjusted(pair) > alpha]
     if significant:
-        text += f" Wilcoxon signed-rank tests, after {adjustment}: {'; '.join(significant)} (these scans)."
+        text += (
+            f" Wilcoxon signed-rank tests, after {adjustment}: {'; '.join(significant)} (these scans, these readers)."
+        )
     if not_significant:
         text += f" Not significant after correction: {'; '.join(not_significant)}."
     agreement = result.get("reader_agreement") or {}
@@ -411,7 +421,8 @@ def structure_paragraph(
         text += (
             f" Agreement among the readers of a set (Kendall's W across the readers who ranked the same scans) was "
             f"{interpret_w(agreement['w_mean'])} on Schmidt's (1997) scale: mean W = {agreement['w_mean']:.3f} "
-            f"(range {agreement['w_min']:.3f}–{agreement['w_max']:.3f} over {len(agreement['w_by_set'])} sets)."
+            f"(range {agreement['w_min']:.3f}–{agreement['w_max']:.3f} over "
+            f"{counted(len(agreement['w_by_set']), 'set')})."
         )
     text += (
         f" Consistency across all {result['n_blocks']} rankings pooled (different scans, so not agreement among "
@@ -449,9 +460,11 @@ def scan_level_paragraph(
     )
     verdict = "differ" if scan["p"] <= alpha else "were not shown to differ"
     text = (
-        f"Scan-level test (the claim about these generators, the scans being a sample of what each generator "
-        f"makes: source labels permuted among the scans of each of {scan['sets']} sets, one relabelling for all "
-        f"readers of a set; {how}): the generators {verdict} ({format_p(scan['p'])})."
+        f"Scan-level test (the claim about these generators as these readers see them, the scans being a sample of "
+        f"what each generator makes: source labels permuted among the scans of each of "
+        f"{counted(scan['sets'], 'set')}, one relabelling for all readers of a set; {how}): for these readers the "
+        f"generators {verdict} "
+        f"({format_p(scan['p'])})."
     )
     order = source_order(result["mean_rank"], reference)
     pairs = [
@@ -459,30 +472,44 @@ def scan_level_paragraph(
     ]
     if pairs:
         text += f" Pairs, after {adjustment}: {'; '.join(pairs)}."
-    crossed = result.get("crossed")
-    if crossed:
-        text += (
-            f" The permutation test holds the readers fixed (a reader's lasting taste for one generator counts as a "
-            f"difference); with readers and scans both random (quasi-F of the ranks over the {crossed['readers']} "
-            f"readers who ranked all {crossed['sets']} sets), F({crossed['df1']}, {crossed['df2']:.1f}) = "
-            f"{crossed['F']:.2f}, {format_p(crossed['p'])}."
-        )
+    text += generalising_sentence(result.get("crossed"))
     m = family_size or len(pairs)
     needed = _sets_for_a_pair(m, alpha)
     if scan["pairwise_exact"] and scan["pairwise_min_p"] > alpha:
         text += (
-            f" With {scan['sets']} sets no pairwise scan-level p can fall below {scan['pairwise_min_p']:.3g} "
+            f" With {counted(scan['sets'], 'set')} no pairwise scan-level p can fall below "
+            f"{scan['pairwise_min_p']:.3g} "
             f"(2 of {scan['pairwise_permutations']} swaps), so this design cannot show that any two generators "
-            f"differ, however large the difference; corrected for {m} pairs, that takes at least {needed} sets per "
+            f"differ, however large the difference; corrected for {counted(m, 'pair')}, that takes at least "
+            f"{counted(needed, 'set')} per "
             "structure."
         )
     elif scan["pairwise_exact"] and pairs and scan["pairwise_min_p"] * m > alpha:
-        text += (
-            f" The smallest possible pairwise p, {scan['pairwise_min_p']:.3g}, is above {alpha} once corrected "
-            f"for {m} pairs ({min(1.0, scan['pairwise_min_p'] * m):.3g}): no pair can be significant with "
-            f"{scan['sets']} sets; that takes at least {needed} sets per structure."
-        )
+        text += ()
     return text
+
+
+def generalising_sentence(crossed: dict | None) -> str:
+    """The claim about readers and scans like these (`studies.analysis.crossed`), or why the design declines it."""
+    if not crossed:
+        return ""
+    text = (
+        " The permutation test holds the readers fixed (a reader's lasting taste for one generator counts as a "
+        "difference)."
+    )
+    if crossed.get("declined"):
+        return text + f" No claim about readers and scans like these: {crossed['declined']}."
+    alpha = crossed["alpha"]
+    verdict = "differ" if crossed["p"] <= alpha else "were not shown to differ"
+    f = "∞" if crossed["F"] is None else f"{crossed['F']:.2f}"
+    df2 = "∞" if crossed["df2"] is None else f"{crossed['df2']:.1f}"
+    return text + (
+        f" For readers and scans like these (both a sample; all {crossed['rankings']} rankings of "
+        f"{crossed['readers']} readers on {crossed['sets']} sets), the generators {verdict} ({format_p(crossed['p'])}, "
+        f"at α = {alpha:g}; the largest of Clark's min F′({crossed['df1']}, {df2}) = {f}, "
+        f"{format_p(crossed['p_min_f'])}, with readers and sets random, the scan-level and the reader-level "
+        "permutation p: all three must reject)."
+    )
 
 
 def _sets_for_a_pair(pairs: int, alpha: float = DEFAULT_ALPHA) -> int:
@@ -523,11 +550,14 @@ def _method_sentence(summary: dict, alpha: float = DEFAULT_ALPHA) -> str:
         else "each reader's ranks averaged over sets"
     )
     return (
-        "Two claims are tested apart. About these scans (readers are the sample; every reader ranked the same "
+        "Three claims are tested apart. About these scans, for these readers (every reader ranked the same "
         "scans): the Friedman test (blocks: " + unit + ") and two-sided Wilcoxon signed-rank tests of each pair, "
-        f"with {_adjustment(summary)}. About the generators (scans are a sample too): permutation tests in which "
-        "the source labels are exchanged among the scans of each set (readers held fixed), and a quasi-F test "
-        "with readers and scans both random. Agreement among readers is Kendall's W "
+        f"with {_adjustment(summary)}. About the generators for these readers (scans are a sample): permutation "
+        "tests in which the source labels are exchanged among the scans of each set (readers held fixed). About "
+        "readers and "
+        "scans like these (both a sample): a test that rejects only where Clark's min F′ (readers and sets "
+        "random, every ranking used), the scan-level test and the same permutation within each reader all reject. "
+        "Agreement among readers is Kendall's W "
         f"across the readers of each set, read on Schmidt's (1997) scale; significance at p ≤ {alpha}."
     )
 

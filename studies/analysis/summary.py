@@ -22,6 +22,7 @@ from studies.analysis.friedman import friedman_test
 from studies.analysis.kendall import reader_agreement
 from studies.analysis.pairwise import check_posthoc, pairwise_posthoc, pairwise_wilcoxon
 from studies.analysis.permutation import DRAWS, scan_permutation_pairs, scan_permutation_test
+from studies.analysis.plan import DEFAULT_ALPHA
 from studies.analysis.rating import rating_summary
 from studies.analysis.readers import readers_summary
 from studies.analysis.recognition import recognition_summary
@@ -74,7 +75,8 @@ def analyze(
     "holm", "none") of every pair's `p_adjusted`; `p_bonferroni` is always Bonferroni within the structure. None:
     the plan's; a reference, family or method other than the plan's is a deviation the summary names.
     seed / draws: of the Monte Carlo permutations (used only where full enumeration is too large) and bootstraps.
-    plan: the plan document (`studies.analysis.endpoints`); None: the documented defaults for the tasks given.
+    plan: the plan document (`studies.analysis.endpoints`); None: the documented defaults for the tasks given. Its
+    ranking α is also the level at which the generalising test decides whether the design can support its claim.
     """
     answers = {"rankings": rankings, "recognition": pathology, "rating": ratings, "discrimination": discrimination}
     check_one_study(answers)
@@ -112,6 +114,7 @@ def analyze(
     adjust = check_method(adjust or ranking_plan.get("correction") or plan["plan"]["correction"])
     family = check_family(family or ranking_plan.get("family") or plan["plan"]["family"])
     planned_reference = ranking_plan.get("reference", plan["plan"]["reference"])
+    alpha = ranking_plan.get("alpha", plan["plan"]["alpha"])
     if reference is not None and reference != planned_reference:
         deviations.append(
             f"reference {reference!r} was asked for at analysis time; the plan says {planned_reference!r}"
@@ -137,6 +140,7 @@ def analyze(
                 sources=source_order(sources[structure], summary["reference"]),
                 seed=seed,
                 draws=draws,
+                alpha=alpha,
             )
             for structure in rankings["structure"].unique()
         }
@@ -174,10 +178,12 @@ def structure_summary(
     sources: list[str] | None = None,
     seed: int = 0,
     draws: int = DRAWS,
+    alpha: float = DEFAULT_ALPHA,
 ) -> dict:
     """Mean ranks, rank counts, Friedman, Kendall's W, pairwise tests, reader agreement per set, the scan-level
-    permutation tests and the crossed readers × scans test of one structure over its complete rankings; every
-    per-source entry and pair in the order of `sources` (analyze passes them in `source_order`)."""
+    permutation tests and the crossed readers × scans test (`crossed_test`: every complete ranking, declined with
+    its reason where the design cannot support it) of one structure over its complete rankings; every per-source
+    entry and pair in the order of `sources` (analyze passes them in `source_order`)."""
     found = structure_blocks(rankings, structure, blocks, sources)
     ranks, k = found.ranks, found.ranks.shape[1]
     counts = found.rows.groupby("source")["rank"].value_counts().unstack(fill_value=0)
@@ -209,8 +215,7 @@ def structure_summary(
     result["pairwise"] = _records(pairwise_wilcoxon(long))
     result["reader_agreement"] = _agreement(reader_agreement(found.rows))
     result["scan_level"] = _scan_level(found.rows, list(ranks.columns), seed, draws)
-    crossed = _records(crossed_test(found.rows))
-    result["crossed"] = crossed[0] if crossed else None
+    result["crossed"] = crossed_test(found.rows, alpha, seed=seed, draws=draws)
     return result
 
 

@@ -34,6 +34,7 @@ def test_it_counts_correct_answers_overall_by_truth_by_source_and_by_volume():
         "accuracy": 1.0,
         "ci95": pytest.approx(wilson_interval(6, 6)),
         "ci95_clustered": pytest.approx(wilson_interval(6, 6)),  # all correct: no clustering to measure
+        "ci95_two_way": pytest.approx(wilson_interval(6, 6)),
     }
     assert summary["by_truth"]["Pleural effusion"]["n"] == 12
     volume = next(v for v in summary["by_volume"] if v["volume"] == "medsyn-5")

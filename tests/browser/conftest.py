@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.platform.conftest import bundle, data_dir, mixed_bundle, mixed_study, study  # noqa: F401 - fixtures
+from tests.platform.nginx_site import collected_static, nginx_site  # noqa: F401 - fixtures
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"

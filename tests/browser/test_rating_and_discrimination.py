@@ -6,9 +6,10 @@ import time
 
 import pytest
 from django.test import Client
+from playwright.sync_api import expect
 
 from surveys.models import DiscriminationAnswer, RatingAnswer
-from tests.browser.conftest import SCREENSHOTS
+from tests.browser.conftest import SCREENSHOTS, _wait_for_the_live_server_to_finish_its_requests
 from tests.browser.test_reading_room import LAPTOP, _inside
 from tests.platform.conftest import invite, post_answer, start, task_payload, valid_answer
 
@@ -49,14 +50,17 @@ def test_a_reader_scores_and_judges_scans_with_the_keyboard(live_server, mixed_s
     rating = _answer_before(invited, client, "rating")
     _open(page, live_server.url + invited.path("task", rating + 1))
     page.keyboard.press("5")  # not a point of the 4-point scale: nothing happens
-    assert page.locator("input[name=score]:checked").count() == 0
+    expect(page.locator("input[name=score]:checked")).to_have_count(0)
     page.keyboard.press("3")
     _saved(page)
-    assert page.locator("input[name=score]:checked").get_attribute("value") == "3"
+    expect(page.locator("input[name=score]:checked")).to_have_value("3")
     assert RatingAnswer.objects.get(reader=invited.reader).score == 3
     with page.expect_navigation():
         page.keyboard.press("n")
     assert page.url.endswith(invited.path("task", rating + 2))
+    # The new page's own requests would hold SQLite's table lock while the test client writes: let them finish.
+    page.goto("about:blank")
+    _wait_for_the_live_server_to_finish_its_requests()
 
     first = _answer_before(invited, client, "discrimination")
     page.set_viewport_size({"width": LAPTOP[0], "height": LAPTOP[1]})
@@ -68,14 +72,14 @@ def test_a_reader_scores_and_judges_scans_with_the_keyboard(live_server, mixed_s
     (scan,) = [c.bounding_box() for c in page.locator(".scan .papaya-viewer canvas").all()]
     assert _inside(scan, LAPTOP) and scan["width"] * scan["height"] >= 0.45 * LAPTOP[0] * LAPTOP[1]
     page.keyboard.press("n")  # neither answer nor confidence yet: the page says what is missing and stays
-    assert "real or synthetic" in page.locator("#missing").text_content()
+    expect(page.locator("#missing")).to_contain_text("real or synthetic")
     page.keyboard.press("l")
     _saved(page)
     page.keyboard.press("s")
     page.keyboard.press("4")
     judged = DiscriminationAnswer.objects.filter(reader=invited.reader)
     _stored(lambda: judged.values_list("answer", "confidence").first(), ("synthetic", 4))
-    assert page.locator("input[name=confidence]:checked").get_attribute("value") == "4"
+    expect(page.locator("input[name=confidence]:checked")).to_have_value("4")
     changes = invited.refresh().answer_changes.filter(task__startswith="discrimination").order_by("changed_at")
     assert [(c.value["answer"], c.value["confidence"]) for c in changes] == [
         ("real", None),

@@ -7,6 +7,7 @@ import io
 
 import pytest
 from django.core.management import call_command
+from playwright.sync_api import expect
 
 from surveys.models import RecognitionAnswer
 from tests.browser.conftest import SCREENSHOTS
@@ -81,15 +82,16 @@ def test_a_radiologist_completes_the_study_and_the_exports_hold_the_answers(page
     # Task 1, recognition: opens in the lung window; the mediastinum preset is one click.
     _viewers_ready(page, 1)
     assert page.evaluate(SCAN_BYTES_OVER_NETWORK) == [0], "the scan prefetched by the welcome page came again"
-    assert page.input_value("#window-width") == "1500" and page.input_value("#window-level") == "-600"
+    expect(page.locator("#window-width")).to_have_value("1500")
+    expect(page.locator("#window-level")).to_have_value("-600")
     assert page.evaluate(
         "[papayaContainers[0].viewer.screenVolumes[0].screenMin, papayaContainers[0].viewer.screenVolumes[0].screenMax]"
     ) == [-1350, 150]
     page.click("button[data-preset=mediastinum]")
-    assert page.evaluate("papayaContainers[0].viewer.screenVolumes[0].screenMin") == -125
-    assert page.get_attribute("button[data-preset=mediastinum]", "aria-pressed") == "true"
+    page.wait_for_function("papayaContainers[0].viewer.screenVolumes[0].screenMin === -125")
+    expect(page.locator("button[data-preset=mediastinum]")).to_have_attribute("aria-pressed", "true")
     page.click("#next")
-    assert "Choose a finding" in page.text_content("#missing")
+    expect(page.locator("#missing")).to_contain_text("Choose a finding")
     _answer_recognition(page, "Pleural effusion")
     page.screenshot(path=SCREENSHOTS / "2-recognition.png", full_page=True)
     page.wait_for_selector("body[data-prefetched=true]")  # task 2's scan, fetched into the cache meanwhile
@@ -105,8 +107,8 @@ def test_a_radiologist_completes_the_study_and_the_exports_hold_the_answers(page
     page.wait_for_function("document.getElementById('save-status').textContent === 'Saved'")
     page.goto(link)
     page.wait_for_url("**/task/2/")
-    assert page.is_checked("input[value=Cardiomegaly]")
-    assert page.input_value("#note") == "enlarged cardiac silhouette"
+    expect(page.locator("input[value=Cardiomegaly]")).to_be_checked()
+    expect(page.locator("#note")).to_have_value("enlarged cardiac silhouette")
     page.click("#next")
 
     # Task 3, ranking: four linked scans; ranks typed with the keyboard.
@@ -122,12 +124,11 @@ def test_a_radiologist_completes_the_study_and_the_exports_hold_the_answers(page
     page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5)
     for _ in range(3):
         page.mouse.wheel(0, 120)  # scrolling through slices of scan C moves all four
-        page.wait_for_timeout(60)
     page.wait_for_function(LINKED + f" && papayaContainers[2].viewer.currentCoord.z !== {clicked[2]}")
     page.click("button[data-preset=bone]")
-    assert page.evaluate("papayaContainers.map(c => c.viewer.screenVolumes[0].screenMax)") == [1500] * 4
+    page.wait_for_function("papayaContainers.every(c => c.viewer.screenVolumes[0].screenMax === 1500)")
     page.click("#next")
-    assert "different rank" in page.text_content("#missing")
+    expect(page.locator("#missing")).to_contain_text("different rank")
     heap_on_first_ranking = _heap_bytes(page)
     first_ranks = {"A": 2, "B": 1, "C": 4, "D": 3}
     _rank_with_keyboard(page, first_ranks)
@@ -184,7 +185,7 @@ def test_a_scan_that_cannot_be_downloaded_says_why(page, reader_link):
     page.goto(link)
     page.click("text=Start the study")
     page.wait_for_selector(".scan.failed")
-    assert page.text_content("#load-status") == (
+    expect(page.locator("#load-status")).to_have_text(
         "Scan 1 could not be loaded: this link no longer opens this scan "
         "(the study may be finished or the link withdrawn)"
     )

@@ -16,6 +16,7 @@ from studies.build import build_bundle
 from surveys.bundles import import_bundle
 from surveys.invitations import invite_reader
 from surveys.models import Reader, Study
+from tests.platform.nginx_site import collected_static, nginx_site  # noqa: F401 - fixtures
 
 SOURCES = ["real", "medsyn", "ha-gan", "medical-diffusion"]
 

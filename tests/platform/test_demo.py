@@ -77,3 +77,12 @@ def test_make_demo_trains_generates_builds_imports_and_prints_links_with_product
     assert len(manifest["ranking"]) == 6 and all(len(r["volumes"]) == 4 for r in manifest["ranking"])
     assert manifest["rating"]["volumes"] == manifest["recognition"]["volumes"]
     assert len(manifest["discrimination"]["volumes"]) == 8 and manifest["discrimination"]["real_sources"] == ["phantom"]
+    invited = subprocess.run(
+        [sys.executable, "-m", "demo", "manage", "--work", str(tmp_path / "demo"), "invite_reader", "demo"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert invited.returncode == 0 and "Traceback" not in invited.stderr, invited.stderr[-3000:]
+    assert re.search(r"http://127\.0\.0\.1:8000/r/\S+", invited.stdout), invited.stdout

@@ -54,11 +54,16 @@ def test_production_settings_pass_the_deployment_check(tmp_path):
 
 
 @pytest.mark.slow
-def test_production_refuses_to_start_without_a_secret_key(tmp_path):
+@pytest.mark.parametrize("key, says", [(None, "is not set"), ("short", "is shorter than 50 characters")])
+def test_production_refuses_to_start_without_a_secret_key_in_one_line_saying_what_to_set(tmp_path, key, says):
     env = _production_env(tmp_path)
     del env["DJANGO_SECRET_KEY"]
+    if key:
+        env["DJANGO_SECRET_KEY"] = key
     result = subprocess.run([sys.executable, "manage.py", "check"], cwd=REPO, env=env, capture_output=True, text=True)
-    assert result.returncode != 0 and "DJANGO_SECRET_KEY must be set" in result.stderr
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert f"DJANGO_SECRET_KEY {says}" in line and "token_urlsafe(50)" in line and "python -m demo manage" in line
 
 
 @pytest.mark.slow
@@ -76,3 +81,27 @@ def test_the_site_starts_without_collected_static_files_and_creates_no_folder_fo
     )
     assert result.returncode == 0 and result.stderr == "", result.stderr
     assert not static_root.exists() and not (tmp_path / "read-only").exists()
+
+
+def _example_environment(tmp_path) -> dict[str, str]:
+    """deploy/platform.env.example as an app host reads it, with this test's data folder and static root."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST_", "DATABASE_", "PLATFORM_"))}
+    for line in (REPO / "deploy" / "platform.env.example").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            env[name] = value
+    env.update(PLATFORM_DATA_DIR=str(tmp_path / "data"), DJANGO_STATIC_ROOT=str(tmp_path / "static"))
+    return env
+
+
+@pytest.mark.slow
+def test_the_deployment_environment_passes_the_deployment_check(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=REPO,
+        env=_example_environment(tmp_path),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout

@@ -45,5 +45,4 @@ def answer(request: HttpRequest, reader: Reader, token: str) -> JsonResponse:
         saved = record_answer(reader.pk, payload, timezone.now())
     except AnswerRefused as refusal:
         return JsonResponse({"error": refusal.message}, status=refusal.status)
-    done, total = reader.progress()
-    return JsonResponse({"saved": True, "complete": saved.is_complete, "done": done, "total": total})
+    return JsonResponse({"saved": True, "complete": saved.answer.is_complete, "done": saved.done, "total": saved.total})

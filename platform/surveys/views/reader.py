@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import markdown
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -21,8 +23,10 @@ ANSWER_KEYS = {REAL: "L", SYNTHETIC: "S"}
 """Keys for a real-or-synthetic judgement; not R, Papaya's ruler (static/surveys/keys.js lists Papaya's keys)."""
 
 
+@lru_cache(maxsize=256)
 def _markdown(text: str) -> str:
-    """Researcher-written markdown as HTML (the researcher is trusted; readers write nothing that is rendered)."""
+    """Researcher-written markdown as HTML (the researcher is trusted; readers write nothing that is rendered); each
+    study's texts are rendered once per process, not on every task page."""
     return mark_safe(markdown.markdown(text)) if text else ""
 
 
@@ -91,7 +95,8 @@ def task(request: HttpRequest, reader: Reader, token: str, number: int) -> HttpR
     if reader.started_at is None:
         return redirect("surveys:welcome", token=token)
     total = len(reader.plan)
-    first_open = reader.first_incomplete()
+    answers = reader.answers_by_position()
+    first_open = reader.first_incomplete(answers)
     reachable = total - 1 if first_open is None else first_open
     position = number - 1
     if not 0 <= position < total:
@@ -103,13 +108,13 @@ def task(request: HttpRequest, reader: Reader, token: str, number: int) -> HttpR
         reader.position = position
         reader.save(update_fields=["position"])
     plan_task = reader.task(position)
-    answer = reader.answers_by_position().get(position)
+    answer = answers.get(position)
     context = {
         "reader": reader,
         "token": token,
         "number": number,
         "total": total,
-        "done": reader.progress()[0],
+        "done": reader.progress(answers)[0],
         "percent": round(100 * position / total),
         "previous_url": reverse("surveys:task", args=[token, number - 1]) if number > 1 else "",
         "next_url": reverse("surveys:task", args=[token, number + 1])
@@ -225,7 +230,7 @@ def _review(reader: Reader, token: str) -> list[dict]:
     """Every task of the plan as the review lists it: what was asked, the answer given (ranks by scan letter),
     the note, and whether it is still missing."""
     answers = reader.answers_by_position()
-    first_open = reader.first_incomplete()
+    first_open = reader.first_incomplete(answers)
     rows = []
     for position, plan_task in enumerate(reader.plan):
         answer = answers.get(position)

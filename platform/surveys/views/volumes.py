@@ -6,11 +6,13 @@ import logging
 from pathlib import Path
 from typing import BinaryIO
 
+from django.conf import settings
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_etags
 from django.views.decorators.http import require_GET
 
+from contracts.serving import ACCEL_PREFIX
 from studies.delivery import CODINGS
 from surveys.access import finished_refusal, plan_volumes, reader_view
 from surveys.models import Reader
@@ -36,6 +38,8 @@ def volume(request: HttpRequest, reader: Reader, token: str, name: str) -> HttpR
     if stored is None:
         raise Http404
     coding = _coding(_accepted_codings(request.headers.get("Accept-Encoding", "")))
+    if settings.PLATFORM_X_ACCEL:
+        return accel_redirect(stored.served_path(coding), coding, reader)
     etag = f'"{stored.name}-{coding}"'  # one tag per representation
     if etag in parse_etags(request.headers.get("If-None-Match", "")):
         response = HttpResponseNotModified()
@@ -70,13 +74,31 @@ def _coding(accepted: set[str]) -> str:
     return next((coding for coding in CODINGS if coding in accepted), "identity")
 
 
+def accel_redirect(path: Path, location: str, reader: Reader | None = None) -> HttpResponse:
+    """Hand the stored file `path` to nginx's internal `location` (a coding, or media): an empty response whose
+    only header of its own is X-Accel-Redirect; nginx adds the headers, the same for every file of a location."""
+    if not path.is_file():
+        _missing(path, reader)
+    relative = path.relative_to(settings.PLATFORM_DATA_DIR / "studies").as_posix()
+    response = HttpResponse()
+    del response["Content-Type"]
+    response["X-Accel-Redirect"] = f"{ACCEL_PREFIX}{location}/{relative}"
+    return response
+
+
+def _missing(path: Path, reader: Reader | None) -> None:
+    """Log a stored file that is not there for staff and answer 404 (never a server error)."""
+    who = f"study {reader.study.slug}: " if reader else ""
+    logger.error("%sstored file %s is missing; %s got 404", who, path, reader.label if reader else "the request")
+    raise Http404
+
+
 def _open(path: Path, reader: Reader) -> BinaryIO:
     """A stored file opened for reading; a missing one is logged for staff and answered 404 (never a server error)."""
     try:
         return path.open("rb")
     except FileNotFoundError:
-        logger.error("study %s: stored file %s is missing; reader %s got 404", reader.study.slug, path, reader.label)
-        raise Http404 from None
+        _missing(path, reader)
 
 
 @reader_view
@@ -87,8 +109,11 @@ def video(request: HttpRequest, reader: Reader, token: str, name: str) -> HttpRe
         return finished_refusal(request)
     if not reader.study.video or name != reader.study.video:
         raise Http404
+    path = reader.study.data_dir / "media" / name
+    if settings.PLATFORM_X_ACCEL:
+        return accel_redirect(path, "media", reader)
     content_type = "video/webm" if name.endswith(".webm") else "video/mp4"
-    response = FileResponse(_open(reader.study.data_dir / "media" / name, reader), content_type=content_type)
+    response = FileResponse(_open(path, reader), content_type=content_type)
     response.headers.pop("Content-Disposition", None)
     response["Cache-Control"] = CACHE_CONTROL
     return response

@@ -1,0 +1,12 @@
+"""What the platform and the nginx in front of it agree on (deploy/nginx.conf.template, surveys/views/volumes.py)."""
+
+ACCEL_PREFIX = "/_accel/"
+"""nginx's internal locations: /_accel/<coding>/ and /_accel/media/ alias the studies folder of PLATFORM_DATA_DIR."""
+PROBE_PATH = ".delivery-probe/probe"
+"""The probe file under the studies folder (a dot name is never a study's slug)."""
+PROBE_BYTES = b"medsyn delivery probe: nginx sends the files the platform hands it\n"
+"""What `manage.py check_delivery` must receive through every internal location."""
+PROBE_URL = "/healthz/delivery/{location}"
+HEALTH_URL = "/healthz"
+STATIC_PROBE = "/static/surveys/reader.css"
+"""A collected static file that nginx must serve."""
