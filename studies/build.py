@@ -274,6 +274,7 @@ def study_document(
             "labels": list(rating.labels),
             "position": rating.position,
             "window": rating.window,
+            "higher_is_more_realistic": rating.higher_is_more_realistic,
         },
         "discrimination": None
         if discrimination is None

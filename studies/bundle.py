@@ -238,6 +238,12 @@ def _check_rating(rating: Any, names: set[str], path: Path) -> None:
         "rating.scale",
         f"must be a whole number from {SCALE_RANGE[0]} to {SCALE_RANGE[1]}",
     )
+    _require(
+        isinstance(rating.get("higher_is_more_realistic", True), bool),
+        path,
+        "rating.higher_is_more_realistic",  # absent in older bundles: true
+        "must be true or false",
+    )
     labels = rating.get("labels")
     _require(
         isinstance(labels, list) and len(labels) == scale and all(_is_text(label) for label in labels),

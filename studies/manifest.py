@@ -34,7 +34,7 @@ STUDY_KEYS = {
 VOLUME_KEYS = {"id", "file", "source", "finding", "intensity"}
 RECOGNITION_KEYS = {"volumes", "options", "window"}
 RANKING_KEYS = {"structure", "volumes", "window"}
-RATING_KEYS = {"volumes", "scale", "question", "labels", "position", "window"}
+RATING_KEYS = {"volumes", "scale", "question", "labels", "position", "window", "higher_is_more_realistic"}
 DISCRIMINATION_KEYS = {"volumes", "question", "real_sources", "position", "window"}
 TOP_KEYS = {"study", "volume", "recognition", "ranking", "rating", "discrimination", "analysis"}
 RATING_POSITIONS = ("shuffled", "first", "last")
@@ -89,6 +89,7 @@ class Rating:
     labels: tuple[str, ...]
     position: str
     window: str
+    higher_is_more_realistic: bool = True
 
 
 @dataclass(frozen=True)
@@ -447,7 +448,8 @@ def _read_rating(table: Any, known: set[str], check: _Checker) -> Rating | None:
     scale = check.integer(table, "scale", where, 5)
     if not SCALE_RANGE[0] <= scale <= SCALE_RANGE[1]:
         raise check.fail(where, f"'scale' must be from {SCALE_RANGE[0]} to {SCALE_RANGE[1]} points, not {scale}")
-    labels = table.get("labels", list(default_labels(scale)))
+    higher = check.flag(table, "higher_is_more_realistic", where, True)
+    labels = table.get("labels", list(default_labels(scale))[:: 1 if higher else -1])
     if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
         raise check.fail(where, "'labels' must be a list of strings, one per point of the scale")
     if len(labels) != scale:
@@ -463,6 +465,7 @@ def _read_rating(table: Any, known: set[str], check: _Checker) -> Rating | None:
         labels=tuple(label.strip() for label in labels),
         position=_choice(table, "position", where, RATING_POSITIONS, check),
         window=_window(table, where, check),
+        higher_is_more_realistic=higher,
     )
 
 

@@ -26,7 +26,7 @@ from surveys.models import (
 COLUMNS = {
     "rankings": ["study", "reader", "structure", "set", "volume", "source", "rank", "seconds"],
     "pathology": ["study", "reader", "volume", "source", "truth", "answer", "correct", "note", "seconds"],
-    "ratings": ["study", "reader", "volume", "source", "scale", "score", "note", "seconds"],
+    "ratings": ["study", "reader", "volume", "source", "scale", "score", "note", "seconds", "higher_is_more_realistic"],
     "discrimination": [
         "study",
         "reader",
@@ -98,6 +98,7 @@ def rating_rows(study: Study) -> Iterator[list]:
         "reader", "item__volume"
     )
     scale = (study.rating or {}).get("scale", "")
+    higher = "true" if (study.rating or {}).get("higher_is_more_realistic", True) else "false"
     for answer in answers.order_by("reader__index", "item__volume__key_id"):
         volume = answer.item.volume
         yield [
@@ -109,6 +110,7 @@ def rating_rows(study: Study) -> Iterator[list]:
             answer.score,
             answer.note,
             round(answer.seconds, 3),
+            higher,
         ]
 
 

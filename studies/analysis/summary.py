@@ -98,6 +98,8 @@ def analyze(
                 check_reader_ids(table, readers, FILES[task], "readers.csv")
         answers, notes = reconcile_readers(answers, readers)
     rankings, pathology, ratings, discrimination = answers.values()
+    if ratings is not None and "reversed" in ratings.columns:
+        notes.append("ratings.csv records a scale whose highest score meant least realistic: scores were reversed")
     given = {("ranking" if task == "rankings" else task): t for task, t in answers.items() if t is not None}
     sources = {str(s) for table in given.values() for s in table["source"]}
     plan = plan or default_document(tuple(given), sources)

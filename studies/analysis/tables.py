@@ -219,11 +219,36 @@ def validate_ratings(table: pd.DataFrame, name: str = "ratings.csv", design: Des
             )
     for _, bad in table[(table["score"] < 1) | (table["score"] > table["scale"])].head(1).iterrows():
         raise StudyError(f"{name}, row {bad['row']}: score {bad['score']} is outside 1..{bad['scale']} (the scale)")
+    _orient_scores(table, name)
     if design is not None:
         check_task(table, design, "rating", ("source",), name)
     _check_volumes(table, ("source",), name)
     _check_repeats(table, name)
     return table
+
+
+def _orient_scores(table: pd.DataFrame, name: str) -> None:
+    """With the export's `higher_is_more_realistic` column: refuse rows that contradict each other, and turn a scale
+    whose top meant least realistic into one where it means most (score → scale + 1 − score, `reversed` true), so
+    every summary reads 1 = least realistic."""
+    if "higher_is_more_realistic" not in table.columns or table.empty:
+        return
+    flags = _text(table["higher_is_more_realistic"]).str.lower()
+    for _, bad in table[~flags.isin(("true", "false"))].head(1).iterrows():
+        raise StudyError(
+            f"{name}, row {bad['row']}: higher_is_more_realistic {bad['higher_is_more_realistic']!r} is not true or "
+            "false"
+        )
+    if flags.nunique() > 1:
+        first, other = table.iloc[0], table[flags != flags.iloc[0]].iloc[0]
+        raise StudyError(
+            f"{name}, row {other['row']}: higher_is_more_realistic is {flags[other.name]} but {flags.iloc[0]} at row "
+            f"{first['row']}; one scale cannot point both ways (export the ratings of one study again)"
+        )
+    if flags.iloc[0] == "false":
+        table["score"] = table["scale"] + 1 - table["score"]
+        table["reversed"] = True
+    table["higher_is_more_realistic"] = "true"
 
 
 def validate_discrimination(

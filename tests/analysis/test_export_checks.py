@@ -12,7 +12,7 @@ from studies.analysis.summary import analyze
 from studies.analysis.tables import read_design
 from studies.cli import main
 from studies.errors import StudyError
-from tests.analysis.conftest import make_discrimination, make_rankings, make_readers
+from tests.analysis.conftest import make_discrimination, make_rankings, make_ratings, make_readers
 
 
 @pytest.fixture(scope="module")
@@ -84,3 +84,17 @@ def test_a_design_with_a_volume_in_two_sets_is_refused(tmp_path, rankings):
     design.to_csv(tmp_path / "design.csv", index=False)
     with pytest.raises(StudyError, match=r"design.csv, rows 2, 6: volume '.*' is in sets .*; a scan belongs to one"):
         read_design(tmp_path / "design.csv")
+
+
+def test_a_rating_scale_recorded_both_ways_is_refused_and_a_reversed_one_turned_round():
+    ratings = make_ratings(readers=3)
+    ratings["higher_is_more_realistic"] = "true"
+    ratings.loc[5, "higher_is_more_realistic"] = "false"
+    with pytest.raises(StudyError, match=r"ratings.csv, row 7: higher_is_more_realistic is false but true at row 2"):
+        analyze(None, ratings=ratings)
+    reversed_scale = make_ratings(readers=3).assign(higher_is_more_realistic="false")
+    forward = analyze(None, ratings=make_ratings(readers=3))["rating"]["by_source"]
+    turned = analyze(None, ratings=reversed_scale)
+    for source, result in turned["rating"]["by_source"].items():
+        assert result["mean"] == pytest.approx(int(reversed_scale["scale"].iloc[0]) + 1 - forward[source]["mean"])
+    assert "scores were reversed" in turned["data_checks"]["notes"][0]

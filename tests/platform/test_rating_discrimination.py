@@ -150,7 +150,9 @@ def read_csv(path):
 
 def test_exports_have_headers_before_anyone_answers(mixed_study, tmp_path):
     call_command("export_responses", mixed_study.slug, "--out", str(tmp_path), stdout=io.StringIO())
-    assert (tmp_path / "ratings.csv").read_text() == "study,reader,volume,source,scale,score,note,seconds\n"
+    assert (tmp_path / "ratings.csv").read_text() == (
+        "study,reader,volume,source,scale,score,note,seconds,higher_is_more_realistic\n"
+    )
     assert (tmp_path / "discrimination.csv").read_text() == (
         "study,reader,volume,source,truth,answer,confidence,correct,note,seconds\n"
     )
@@ -165,6 +167,7 @@ def test_exports_carry_each_score_and_judgement_with_the_truth(client, dana, mix
         ("medsyn-2", "medsyn", "4", "4"),
         ("real-2", "real", "4", "4"),
     ]
+    assert {r["higher_is_more_realistic"] for r in ratings} == {"true"}
     judged = read_csv(tmp_path / "discrimination.csv")
     assert [(r["volume"], r["truth"], r["answer"], r["confidence"], r["correct"]) for r in judged] == [
         ("ha-gan-1", "synthetic", "synthetic", "4", "True"),

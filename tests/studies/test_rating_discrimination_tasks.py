@@ -31,6 +31,16 @@ def test_a_rating_table_has_five_points_labelled_at_both_ends_and_is_shuffled_by
     assert rating.position == "shuffled" and rating.window == "lung" and rating.question
 
 
+def test_a_scale_whose_top_means_least_realistic_is_recorded_and_its_default_labels_turn_round(manifest):
+    forward = read_manifest(with_tables(manifest, RATING)).rating
+    manifest.write_text(manifest.read_text() + "higher_is_more_realistic = false\n")
+    backward = read_manifest(manifest).rating
+    assert forward.higher_is_more_realistic and not backward.higher_is_more_realistic
+    assert backward.labels == forward.labels[::-1]
+    bundle = build_bundle(manifest, manifest.parent / "bundle", workers=1, progress=False)
+    assert load_study(bundle)["rating"]["higher_is_more_realistic"] is False
+
+
 def test_a_discrimination_table_counts_source_real_as_real_and_comes_last_by_default(manifest):
     task = read_manifest(with_tables(manifest, DISCRIMINATION)).discrimination
     assert task.real_sources == ("real",) and task.position == "last" and task.question
@@ -45,6 +55,7 @@ def test_a_discrimination_table_counts_source_real_as_real_and_comes_last_by_def
         (RATING + 'position = "middle"\n', "[rating]: 'position' must be one of 'shuffled', 'first', 'last'"),
         (RATING + 'window = "brain"\n', "[rating]: 'window' must be one of"),
         (RATING + "colour = 1\n", "[rating]"),
+        (RATING + 'higher_is_more_realistic = "yes"\n', "'higher_is_more_realistic' must be true or false, not 'yes'"),
         ('\n[rating]\nvolumes = ["nope"]\n', "unknown volume id 'nope' in 'volumes'"),
         ('\n[[rating]]\nvolumes = ["real-07"]\n', "[rating]: must be a table"),
         (DISCRIMINATION + 'position = "first"\n', "[discrimination]: 'position' must be one of 'last', 'shuffled'"),
@@ -87,6 +98,7 @@ def test_the_bundle_carries_both_tasks_in_opaque_names_and_loads_back(manifest):
         (lambda s: s["rating"].update(scale=12), "rating.scale: must be a whole number from 2 to 10"),
         (lambda s: s["rating"].update(labels=["a"]), "rating.labels: must list one text per point"),
         (lambda s: s["rating"].update(position="sideways"), "rating.position: must be one of"),
+        (lambda s: s["rating"].update(higher_is_more_realistic="no"), "rating.higher_is_more_realistic: must be true"),
         (lambda s: s["discrimination"].update(real_sources=[]), "discrimination.real_sources: must list"),
         (
             lambda s: s["discrimination"].update(real_sources=["ha-gan"]),
