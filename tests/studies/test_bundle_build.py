@@ -26,6 +26,7 @@ from studies.errors import StudyError
 SMALL_STUDY = '[study]\ntitle = "t"\nseed = 5\n{settings}\n\n'
 
 CONTRACT_KEYS = {
+    "analysis",
     "format",
     "title",
     "slug",
